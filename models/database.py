@@ -1,0 +1,124 @@
+"""Engines for both databases, URL handling and the schema version check."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import URL, Engine, create_engine, event, make_url, text
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+class DatabaseError(Exception):
+    """A database problem with a message meant for a person, in one line."""
+
+
+def normalize_url(url: str | URL) -> URL:
+    """Accept URLs as people type them and choose the driver inside.
+
+    `postgresql://user@host/db` and `postgres://...` use psycopg 3;
+    `sqlite:///path/to/file.db` uses the stdlib driver, with `~` expanded.
+    """
+    try:
+        parsed = make_url(url) if isinstance(url, str) else url
+    except ArgumentError as exc:
+        raise DatabaseError(
+            f"not a database URL: {url!s} (expected postgresql://user@host:5432/db "
+            "or sqlite:///path/to/file.db)"
+        ) from exc
+    backend = parsed.get_backend_name()
+    if backend in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+psycopg")
+    if backend == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            database = os.path.expanduser(database)
+        return parsed.set(drivername="sqlite+pysqlite", database=database)
+    raise DatabaseError(f"unsupported database {backend!r}: use postgresql:// or sqlite:///")
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers run while one writer writes; busy_timeout waits for the
+    # writer instead of failing; foreign keys are off by default in SQLite.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _sqlite_begin_immediate(conn: Any) -> None:
+    # Take the write lock at BEGIN so two writers never deadlock on upgrade.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str | URL, **kwargs: Any) -> Engine:
+    """Create an engine for a normalized URL. Nothing connects yet."""
+    parsed = normalize_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        # pysqlite's own transaction handling is switched off so BEGIN is ours.
+        event.listen(
+            engine,
+            "connect",
+            lambda dbapi_conn, _rec: setattr(dbapi_conn, "isolation_level", None),
+        )
+        event.listen(engine, "begin", _sqlite_begin_immediate)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_size", 4)
+    kwargs.setdefault("connect_args", {"connect_timeout": 5, "application_name": "rapport"})
+    return create_engine(parsed, **kwargs)
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def friendly_errors(engine: Engine) -> Iterator[None]:
+    """Turn driver errors on connect into one line a person can act on."""
+    try:
+        yield
+    except OperationalError as exc:
+        raise DatabaseError(describe_connection_error(engine, exc)) from exc
+    except DBAPIError as exc:
+        raise DatabaseError(f"database error: {first_line(exc.orig)}") from exc
+
+
+def first_line(exc: object) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def describe_connection_error(engine: Engine, exc: BaseException) -> str:
+    where = engine.url.render_as_string(hide_password=True)
+    message = first_line(getattr(exc, "orig", exc))
+    lowered = message.lower()
+    if "password authentication failed" in lowered or "no password supplied" in lowered:
+        hint = "wrong user or password"
+    elif "does not exist" in lowered and "database" in lowered:
+        hint = "the database does not exist"
+    elif "connection refused" in lowered or "could not connect" in lowered or "timeout" in lowered:
+        hint = "the server is unreachable"
+    elif "ssl" in lowered or "certificate" in lowered:
+        hint = "the TLS connection failed"
+    elif "unable to open database file" in lowered:
+        hint = "the database file cannot be opened"
+    else:
+        hint = "cannot connect"
+    return f"{hint}: {where} ({message})"
+
+
+def check_connection(engine: Engine) -> None:
+    with friendly_errors(engine), engine.connect() as conn:
+        conn.execute(text("SELECT 1"))

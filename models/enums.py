@@ -1,0 +1,196 @@
+"""The closed vocabularies of the data model, stored as short strings.
+
+Stored as VARCHAR with a CHECK constraint (not native enums) so that both
+databases share one migration history and adding a value is a small migration.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+from sqlalchemy import Enum
+
+
+def enum_type(cls: type[enum.StrEnum], name: str) -> Enum:
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=max(len(m.value) for m in cls),
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class Role(enum.StrEnum):
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+
+class Tier(enum.StrEnum):
+    STANDARD = "standard"
+    SILVER = "silver"
+    GOLD = "gold"
+    PLATINUM = "platinum"
+
+
+class CustomerStatus(enum.StrEnum):
+    ACTIVE = "active"
+    STAGED = "staged"  # unknown caller held until identified or saved
+    MERGED = "merged"  # merged into another customer, kept for history
+
+
+class PhoneKind(enum.StrEnum):
+    MOBILE = "mobile"
+    HOME = "home"
+    WORK = "work"
+    OTHER = "other"
+
+
+class Channel(enum.StrEnum):
+    PHONE = "phone"
+    EMAIL = "email"
+    SMS = "sms"
+    CHAT = "chat"
+    STORE = "store"
+    WEB = "web"
+    SOCIAL = "social"
+    MAIL = "mail"
+
+
+class Direction(enum.StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class KeyDateKind(enum.StrEnum):
+    BIRTHDAY = "birthday"
+    ANNIVERSARY = "anniversary"
+    CONTRACT_RENEWAL = "contract_renewal"
+    CUSTOM = "custom"
+
+
+class OrderStatus(enum.StrEnum):
+    PLACED = "placed"
+    PAID = "paid"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    RETURNED = "returned"
+    CANCELLED = "cancelled"
+
+
+class ShipmentStatus(enum.StrEnum):
+    PENDING = "pending"
+    IN_TRANSIT = "in_transit"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class ContractStatus(enum.StrEnum):
+    ACTIVE = "active"
+    ENDED = "ended"
+    CANCELLED = "cancelled"
+
+
+class CaseStatus(enum.StrEnum):
+    NEW = "new"
+    OPEN = "open"
+    WAITING_CUSTOMER = "waiting_customer"
+    WAITING_INTERNAL = "waiting_internal"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+OPEN_CASE_STATUSES = (
+    CaseStatus.NEW,
+    CaseStatus.OPEN,
+    CaseStatus.WAITING_CUSTOMER,
+    CaseStatus.WAITING_INTERNAL,
+)
+
+
+class Priority(enum.StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class CaseEventKind(enum.StrEnum):
+    OPENED = "opened"
+    NOTE = "note"
+    INTERNAL_NOTE = "internal_note"
+    STATUS_CHANGED = "status_changed"
+    HANDOFF = "handoff"
+    ASSIGNED = "assigned"
+    CONTACT = "contact"
+    COMMITMENT = "commitment"
+    TASK = "task"
+    CONCESSION = "concession"
+    RESOLVED = "resolved"
+
+
+class TaskStatus(enum.StrEnum):
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class CommitmentStatus(enum.StrEnum):
+    OPEN = "open"
+    KEPT = "kept"
+    BROKEN = "broken"
+    CANCELLED = "cancelled"
+
+
+class InteractionOutcome(enum.StrEnum):
+    COMPLETED = "completed"
+    MISSED = "missed"
+    ABANDONED = "abandoned"
+    VOICEMAIL = "voicemail"
+
+
+class Sentiment(enum.StrEnum):
+    POSITIVE = "positive"
+    NEUTRAL = "neutral"
+    NEGATIVE = "negative"
+
+
+class ConcessionType(enum.StrEnum):
+    DISCOUNT = "discount"
+    CREDIT = "credit"
+    SAMPLE = "sample"
+    GOODWILL_GIFT = "goodwill_gift"
+    FEE_WAIVER = "fee_waiver"
+    POLICY_EXCEPTION = "policy_exception"
+
+
+class OverrideStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+class OfferKind(enum.StrEnum):
+    REFILL = "refill"
+    CROSS_SELL = "cross_sell"
+    UP_SELL = "up_sell"
+    DOWN_SELL = "down_sell"
+    RETENTION = "retention"
+    WELCOME = "welcome"
+
+
+class OfferOutcome(enum.StrEnum):
+    SHOWN = "shown"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
+def values(cls: type[enum.StrEnum]) -> list[Any]:
+    return [m.value for m in cls]

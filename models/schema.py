@@ -1,0 +1,7 @@
+"""Imports every model module so `Base.metadata` holds the whole schema."""
+
+from models import authority, catalog, commerce, people, service
+from models.base import Base
+
+__all__ = ["Base", "authority", "catalog", "commerce", "people", "service"]
+metadata = Base.metadata

@@ -1,0 +1,170 @@
+"""Serving the customer: cases and their timeline, department tasks, commitments,
+interactions on every channel, feedback, and the offers shown to customers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, Versioned, utcnow
+from models.enums import (
+    CaseEventKind,
+    CaseStatus,
+    Channel,
+    CommitmentStatus,
+    Direction,
+    InteractionOutcome,
+    OfferKind,
+    OfferOutcome,
+    Priority,
+    Sentiment,
+    TaskStatus,
+    enum_type,
+)
+
+
+class Case(Versioned, Base):
+    __tablename__ = "cases"
+    __table_args__ = (Index("ix_cases_customer_status", "customer_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(20), unique=True)  # "CS-24-004711"
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    order_line_id: Mapped[int | None] = mapped_column(ForeignKey("order_lines.id"))
+    contract_id: Mapped[int | None] = mapped_column(ForeignKey("contracts.id"))
+    category: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    priority: Mapped[Priority] = mapped_column(enum_type(Priority, "priority"))
+    status: Mapped[CaseStatus] = mapped_column(enum_type(CaseStatus, "case_status"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    sla_due_at: Mapped[dt.datetime | None]
+    opened_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    first_response_at: Mapped[dt.datetime | None]
+    resolved_at: Mapped[dt.datetime | None]
+    closed_at: Mapped[dt.datetime | None]
+    resolution: Mapped[str | None] = mapped_column(Text)
+
+
+class CaseEvent(Base):
+    """One entry on a case's timeline. Append-only by convention of the services."""
+
+    __tablename__ = "case_events"
+    __table_args__ = (Index("ix_case_events_case_at", "case_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    kind: Mapped[CaseEventKind] = mapped_column(enum_type(CaseEventKind, "case_event_kind"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    body: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Task(Versioned, Base):
+    """A part of a case handed to a department (warehouse re-engraves, IT fixes the feed)."""
+
+    __tablename__ = "tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[TaskStatus] = mapped_column(enum_type(TaskStatus, "task_status"))
+    due_at: Mapped[dt.datetime | None]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[dt.datetime | None]
+
+
+class Commitment(Versioned, Base):
+    """A promise made to the customer, with an owner and a due window.
+
+    "Overdue" is derived: open and past `due_until`.
+    """
+
+    __tablename__ = "commitments"
+    __table_args__ = (Index("ix_commitments_customer_status", "customer_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    description: Mapped[str] = mapped_column(String(300))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    due_from: Mapped[dt.datetime | None]
+    due_until: Mapped[dt.datetime]
+    status: Mapped[CommitmentStatus] = mapped_column(
+        enum_type(CommitmentStatus, "commitment_status")
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[dt.datetime | None]
+
+
+class Interaction(Versioned, Base):
+    """One contact on any channel: a call, an e-mail, a chat, a store visit, a post."""
+
+    __tablename__ = "interactions"
+    __table_args__ = (
+        Index("ix_interactions_customer_started", "customer_id", "started_at"),
+        Index("ix_interactions_agent_started", "agent_id", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    channel: Mapped[Channel] = mapped_column(enum_type(Channel, "interaction_channel"))
+    direction: Mapped[Direction] = mapped_column(enum_type(Direction, "direction"))
+    outcome: Mapped[InteractionOutcome] = mapped_column(
+        enum_type(InteractionOutcome, "interaction_outcome"), default=InteractionOutcome.COMPLETED
+    )
+    started_at: Mapped[dt.datetime]
+    answered_at: Mapped[dt.datetime | None]
+    ended_at: Mapped[dt.datetime | None]
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
+    call_id: Mapped[str | None] = mapped_column(String(80), index=True)  # telephony id
+    phone_number: Mapped[str | None] = mapped_column(String(40))
+    wrap_up_code: Mapped[str | None] = mapped_column(String(40))
+    summary: Mapped[str | None] = mapped_column(Text)
+
+
+class Feedback(Base):
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    rating: Mapped[int | None] = mapped_column(SmallInteger)  # 1..5
+    sentiment: Mapped[Sentiment] = mapped_column(enum_type(Sentiment, "sentiment"))
+    text: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[Channel] = mapped_column(enum_type(Channel, "feedback_source"))
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class OfferEvent(Base):
+    """A suggestion shown to a customer and what became of it (S6: measured return)."""
+
+    __tablename__ = "offer_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
+    interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id"))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[OfferKind] = mapped_column(enum_type(OfferKind, "offer_kind"))
+    reason: Mapped[str] = mapped_column(String(300))
+    outcome: Mapped[OfferOutcome] = mapped_column(enum_type(OfferOutcome, "offer_outcome"))
+    value_cents: Mapped[int | None] = mapped_column(Integer)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
