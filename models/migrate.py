@@ -8,7 +8,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-from models.database import MIGRATIONS_DIR, DatabaseError, friendly_errors
+from models.database import MIGRATIONS_DIR, DatabaseError, friendly_errors, writer
 
 
 def alembic_config() -> Config:
@@ -30,7 +30,7 @@ def current_revision(engine: Engine) -> str | None:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     config = alembic_config()
-    with friendly_errors(engine), engine.begin() as conn:
+    with friendly_errors(engine), writer(engine).begin() as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
 
@@ -51,8 +51,7 @@ def ensure_schema(engine: Engine, *, migrate: bool) -> None:
     where = engine.url.render_as_string(hide_password=True)
     if current is None:
         raise DatabaseError(
-            f"the database {where} has no Rapport schema; "
-            f"run: rapportctl db upgrade --db {where}"
+            f"the database {where} has no Rapport schema; run: rapportctl db upgrade --db {where}"
         )
     known = {rev.revision for rev in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
     if current in known:

@@ -1,0 +1,88 @@
+"""Composition root of the core: configuration -> engine -> services, and back.
+
+The Qt side (ui/main.py) calls `open_services` on a worker thread after the
+first window is painted, and `Services.close` when the app quits.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, func, select
+
+from app.config import Settings
+from app.credentials import with_stored_password
+from app.services.customers import CustomerService
+from app.services.search import SearchService
+from models.database import Database, check_connection, make_engine, normalize_url
+from models.migrate import ensure_schema
+from models.people import Customer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    db: Database
+    customers: CustomerService
+    search: SearchService
+
+    @property
+    def backend(self) -> str:
+        return self.engine.dialect.name
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_engine(settings: Settings) -> Engine:
+    """Connect, then migrate the embedded database or check the shared one's version."""
+    url = with_stored_password(normalize_url(settings.db_url))
+    engine = make_engine(url)
+    try:
+        check_connection(engine)
+        ensure_schema(engine, migrate=engine.dialect.name == "sqlite")
+    except Exception:
+        engine.dispose()
+        raise
+    return engine
+
+
+def build_services(settings: Settings, engine: Engine) -> Services:
+    db = Database(engine)
+    customers = CustomerService(db, settings.default_region)
+    return Services(
+        settings=settings,
+        engine=engine,
+        db=db,
+        customers=customers,
+        search=SearchService(db, customers),
+    )
+
+
+def open_services(settings: Settings) -> Services:
+    return build_services(settings, open_engine(settings))
+
+
+def ensure_demo_data(services: Services) -> bool:
+    """Seed the embedded demo database on first use; True if it seeded now."""
+    if not services.settings.is_demo:
+        return False
+    with services.db.read() as session:
+        if session.scalar(select(func.count()).select_from(Customer)):
+            return False
+    from models.seed import seed_database  # only needed once per demo install
+
+    started = time.perf_counter()
+    report = seed_database(services.engine, services.settings.demo_customers)
+    log.info(
+        "seeded the demo database: %d customers, %d rows in %.1f s",
+        report.customers,
+        report.total_rows,
+        time.perf_counter() - started,
+    )
+    return True

@@ -1,0 +1,139 @@
+"""Effective configuration and where each value came from.
+
+Precedence, highest first: command line, `RAPPORT_*` environment variables,
+the user's config file, the machine config file (for IT), defaults. Config
+files are TOML with a `[rapport]` table. Passwords never live here: they are
+read from the OS keyring (see `app.credentials`).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from app.errors import UserError
+
+APP_NAME = "Rapport"
+
+# key -> (type, default). Keep in step with docs (README configuration table).
+KEYS: dict[str, tuple[type, Any]] = {
+    "db_url": (str, None),
+    "default_region": (str, "US"),
+    "log_dir": (str, None),
+    "demo_customers": (int, 3000),
+}
+
+
+def user_config_path() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "config.toml"
+
+
+def machine_config_path() -> Path:
+    return Path(platformdirs.site_config_dir(APP_NAME, appauthor=False)) / "config.toml"
+
+
+def user_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def default_log_dir() -> Path:
+    return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
+
+
+def demo_db_url() -> str:
+    return f"sqlite:///{(user_data_dir() / 'demo.db').as_posix()}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    values: Mapping[str, Any]
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def db_url(self) -> str:
+        url = self.values.get("db_url")
+        return str(url) if url else demo_db_url()
+
+    @property
+    def is_demo(self) -> bool:
+        return not self.values.get("db_url")
+
+    @property
+    def default_region(self) -> str:
+        return str(self.values["default_region"]).upper()
+
+    @property
+    def log_dir(self) -> Path:
+        value = self.values.get("log_dir")
+        return Path(value) if value else default_log_dir()
+
+    @property
+    def demo_customers(self) -> int:
+        return int(self.values["demo_customers"])
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise UserError(f"cannot read the configuration file {path}: {exc}") from exc
+    table = data.get("rapport", {})
+    if not isinstance(table, dict):
+        raise UserError(f"{path}: [rapport] must be a table")
+    if "db_password" in table or "password" in table:
+        raise UserError(f"{path}: passwords do not belong in config files; use the OS keyring")
+    return table
+
+
+def _coerce(key: str, value: Any, origin: str) -> Any:
+    kind, _default = KEYS[key]
+    try:
+        return kind(value)
+    except (TypeError, ValueError) as exc:
+        raise UserError(f"{origin}: {key} must be {kind.__name__}, got {value!r}") from exc
+
+
+def load_settings(
+    cli: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    user_file: Path | None = None,
+    machine_file: Path | None = None,
+) -> Settings:
+    environ = os.environ if environ is None else environ
+    layers: list[tuple[str, Mapping[str, Any]]] = [
+        ("command line", {k: v for k, v in (cli or {}).items() if v is not None}),
+        (
+            "environment",
+            {
+                key: environ[f"RAPPORT_{key.upper()}"]
+                for key in KEYS
+                if f"RAPPORT_{key.upper()}" in environ
+            },
+        ),
+    ]
+    user_path = user_file or user_config_path()
+    machine_path = machine_file or machine_config_path()
+    layers.append((f"user config {user_path}", _read_file(user_path)))
+    layers.append((f"machine config {machine_path}", _read_file(machine_path)))
+
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for key, (_kind, default) in KEYS.items():
+        for origin, layer in layers:
+            if key in layer and layer[key] not in (None, ""):
+                values[key] = _coerce(key, layer[key], origin)
+                sources[key] = origin
+                break
+        else:
+            values[key] = default
+            sources[key] = "default"
+    return Settings(values=values, sources=sources)

@@ -1,0 +1,45 @@
+"""Logging to a rotating file in the user's log folder (`RAPPORT_LOG_DIR` overrides).
+
+IT reads `rapport.log` to answer "why did it not pop?"; keep lines short and factual.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import sys
+from pathlib import Path
+from types import TracebackType
+
+LOG_FILE = "rapport.log"
+
+
+def log_dir(default: Path) -> Path:
+    override = os.environ.get("RAPPORT_LOG_DIR")
+    return Path(override) if override else default
+
+
+def setup_logging(directory: Path, level: int = logging.INFO) -> Path | None:
+    """Log to `directory/rapport.log` (5 x 2 MB); if the folder is unusable, to stderr."""
+    root = logging.getLogger()
+    root.setLevel(level)
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    path: Path | None = directory / LOG_FILE
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        handler: logging.Handler = logging.handlers.RotatingFileHandler(
+            directory / LOG_FILE, maxBytes=2_000_000, backupCount=5, encoding="utf-8"
+        )
+    except OSError:
+        handler = logging.StreamHandler(sys.stderr)
+        path = None
+    handler.setFormatter(formatter)
+    root.addHandler(handler)
+    return path
+
+
+def log_unhandled(
+    exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
+) -> None:
+    logging.getLogger("rapport").critical("unhandled exception", exc_info=(exc_type, exc, tb))

@@ -1,0 +1,232 @@
+"""Plain data the services hand to the UI. Never live ORM objects."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    customer_id: int
+    name: str
+    city: str | None
+    last_order_at: dt.datetime | None
+    matched_on: str  # "phone", "email", "order", "case", "name"
+    matched_text: str
+    score: float
+    tier: str = ""
+
+
+@dataclass(frozen=True)
+class PhoneView:
+    id: int
+    raw: str
+    e164: str | None
+    kind: str
+    is_primary: bool
+
+
+@dataclass(frozen=True)
+class EmailView:
+    id: int
+    address: str
+    is_primary: bool
+
+
+@dataclass(frozen=True)
+class ContactPreferenceView:
+    channel: str
+    target: str | None  # the number or address this preference is about
+    days: str  # "Mon-Fri", "every day"
+    hours: str  # "after 18:00", "any time"
+    avoid: bool
+    note: str | None
+    rank: int
+
+
+@dataclass(frozen=True)
+class CustomerHeader:
+    id: int
+    version: int
+    first_name: str
+    last_name: str
+    tier: str
+    segment: str | None
+    status: str
+    customer_since: dt.date
+    preferred_language: str
+    do_not_call: bool
+    do_not_email: bool
+    do_not_sms: bool
+    do_not_mail: bool
+    order_count: int
+    lifetime_value_cents: int
+    open_cases: int
+    overdue_commitments: int
+    broken_commitments: int
+    phones: tuple[PhoneView, ...]
+    emails: tuple[EmailView, ...]
+    preferences: tuple[ContactPreferenceView, ...]
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def average_order_cents(self) -> int:
+        return self.lifetime_value_cents // self.order_count if self.order_count else 0
+
+    def tenure_years(self, today: dt.date) -> int:
+        years = today.year - self.customer_since.year
+        if (today.month, today.day) < (self.customer_since.month, self.customer_since.day):
+            years -= 1
+        return max(years, 0)
+
+
+@dataclass(frozen=True)
+class OrderRow:
+    id: int
+    number: str
+    placed_at: dt.datetime
+    channel: str
+    status: str
+    total_cents: int
+    currency: str
+    line_count: int
+
+
+@dataclass(frozen=True)
+class OrderLineRow:
+    line_no: int
+    sku: str
+    product: str
+    quantity: int
+    unit_price_cents: int
+    discount_cents: int
+    personalisation: str | None
+
+
+@dataclass(frozen=True)
+class ShipmentRow:
+    carrier: str
+    tracking_number: str | None
+    status: str
+    promised_date: dt.date | None
+    delivered_at: dt.datetime | None
+
+    @property
+    def late(self) -> bool:
+        if self.promised_date is None:
+            return False
+        if self.delivered_at is None:
+            return self.promised_date < dt.date.today()
+        return self.delivered_at.date() > self.promised_date
+
+
+@dataclass(frozen=True)
+class OrderDetail:
+    order: OrderRow
+    lines: tuple[OrderLineRow, ...]
+    shipments: tuple[ShipmentRow, ...]
+
+
+@dataclass(frozen=True)
+class LastBought:
+    product_id: int
+    product: str
+    sku: str
+    last_at: dt.datetime
+    times: int
+    average_days_between: float | None
+
+
+@dataclass(frozen=True)
+class KeyDateRow:
+    whose: str  # "own" or "husband Kevin"
+    kind: str
+    label: str | None
+    next_on: dt.date
+    days_until: int
+
+
+@dataclass(frozen=True)
+class CommitmentRow:
+    id: int
+    case_reference: str | None
+    description: str
+    status: str  # open / kept / broken / cancelled
+    overdue: bool
+    due_until: dt.datetime
+    owner: str | None
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    id: int
+    reference: str
+    subject: str
+    category: str
+    status: str
+    priority: str
+    is_open: bool
+    opened_at: dt.datetime
+    sla_due_at: dt.datetime | None
+    contacts: int
+    broken_commitments: int
+    overdue_commitments: int
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    id: int
+    started_at: dt.datetime
+    channel: str
+    direction: str
+    outcome: str
+    summary: str | None
+    agent: str | None
+    case_reference: str | None
+    duration_s: int | None
+    rating: int | None = None
+    sentiment: str | None = None
+    feedback: str | None = None
+
+
+@dataclass(frozen=True)
+class RelationRow:
+    relation: str
+    name: str
+    customer_id: int | None
+
+
+@dataclass(frozen=True)
+class AddressRow:
+    kind: str
+    text: str
+    nearest_stores: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class NoteRow:
+    id: int
+    body: str
+    author: str | None
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class CustomerView:
+    """Everything the customer screen shows, loaded in one unit of work."""
+
+    header: CustomerHeader
+    orders: tuple[OrderRow, ...]  # newest first, first page only
+    more_orders: bool
+    last_bought: tuple[LastBought, ...]
+    key_dates: tuple[KeyDateRow, ...]
+    cases: tuple[CaseRow, ...]
+    commitments: tuple[CommitmentRow, ...]
+    timeline: tuple[TimelineRow, ...]
+    relations: tuple[RelationRow, ...]
+    addresses: tuple[AddressRow, ...]
+    notes: tuple[NoteRow, ...] = field(default_factory=tuple)

@@ -1,0 +1,208 @@
+"""Test fixtures: real databases (SQLite and PostgreSQL), the Qt app and the async loop.
+
+PostgreSQL: `RAPPORT_TEST_PG_URL` when set, else a throwaway cluster started for
+this run (tests/pg_cluster.py). Each test gets a fresh database cloned from a
+template migrated once per run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import threading
+import uuid
+from collections.abc import Coroutine, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import keyring
+import pytest
+from keyring.backend import KeyringBackend
+from sqlalchemy import Engine
+
+from models.database import make_engine
+from models.migrate import upgrade
+from tests import pg_cluster
+
+T = TypeVar("T")
+BACKENDS = ["sqlite", "postgresql"]
+
+
+class MemoryKeyring(KeyringBackend):
+    """Tests never touch the real OS credential store."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.secrets.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.secrets[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.secrets.pop((service, username), None)
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    backend = MemoryKeyring()
+    previous = keyring.get_keyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture(autouse=True)
+def isolated_config(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Point user/machine config, data and logs at a temp folder; drop RAPPORT_* vars."""
+    home = tmp_path_factory.mktemp("home")
+    for name in list(os.environ):
+        if name.startswith("RAPPORT_") and name != "RAPPORT_TEST_PG_URL":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
+    monkeypatch.setenv("XDG_CONFIG_DIRS", str(home / "etc"))
+    monkeypatch.setenv("RAPPORT_LOG_DIR", str(home / "logs"))
+    return home
+
+
+# -- databases -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> Iterator[str]:
+    try:
+        with pg_cluster.postgres_server() as url:
+            yield url
+    except pg_cluster.PostgresUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_admin_url: str) -> Iterator[str]:
+    name = f"rapport_tpl_{uuid.uuid4().hex[:8]}"
+    url = pg_cluster.create_database(pg_admin_url, name)
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    yield name
+    pg_cluster.drop_database(pg_admin_url, name)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("tpl") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()  # closing the last connection checkpoints the WAL into the file
+    return path
+
+
+def _pg_engine(admin_url: str, template: str) -> Iterator[Engine]:
+    name = f"rapport_t_{uuid.uuid4().hex[:10]}"
+    url = pg_cluster.create_database(admin_url, name, template=template)
+    engine = make_engine(url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        pg_cluster.drop_database(admin_url, name)
+
+
+def _sqlite_engine(template: Path, tmp_path: Path) -> Iterator[Engine]:
+    path = tmp_path / f"rapport-{uuid.uuid4().hex[:6]}.db"
+    shutil.copyfile(template, path)
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A fresh, migrated, empty database on each backend."""
+    if request.param == "postgresql":
+        yield from _pg_engine(
+            request.getfixturevalue("pg_admin_url"), request.getfixturevalue("pg_template")
+        )
+    else:
+        yield from _sqlite_engine(request.getfixturevalue("sqlite_template"), tmp_path)
+
+
+@pytest.fixture
+def sqlite_engine(sqlite_template: Path, tmp_path: Path) -> Iterator[Engine]:
+    yield from _sqlite_engine(sqlite_template, tmp_path)
+
+
+@pytest.fixture
+def pg_engine(pg_admin_url: str, pg_template: str) -> Iterator[Engine]:
+    yield from _pg_engine(pg_admin_url, pg_template)
+
+
+# -- Qt and asyncio ------------------------------------------------------------------
+
+
+class LoopRunner:
+    """Runs coroutines on the qasync loop (pytest-qt has no asyncio support)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 30) -> T:
+        return self.loop.run_until_complete(asyncio.wait_for(coro, timeout))
+
+    def until(self, predicate: Any, timeout: float = 30) -> None:
+        async def wait() -> None:
+            while not predicate():
+                await asyncio.sleep(0.01)
+
+        self.run(wait(), timeout)
+
+
+@pytest.fixture
+def aloop(qapp: Any) -> Iterator[LoopRunner]:
+    import qasync
+
+    loop = qasync.QEventLoop(qapp, already_running=False)
+    asyncio.set_event_loop(loop)
+    yield LoopRunner(loop)
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    loop.close()
+    asyncio.set_event_loop(None)
+
+
+@pytest.fixture
+def gui_sql_guard() -> Iterator[Any]:
+    """Fail the test if any SQL runs on the GUI thread (attach it to engines in use)."""
+    from app.sql_guard import GuiThreadSqlGuard
+
+    guard = GuiThreadSqlGuard(threading.main_thread(), raise_error=True)
+    yield guard
+    assert not guard.violations, f"SQL ran on the GUI thread: {guard.violations[:3]}"
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_threads() -> Iterator[None]:
+    before = set(threading.enumerate())
+    yield
+    leftovers = [
+        t
+        for t in threading.enumerate()
+        if t not in before and t.is_alive() and t.name.startswith("rapport-")
+    ]
+    assert not leftovers, f"threads left behind: {[t.name for t in leftovers]}"

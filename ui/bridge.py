@@ -1,0 +1,85 @@
+"""The one way the UI reaches the database: await a service call on a worker thread.
+
+Services are synchronous and may block; the GUI thread must not. `DatabaseBridge.run`
+hands a call to a small thread pool and awaits it on the qasync loop, so the
+widget code reads top to bottom while the window keeps painting.
+
+Signals:
+    busy_changed(bool): True once a call has run longer than BUSY_AFTER_MS,
+        False when no call is running any more. Drives the discreet busy indicator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, ParamSpec, TypeVar
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+BUSY_AFTER_MS = 150
+P = ParamSpec("P")
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+
+class DatabaseBridge(QObject):
+    busy_changed = Signal(bool)
+
+    def __init__(self, max_workers: int = 2, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._executor = ThreadPoolExecutor(max_workers, thread_name_prefix="rapport-db")
+        self._running = 0
+        self._busy = False
+        self._busy_timer = QTimer(self, singleShot=True, interval=BUSY_AFTER_MS)
+        self._busy_timer.timeout.connect(self._show_busy)
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        loop = asyncio.get_running_loop()
+        self._running += 1
+        if self._running == 1:
+            self._busy_timer.start()
+        try:
+            return await loop.run_in_executor(
+                self._executor, functools.partial(fn, *args, **kwargs)
+            )
+        finally:
+            self._running -= 1
+            if self._running == 0:
+                self._busy_timer.stop()
+                if self._busy:
+                    self._busy = False
+                    self.busy_changed.emit(False)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Start a UI coroutine from a plain slot; keep it referenced, log its failure."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            log.error("background task failed", exc_info=exc)
+
+    def _show_busy(self) -> None:
+        if self._running and not self._busy:
+            self._busy = True
+            self.busy_changed.emit(True)
+
+    @property
+    def running(self) -> int:
+        return self._running
+
+    def shutdown(self) -> None:
+        """Cancel UI tasks and wait for worker threads; call before the loop stops."""
+        for task in list(self._tasks):
+            task.cancel()
+        self._busy_timer.stop()
+        self._executor.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,503 @@
+"""The customer screen: a header clear at a glance and the record in sections.
+
+All user data is shown as plain text (never interpreted as HTML).
+
+Signals:
+    open_customer_requested(int): the agent asked to open a related customer.
+    note_added(int): a note was saved for this customer id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.bootstrap import Services
+from app.errors import UserError
+from app.services import views as v
+from ui import formatting as fmt
+from ui.bridge import DatabaseBridge
+from ui.table_model import Column, RowTableModel
+
+log = logging.getLogger(__name__)
+WARN = QBrush(QColor("#c62828"))
+
+
+def plain_label(text: str = "", *, bold: bool = False, point_delta: int = 0) -> QLabel:
+    label = QLabel(text)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    if bold or point_delta:
+        font = label.font()
+        font.setBold(bold)
+        font.setPointSizeF(font.pointSizeF() + point_delta)
+        label.setFont(font)
+    return label
+
+
+def make_table(model: RowTableModel[object], name: str) -> QTableView:
+    table = QTableView()
+    table.setModel(model)
+    table.setAccessibleName(name)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setAlternatingRowColors(True)
+    table.setWordWrap(False)
+    table.verticalHeader().hide()
+    table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 8)
+    header = table.horizontalHeader()
+    header.setHighlightSections(False)
+    header.setStretchLastSection(True)
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    return table
+
+
+def section(title: str, body: QWidget) -> QWidget:
+    box = QFrame()
+    box.setObjectName("section")
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(4)
+    layout.addWidget(plain_label(title, bold=True))
+    layout.addWidget(body)
+    return box
+
+
+class CustomerPanel(QWidget):
+    open_customer_requested = Signal(int)
+    note_added = Signal(int)
+
+    def __init__(
+        self,
+        data: v.CustomerView,
+        services: Services,
+        bridge: DatabaseBridge,
+        today: dt.date | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.data = data
+        self.customer_id = data.header.id
+        self._services = services
+        self._bridge = bridge
+        self._today = today or dt.date.today()
+        self.setAccessibleName(f"Customer {data.header.name}")
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.setSpacing(8)
+        layout.addWidget(self._build_header(data.header))
+        self.sections = QTabWidget()
+        self.sections.setAccessibleName("Customer sections")
+        self.sections.setDocumentMode(True)
+        self.sections.addTab(self._build_overview(data), "&Overview")
+        self.sections.addTab(self._build_orders(data), "O&rders")
+        self.sections.addTab(self._build_cases(data), "&Cases")
+        self.sections.addTab(self._build_timeline(data), "&Timeline")
+        self.sections.addTab(self._build_household(data), "&Household")
+        self.sections.addTab(self._build_notes(data), "&Notes")
+        layout.addWidget(self.sections, 1)
+        for number in range(self.sections.count()):
+            shortcut = QShortcut(QKeySequence(f"Alt+{number + 1}"), self)
+            shortcut.activated.connect(lambda index=number: self.sections.setCurrentIndex(index))
+
+    # -- header --------------------------------------------------------------------
+
+    def _build_header(self, h: v.CustomerHeader) -> QWidget:
+        frame = QFrame()
+        frame.setObjectName("customerHeader")
+        grid = QGridLayout(frame)
+        grid.setContentsMargins(12, 10, 12, 10)
+        grid.setHorizontalSpacing(24)
+        grid.setVerticalSpacing(4)
+
+        self.name_label = plain_label(h.name, bold=True, point_delta=6)
+        self.name_label.setAccessibleName("Customer name")
+        title = QHBoxLayout()
+        title.addWidget(self.name_label)
+        tier = plain_label(h.tier.upper(), bold=True)
+        tier.setObjectName(f"tier_{h.tier}")
+        tier.setAccessibleName("Tier")
+        title.addWidget(tier)
+        if h.status != "active":
+            title.addWidget(plain_label(f"({h.status})"))
+        title.addStretch(1)
+        grid.addLayout(title, 0, 0, 1, 3)
+
+        tenure = h.tenure_years(self._today)
+        facts = [
+            f"Customer since {fmt.day(h.customer_since)} ({fmt.plural(tenure, 'year')})",
+            f"Segment: {h.segment or 'none'}",
+            f"Language: {h.preferred_language.upper()}",
+        ]
+        grid.addWidget(plain_label("   ·   ".join(facts)), 1, 0, 1, 3)
+
+        value = (
+            f"Lifetime value {fmt.money(h.lifetime_value_cents)}   ·   "
+            f"{h.order_count} orders   ·   average {fmt.money(h.average_order_cents)}"
+        )
+        self.value_label = plain_label(value)
+        grid.addWidget(self.value_label, 2, 0, 1, 3)
+
+        alerts = [fmt.plural(h.open_cases, "open case")]
+        if h.broken_commitments:
+            alerts.append(fmt.plural(h.broken_commitments, "broken promise"))
+        if h.overdue_commitments:
+            alerts.append(fmt.plural(h.overdue_commitments, "overdue promise"))
+        self.alerts_label = plain_label("   ·   ".join(alerts), bold=True)
+        self.alerts_label.setAccessibleName("Cases and promises")
+        if h.broken_commitments or h.overdue_commitments:
+            self.alerts_label.setStyleSheet("color: #c62828;")
+        grid.addWidget(self.alerts_label, 3, 0, 1, 3)
+
+        contact_lines = []
+        for p in h.phones:
+            contact_lines.append(f"{p.kind}: {p.raw}" + ("  (primary)" if p.is_primary else ""))
+        for e in h.emails:
+            contact_lines.append(f"e-mail: {e.address}")
+        contact = plain_label("\n".join(contact_lines) or "no phone or e-mail")
+        contact.setAccessibleName("Phones and e-mails")
+        grid.addWidget(contact, 0, 3, 4, 1, Qt.AlignmentFlag.AlignTop)
+
+        pref_lines = []
+        for pref in h.preferences:
+            if pref.avoid:
+                pref_lines.append(
+                    f"✖ not {pref.target or pref.channel}: {pref.note or ''}".rstrip(": ")
+                )
+            else:
+                where = pref.target or pref.channel
+                line = f"✔ {pref.rank}. {where}, {pref.days}, {pref.hours}"
+                pref_lines.append(line + (f" ({pref.note})" if pref.note else ""))
+        flags = [
+            name
+            for name, on in (
+                ("do not call", h.do_not_call),
+                ("do not e-mail", h.do_not_email),
+                ("no SMS", h.do_not_sms),
+                ("no post", h.do_not_mail),
+            )
+            if on
+        ]
+        if flags:
+            pref_lines.append("⚠ " + ", ".join(flags))
+        self.preferences_label = plain_label(
+            "\n".join(pref_lines) or "No contact preferences recorded"
+        )
+        self.preferences_label.setAccessibleName("Contact preferences")
+        grid.addWidget(self.preferences_label, 0, 4, 4, 1, Qt.AlignmentFlag.AlignTop)
+        grid.setColumnStretch(2, 1)
+        return frame
+
+    # -- overview ------------------------------------------------------------------
+
+    def _build_overview(self, data: v.CustomerView) -> QWidget:
+        page = QWidget()
+        grid = QGridLayout(page)
+        grid.setContentsMargins(0, 8, 0, 0)
+
+        self.key_dates_model: RowTableModel[v.KeyDateRow] = RowTableModel(
+            [
+                Column("When", lambda k: fmt.relative_day(k.next_on, self._today)),
+                Column("Whose", lambda k: k.whose),
+                Column("What", lambda k: k.label or fmt.label(k.kind)),
+            ]
+        )
+        soon = [k for k in data.key_dates if k.days_until <= 60]
+        self.key_dates_model.set_rows(soon)
+        key_table = make_table(self.key_dates_model, "Upcoming key dates")
+        grid.addWidget(section("Coming up (next 60 days)", key_table), 0, 0)
+
+        self.promises_model: RowTableModel[v.CommitmentRow] = RowTableModel(
+            [
+                Column(
+                    "Status",
+                    lambda c: "OVERDUE" if c.overdue else c.status.upper(),
+                    foreground=lambda c: WARN if c.overdue or c.status == "broken" else None,
+                ),
+                Column("Promise", lambda c: c.description),
+                Column("Due", lambda c: fmt.day(c.due_until)),
+                Column("Case", lambda c: c.case_reference or ""),
+            ]
+        )
+        self.promises_model.set_rows(list(data.commitments))
+        grid.addWidget(section("Promises", make_table(self.promises_model, "Promises made")), 0, 1)
+
+        self.last_bought_model: RowTableModel[v.LastBought] = RowTableModel(
+            [
+                Column("Product", lambda b: b.product),
+                Column("Last bought", lambda b: fmt.day(b.last_at)),
+                Column("Times", lambda b: str(b.times), align_right=True),
+                Column(
+                    "Every",
+                    lambda b: (
+                        f"{b.average_days_between:.0f} days" if b.average_days_between else ""
+                    ),
+                    align_right=True,
+                ),
+            ]
+        )
+        self.last_bought_model.set_rows(list(data.last_bought))
+        grid.addWidget(
+            section("Last bought", make_table(self.last_bought_model, "Last bought")), 1, 0
+        )
+
+        self.open_cases_model: RowTableModel[v.CaseRow] = RowTableModel(_case_columns())
+        self.open_cases_model.set_rows([c for c in data.cases if c.is_open])
+        grid.addWidget(section("Open cases", make_table(self.open_cases_model, "Open cases")), 1, 1)
+        grid.setColumnStretch(0, 1)
+        grid.setColumnStretch(1, 1)
+        return page
+
+    # -- orders --------------------------------------------------------------------
+
+    def _build_orders(self, data: v.CustomerView) -> QWidget:
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        self.orders_model: RowTableModel[v.OrderRow] = RowTableModel(
+            [
+                Column("Placed", lambda o: fmt.day(o.placed_at)),
+                Column("Order", lambda o: o.number),
+                Column("Channel", lambda o: fmt.label(o.channel)),
+                Column("Status", lambda o: fmt.label(o.status)),
+                Column("Lines", lambda o: str(o.line_count), align_right=True),
+                Column("Total", lambda o: fmt.money(o.total_cents, o.currency), align_right=True),
+            ]
+        )
+        self.orders_model.set_rows(list(data.orders), more=data.more_orders)
+        self.orders_model.request_more = self._request_more_orders
+        self.orders_table = make_table(self.orders_model, "Orders, newest first")
+        self.orders_table.selectionModel().currentRowChanged.connect(self._order_selected)
+        splitter.addWidget(self.orders_table)
+
+        detail = QWidget()
+        detail_layout = QVBoxLayout(detail)
+        detail_layout.setContentsMargins(0, 0, 0, 0)
+        self.lines_model: RowTableModel[v.OrderLineRow] = RowTableModel(
+            [
+                Column("Product", lambda line: line.product),
+                Column("SKU", lambda line: line.sku),
+                Column("Qty", lambda line: str(line.quantity), align_right=True),
+                Column("Price", lambda line: fmt.money(line.unit_price_cents), align_right=True),
+                Column(
+                    "Discount",
+                    lambda line: fmt.money(line.discount_cents) if line.discount_cents else "",
+                    align_right=True,
+                ),
+                Column("Personalisation", lambda line: line.personalisation or ""),
+            ]
+        )
+        self.lines_table = make_table(self.lines_model, "Order lines")
+        self.shipment_label = plain_label("Select an order to see its lines and delivery.")
+        self.shipment_label.setWordWrap(True)
+        detail_layout.addWidget(self.lines_table, 1)
+        detail_layout.addWidget(self.shipment_label)
+        splitter.addWidget(detail)
+        splitter.setSizes([300, 200])
+        if data.orders:
+            self.orders_table.selectRow(0)
+        return splitter
+
+    def _request_more_orders(self) -> None:
+        rows = self.orders_model.rows
+        if rows:
+            self._bridge.spawn(self._load_more_orders(rows[-1].placed_at))
+
+    async def _load_more_orders(self, before: dt.datetime) -> None:
+        rows, more = await self._bridge.run(
+            self._services.customers.more_orders, self.customer_id, before
+        )
+        self.orders_model.append_rows(rows, more)
+
+    def _order_selected(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        order = self.orders_model.row_at(current.row())
+        if order is not None:
+            self._bridge.spawn(self._show_order(order.id))
+
+    async def _show_order(self, order_id: int) -> None:
+        detail = await self._bridge.run(self._services.customers.order_detail, order_id)
+        current = self.orders_model.row_at(self.orders_table.currentIndex().row())
+        if current is None or current.id != order_id:
+            return  # the agent moved on meanwhile
+        self.lines_model.set_rows(list(detail.lines))
+        parts = []
+        for s in detail.shipments:
+            promised = f"promised {fmt.day(s.promised_date)}" if s.promised_date else ""
+            delivered = (
+                f"delivered {fmt.day(s.delivered_at)}" if s.delivered_at else "not delivered"
+            )
+            late = "  LATE" if s.late else ""
+            parts.append(
+                f"{s.carrier} {s.tracking_number or ''}: {fmt.label(s.status)}, "
+                f"{promised}, {delivered}{late}"
+            )
+        self.shipment_label.setText(
+            "\n".join(parts) if parts else f"Order {detail.order.number}: no shipment (store sale)"
+        )
+
+    # -- cases, timeline, household, notes ----------------------------------------
+
+    def _build_cases(self, data: v.CustomerView) -> QWidget:
+        self.cases_model: RowTableModel[v.CaseRow] = RowTableModel(_case_columns())
+        self.cases_model.set_rows(list(data.cases))
+        return make_table(self.cases_model, "Cases, open first")
+
+    def _build_timeline(self, data: v.CustomerView) -> QWidget:
+        self.timeline_model: RowTableModel[v.TimelineRow] = RowTableModel(
+            [
+                Column("When", lambda t: fmt.day_time(t.started_at)),
+                Column("Channel", lambda t: fmt.label(t.channel)),
+                Column("Dir.", lambda t: "in" if t.direction == "inbound" else "out"),
+                Column("Outcome", lambda t: fmt.label(t.outcome)),
+                Column("Case", lambda t: t.case_reference or ""),
+                Column("Agent", lambda t: t.agent or ""),
+                Column("Length", lambda t: fmt.duration(t.duration_s), align_right=True),
+                Column(
+                    "Feedback",
+                    lambda t: (f"{t.rating}★ " if t.rating else "") + (t.sentiment or ""),
+                    foreground=lambda t: WARN if t.sentiment == "negative" else None,
+                ),
+                Column("Summary", lambda t: t.summary or t.feedback or ""),
+            ]
+        )
+        self.timeline_model.set_rows(list(data.timeline))
+        return make_table(self.timeline_model, "Timeline, newest first")
+
+    def _build_household(self, data: v.CustomerView) -> QWidget:
+        page = QWidget()
+        layout = QHBoxLayout(page)
+        layout.setContentsMargins(0, 8, 0, 0)
+        self.relations_model: RowTableModel[v.RelationRow] = RowTableModel(
+            [
+                Column("Relation", lambda r: fmt.label(r.relation)),
+                Column("Name", lambda r: r.name),
+                Column("Customer", lambda r: "yes" if r.customer_id else ""),
+            ]
+        )
+        self.relations_model.set_rows(list(data.relations))
+        relations = make_table(self.relations_model, "Household and relations")
+        relations.doubleClicked.connect(self._open_relation)
+        layout.addWidget(section("Household and relations", relations), 1)
+
+        self.addresses_model: RowTableModel[v.AddressRow] = RowTableModel(
+            [
+                Column("Kind", lambda a: fmt.label(a.kind)),
+                Column("Address", lambda a: a.text),
+                Column("Nearest stores", lambda a: "; ".join(a.nearest_stores)),
+            ]
+        )
+        self.addresses_model.set_rows(list(data.addresses))
+        layout.addWidget(section("Addresses", make_table(self.addresses_model, "Addresses")), 2)
+        return page
+
+    def _open_relation(self, index: QModelIndex) -> None:
+        relation = self.relations_model.row_at(index.row())
+        if relation is not None and relation.customer_id:
+            self.open_customer_requested.emit(relation.customer_id)
+
+    def _build_notes(self, data: v.CustomerView) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(0, 8, 0, 0)
+        self.notes_model: RowTableModel[v.NoteRow] = RowTableModel(
+            [
+                Column("Written", lambda n: fmt.day_time(n.created_at)),
+                Column("By", lambda n: n.author or ""),
+                Column("Note", lambda n: n.body.replace("\n", " ")),
+            ]
+        )
+        self.notes_model.set_rows(list(data.notes))
+        layout.addWidget(make_table(self.notes_model, "Notes"), 1)
+        self.note_editor = QPlainTextEdit()
+        self.note_editor.setAccessibleName("New note")
+        self.note_editor.setPlaceholderText("Write a note about this customer…")
+        self.note_editor.setMaximumHeight(90)
+        layout.addWidget(self.note_editor)
+        row = QHBoxLayout()
+        self.note_status = plain_label("")
+        row.addWidget(self.note_status, 1)
+        self.add_note_button = QPushButton("Add note")
+        self.add_note_button.setToolTip("Add note (Ctrl+Enter)")
+        self.add_note_button.setAccessibleName("Add note")
+        self.add_note_button.clicked.connect(self.submit_note)
+        row.addWidget(self.add_note_button)
+        layout.addLayout(row)
+        shortcut = QShortcut(QKeySequence("Ctrl+Return"), self.note_editor)
+        shortcut.activated.connect(self.submit_note)
+        return page
+
+    def submit_note(self) -> None:
+        body = self.note_editor.toPlainText()
+        if not body.strip():
+            self.note_status.setText("Type the note first.")
+            return
+        self._bridge.spawn(self._save_note(body))
+
+    async def _save_note(self, body: str) -> None:
+        self.add_note_button.setEnabled(False)
+        self.note_status.setText("Saving…")
+        try:
+            note = await self._bridge.run(
+                self._services.customers.add_note,
+                self.customer_id,
+                body,
+                self._services.settings.values.get("user"),
+            )
+        except UserError as exc:
+            self.note_status.setText(str(exc))
+            return
+        except Exception as exc:  # keep the typed text; say what happened
+            log.exception("saving a note failed")
+            self.note_status.setText(f"Not saved, your text is kept: {exc}")
+            return
+        finally:
+            self.add_note_button.setEnabled(True)
+        if self.note_editor.toPlainText() == body:
+            self.note_editor.clear()
+        self.notes_model.set_rows([note, *self.notes_model.rows])
+        self.note_status.setText("Note saved.")
+        self.note_added.emit(self.customer_id)
+
+
+def _case_columns() -> list[Column[v.CaseRow]]:
+    return [
+        Column("Case", lambda c: c.reference),
+        Column("Subject", lambda c: c.subject),
+        Column("Status", lambda c: fmt.label(c.status)),
+        Column("Priority", lambda c: fmt.label(c.priority)),
+        Column("SLA due", lambda c: fmt.day_time(c.sla_due_at) if c.is_open else ""),
+        Column("Contacts", lambda c: str(c.contacts), align_right=True),
+        Column(
+            "Promises",
+            lambda c: ", ".join(
+                part
+                for part in (
+                    f"{c.broken_commitments} broken" if c.broken_commitments else "",
+                    f"{c.overdue_commitments} overdue" if c.overdue_commitments else "",
+                )
+                if part
+            ),
+            foreground=lambda c: WARN if c.broken_commitments or c.overdue_commitments else None,
+        ),
+    ]
+
+
+__all__ = ["CustomerPanel"]

@@ -1,0 +1,58 @@
+"""How values read on screen: money, dates, durations. Pure functions, no Qt."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+CURRENCY_SIGNS = {"USD": "$", "GBP": "£", "EUR": "€", "AUD": "A$"}
+
+
+def money(cents: int, currency: str = "USD") -> str:
+    sign = "-" if cents < 0 else ""
+    return f"{sign}{CURRENCY_SIGNS.get(currency, currency + ' ')}{abs(cents) / 100:,.2f}"
+
+
+def day(value: dt.date | dt.datetime | None) -> str:
+    """'22 Apr 2025': day first and the month spelt, so nobody misreads 04/05."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        value = value.astimezone().date()
+    return f"{value.day} {value:%b %Y}"
+
+
+def day_time(value: dt.datetime | None) -> str:
+    if value is None:
+        return ""
+    local = value.astimezone()
+    return f"{local.day} {local:%b %Y %H:%M}"
+
+
+def relative_day(value: dt.date, today: dt.date) -> str:
+    delta = (value - today).days
+    if delta == 0:
+        return "today"
+    if delta == 1:
+        return "tomorrow"
+    if 1 < delta < 7:
+        return f"{value:%A}"
+    if delta < 0:
+        return f"{-delta} days ago"
+    return f"in {delta} days ({value.day} {value:%b})"
+
+
+def duration(seconds: int | None) -> str:
+    if seconds is None:
+        return ""
+    minutes, secs = divmod(max(seconds, 0), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def label(code: str) -> str:
+    """'waiting_customer' -> 'Waiting customer'."""
+    return code.replace("_", " ").capitalize()
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"

@@ -1,0 +1,151 @@
+"""`rapport`: start the workstation (GUI), or `rapport --self-test` to check an install."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from PySide6.QtCore import QTimer, QtMsgType, qInstallMessageHandler
+from PySide6.QtWidgets import QApplication
+
+from app import __version__
+from app.config import load_settings
+from app.errors import UserError
+from app.logs import log_dir, log_unhandled, setup_logging
+from models.database import DatabaseError
+from models.migrate import head_revision
+from ui.bridge import DatabaseBridge
+from ui.main_window import MainWindow
+
+log = logging.getLogger("rapport")
+SELF_TEST_TIMEOUT_S = 120
+STORY_PHONE = "+1 (415) 555-0134"  # Eleanor Whitfield (S1) in the demo data
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rapport", description="Rapport agent workstation")
+    parser.add_argument("--db", help="database URL (postgresql://... or sqlite:///...)")
+    parser.add_argument(
+        "--demo", action="store_true", help="use the embedded demo database (seeded on first use)"
+    )
+    parser.add_argument(
+        "--self-test", action="store_true", help="open the window, load a customer, print JSON"
+    )
+    parser.add_argument("--version", action="version", version=f"Rapport {__version__}")
+    return parser
+
+
+def _qt_message(mode: QtMsgType, _context: Any, message: str) -> None:
+    level = {
+        QtMsgType.QtDebugMsg: logging.DEBUG,
+        QtMsgType.QtInfoMsg: logging.INFO,
+        QtMsgType.QtWarningMsg: logging.WARNING,
+    }.get(mode, logging.ERROR)
+    logging.getLogger("qt").log(level, "%s", message)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings(cli={"db_url": None if args.demo else args.db})
+        if args.demo:
+            settings = type(settings)(
+                values={**settings.values, "db_url": None},
+                sources={**settings.sources, "db_url": "--demo"},
+            )
+    except UserError as exc:
+        print(f"rapport: {exc}", file=sys.stderr)
+        return 2
+    setup_logging(log_dir(settings.log_dir))
+    sys.excepthook = log_unhandled
+    qInstallMessageHandler(_qt_message)
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("Rapport")
+    app.setOrganizationName("Rapport")
+    app.setApplicationVersion(__version__)
+    app.setStyle("Fusion")
+
+    import qasync  # after QApplication: it binds to the running Qt
+
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    bridge = DatabaseBridge()
+    window = MainWindow(settings, bridge)
+    window.show()
+    result: dict[str, Any] = {"code": 0}
+
+    # Connect after the first paint, so the window is up before any I/O.
+    QTimer.singleShot(0, lambda: bridge.spawn(window.connect_database()))
+    if args.self_test:
+        bridge.spawn(_self_test(window, app, result))
+
+    closing = asyncio.Event()
+    app.aboutToQuit.connect(closing.set)
+    try:
+        with loop:
+            loop.run_until_complete(closing.wait())
+    finally:
+        bridge.shutdown()
+        if window.services is not None:
+            window.services.close()
+    return int(result["code"])
+
+
+async def _self_test(window: MainWindow, app: QApplication, result: dict[str, Any]) -> None:
+    started = time.perf_counter()
+    checks: list[str] = ["main window shown"]
+    report: dict[str, Any] = {"ok": False, "version": __version__}
+    try:
+        ready = asyncio.Event()
+        window.ready.connect(ready.set)
+        if window.services is None and window.connection_error is None:
+            await asyncio.wait_for(ready.wait(), SELF_TEST_TIMEOUT_S)
+        if window.connection_error or window.services is None:
+            raise DatabaseError(window.connection_error or "not connected")
+        services = window.services
+        report["backend"] = services.backend
+        report["db"] = services.engine.url.render_as_string(hide_password=True)
+        checks.append(f"database connected ({services.backend})")
+        checks.append(f"schema at {head_revision()}")
+        hits = await window.bridge.run(services.search.search, STORY_PHONE)
+        customer_id = (
+            hits[0].customer_id
+            if hits
+            else await window.bridge.run(services.customers.first_customer_id)
+        )
+        if customer_id is None:
+            raise UserError("the database holds no customer to load")
+        panel = await window.load_customer(customer_id)
+        if panel is None:
+            raise UserError(f"customer {customer_id} could not be loaded")
+        app.processEvents()
+        image = panel.grab()
+        if image.isNull():
+            raise UserError("the customer view did not paint")
+        checks.append(f"customer loaded: {panel.data.header.name} (id {customer_id})")
+        checks.append(f"customer view painted ({image.width()}x{image.height()})")
+        report.update(ok=True, customer=panel.data.header.name)
+    except (DatabaseError, UserError, TimeoutError) as exc:
+        report["reason"] = str(exc) or "timed out"
+        result["code"] = 1
+    except Exception as exc:
+        log.exception("self-test failed")
+        report["reason"] = f"{type(exc).__name__}: {exc}"
+        result["code"] = 1
+    report["checks"] = checks
+    report["elapsed_ms"] = round((time.perf_counter() - started) * 1000)
+    print(json.dumps(report), flush=True)
+    window.close()
+    app.quit()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,158 @@
+"""The search box and its results: understands phones, e-mails, orders, cases, names.
+
+Results come as you type (debounced); an answer to an older query is dropped.
+Enter opens the selected (or best) match, arrows move, Esc clears.
+
+Signals:
+    open_requested(int): the agent chose a customer id to open.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QLineEdit, QTableView, QVBoxLayout, QWidget
+
+from app.services import views as v
+from ui import formatting as fmt
+from ui.bridge import DatabaseBridge
+from ui.customer_panel import make_table, plain_label
+from ui.table_model import Column, RowTableModel
+
+DEBOUNCE_MS = 180
+log = logging.getLogger(__name__)
+MATCH_LABELS = {"phone": "phone", "email": "e-mail", "order": "order", "case": "case"}
+
+
+class SearchPanel(QWidget):
+    open_requested = Signal(int)
+
+    def __init__(self, bridge: DatabaseBridge, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._bridge = bridge
+        self._search: object | None = None  # SearchService once connected
+        self._generation = 0
+        self._open_when_ready = False
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 0, 8)
+        self.box = QLineEdit()
+        self.box.setObjectName("searchBox")
+        self.box.setAccessibleName("Search customers")
+        self.box.setPlaceholderText("Phone, e-mail, order, case or name")
+        self.box.setToolTip(
+            "Search (Ctrl+K or F3): phone in any format, e-mail, "
+            "order number, case reference or a name, typos allowed"
+        )
+        self.box.setClearButtonEnabled(True)
+        self.box.installEventFilter(self)
+        layout.addWidget(self.box)
+        self.status = plain_label("Type to search.")
+        self.status.setWordWrap(True)
+        layout.addWidget(self.status)
+
+        self.model: RowTableModel[v.SearchHit] = RowTableModel(
+            [
+                Column("Name", lambda h: h.name, tooltip=lambda h: f"{h.name} ({h.tier})"),
+                Column("City", lambda h: h.city or ""),
+                Column("Last order", lambda h: fmt.day(h.last_order_at)),
+                Column("Matched", lambda h: _matched(h)),
+            ]
+        )
+        self.results: QTableView = make_table(self.model, "Search results")
+        self.results.activated.connect(lambda index: self._open_row(index.row()))
+        self.results.installEventFilter(self)
+        layout.addWidget(self.results, 1)
+
+        self._timer = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
+        self._timer.timeout.connect(self._start_search)
+        self.box.textChanged.connect(lambda _text: self._timer.start())
+        self.box.returnPressed.connect(self._open_best)
+
+    def set_service(self, search_service: object) -> None:
+        self._search = search_service
+        if self.box.text().strip():
+            self._timer.start()
+
+    def focus_box(self) -> None:
+        self.box.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.box.selectAll()
+
+    # -- searching -------------------------------------------------------------
+
+    def _start_search(self) -> None:
+        query = self.box.text().strip()
+        self._generation += 1
+        if not query:
+            self.model.set_rows([])
+            self.status.setText("Type to search.")
+            return
+        if self._search is None:
+            self.status.setText("Connecting to the database…")
+            return
+        self._bridge.spawn(self._run_search(query, self._generation))
+
+    async def _run_search(self, query: str, generation: int) -> None:
+        try:
+            hits = await self._bridge.run(self._search.search, query)  # type: ignore[union-attr]
+        except Exception as exc:  # show it in place, keep what is typed
+            log.exception("search failed")
+            if generation == self._generation:
+                self.status.setText(f"Search failed: {exc}")
+            return
+        if generation != self._generation:
+            return  # a newer query is on its way: drop this stale answer
+        self.model.set_rows(hits)
+        if hits:
+            self.results.selectRow(0)
+            self.results.resizeColumnsToContents()
+            self.status.setText(
+                f"{fmt.plural(len(hits), 'match')}. Enter opens, ↑↓ move, Esc clears."
+            )
+        else:
+            self.status.setText(f"No customer matches {query!r}.")
+        if self._open_when_ready:
+            self._open_when_ready = False
+            self._open_row(0)
+
+    def _open_best(self) -> None:
+        if self._timer.isActive():  # Enter before the debounce fired: search now
+            self._timer.stop()
+            self._start_search()
+            self._open_when_ready = True
+            return
+        row = self.results.currentIndex().row()
+        self._open_row(row if row >= 0 else 0)
+
+    def _open_row(self, row: int) -> None:
+        hit = self.model.row_at(row)
+        if hit is not None:
+            self.open_requested.emit(hit.customer_id)
+
+    # -- keyboard ----------------------------------------------------------------
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
+            key = event.key()
+            if watched is self.box and key in (Qt.Key.Key_Down, Qt.Key.Key_Up):
+                self._move(1 if key == Qt.Key.Key_Down else -1)
+                return True
+            if key == Qt.Key.Key_Escape:
+                self.box.clear()
+                self.box.setFocus()
+                return True
+        return super().eventFilter(watched, event)
+
+    def _move(self, step: int) -> None:
+        count = self.model.rowCount()
+        if not count:
+            return
+        row = self.results.currentIndex().row()
+        self.results.selectRow(max(0, min(count - 1, row + step)))
+
+
+def _matched(hit: v.SearchHit) -> str:
+    if hit.matched_on == "name":
+        return f"name {hit.score:.0%}"
+    return f"{MATCH_LABELS.get(hit.matched_on, hit.matched_on)} {hit.matched_text}"
