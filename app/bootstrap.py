@@ -14,6 +14,7 @@ from sqlalchemy import Engine, func, select
 
 from app.config import Settings
 from app.credentials import with_stored_password
+from app.services.contacts import ContactService
 from app.services.customers import CustomerService
 from app.services.search import SearchService
 from models.database import Database, check_connection, make_engine, normalize_url
@@ -29,6 +30,7 @@ class Services:
     engine: Engine
     db: Database
     customers: CustomerService
+    contacts: ContactService
     search: SearchService
 
     @property
@@ -60,6 +62,7 @@ def build_services(settings: Settings, engine: Engine) -> Services:
         engine=engine,
         db=db,
         customers=customers,
+        contacts=ContactService(db, settings.default_region),
         search=SearchService(db, customers),
     )
 

@@ -5,6 +5,7 @@ All user data is shown as plain text (never interpreted as HTML).
 Signals:
     open_customer_requested(int): the agent asked to open a related customer.
     note_added(int): a note was saved for this customer id.
+    reload_requested(int): the record changed (contact edited); reload this customer.
 """
 
 from __future__ import annotations
@@ -85,6 +86,7 @@ def section(title: str, body: QWidget) -> QWidget:
 class CustomerPanel(QWidget):
     open_customer_requested = Signal(int)
     note_added = Signal(int)
+    reload_requested = Signal(int)
 
     def __init__(
         self,
@@ -141,6 +143,12 @@ class CustomerPanel(QWidget):
         if h.status != "active":
             title.addWidget(plain_label(f"({h.status})"))
         title.addStretch(1)
+        self.edit_button = QPushButton("Edit contact…")
+        self.edit_button.setToolTip("Edit name and contact details (F2)")
+        self.edit_button.setAccessibleName("Edit contact details")
+        self.edit_button.clicked.connect(self.edit_contact)
+        title.addWidget(self.edit_button)
+        QShortcut(QKeySequence("F2"), self).activated.connect(self.edit_contact)
         grid.addLayout(title, 0, 0, 1, 3)
 
         tenure = h.tenure_years(self._today)
@@ -207,6 +215,25 @@ class CustomerPanel(QWidget):
         grid.addWidget(self.preferences_label, 0, 4, 4, 1, Qt.AlignmentFlag.AlignTop)
         grid.setColumnStretch(2, 1)
         return frame
+
+    def edit_contact(self) -> None:
+        self._bridge.spawn(self._open_contact_dialog())
+
+    async def _open_contact_dialog(self) -> None:
+        from ui.contact_dialog import ContactDialog
+
+        contact = await self._bridge.run(self._services.contacts.load, self.customer_id)
+        dialog = ContactDialog(
+            contact,
+            self._services.contacts,
+            self._bridge,
+            actor=str(self._services.settings.values.get("user") or "local"),
+            parent=self,
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.saved.connect(lambda _saved: self.reload_requested.emit(self.customer_id))
+        self.contact_dialog = dialog
+        dialog.open()
 
     # -- overview ------------------------------------------------------------------
 

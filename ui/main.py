@@ -22,6 +22,7 @@ from models.database import DatabaseError
 from models.migrate import head_revision
 from ui.bridge import DatabaseBridge
 from ui.main_window import MainWindow
+from ui.theme import apply_theme, follow_system_scheme
 
 log = logging.getLogger("rapport")
 SELF_TEST_TIMEOUT_S = 120
@@ -36,6 +37,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--self-test", action="store_true", help="open the window, load a customer, print JSON"
+    )
+    parser.add_argument(
+        "--theme",
+        choices=("system", "light", "dark"),
+        default="system",
+        help="colour scheme (default: follow the OS)",
     )
     parser.add_argument("--version", action="version", version=f"Rapport {__version__}")
     return parser
@@ -71,7 +78,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setApplicationName("Rapport")
     app.setOrganizationName("Rapport")
     app.setApplicationVersion(__version__)
-    app.setStyle("Fusion")
+    apply_theme(app, args.theme)
+    if args.theme == "system":
+        follow_system_scheme(app)
 
     import qasync  # after QApplication: it binds to the running Qt
 

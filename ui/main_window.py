@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from app.bootstrap import Services, ensure_demo_data, open_services
 from app.config import Settings
 from app.errors import UserError
+from app.services.views import CustomerView
 from models.database import DatabaseError
 from ui.bridge import DatabaseBridge
 from ui.customer_panel import CustomerPanel, plain_label
@@ -162,8 +163,7 @@ class MainWindow(QMainWindow):
             if isinstance(existing, CustomerPanel) and existing.customer_id == customer_id:
                 self.tabs.setCurrentIndex(index)
                 return existing
-        panel = CustomerPanel(data, self.services, self.bridge, today=dt.date.today())
-        panel.open_customer_requested.connect(self.open_customer)
+        panel = self._make_panel(data)
         placeholder = self.tabs.indexOf(self.placeholder)
         if placeholder >= 0:
             self.tabs.removeTab(placeholder)
@@ -172,6 +172,32 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentIndex(index)
         self.customer_shown.emit(customer_id)
         return panel
+
+    def _make_panel(self, data: CustomerView) -> CustomerPanel:
+        assert self.services is not None
+        panel = CustomerPanel(data, self.services, self.bridge, today=dt.date.today())
+        panel.open_customer_requested.connect(self.open_customer)
+        panel.reload_requested.connect(lambda cid: self.bridge.spawn(self.reload_customer(cid)))
+        return panel
+
+    async def reload_customer(self, customer_id: int) -> None:
+        """Replace an open customer's tab with freshly loaded data, in place."""
+        if self.services is None:
+            return
+        data = await self.bridge.run(self.services.customers.load_customer, customer_id)
+        for index in range(self.tabs.count()):
+            old = self.tabs.widget(index)
+            if isinstance(old, CustomerPanel) and old.customer_id == customer_id:
+                section = old.sections.currentIndex()
+                panel = self._make_panel(data)
+                panel.sections.setCurrentIndex(section)
+                current = self.tabs.currentIndex()
+                self.tabs.removeTab(index)
+                self.tabs.insertTab(index, panel, data.header.name)
+                self.tabs.setCurrentIndex(current)
+                old.deleteLater()
+                self.customer_shown.emit(customer_id)
+                return
 
     def close_tab(self, index: int) -> None:
         panel = self.tabs.widget(index)

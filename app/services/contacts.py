@@ -1,0 +1,243 @@
+"""Editing a customer's name and contact details, never overwriting silently.
+
+The edit carries the `version` the agent loaded. If someone saved the customer
+since, the save is refused with a `ContactConflict` holding what is saved now,
+so the UI can show both versions and let the agent decide.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from app import phones
+from app.errors import ConflictError, UserError
+from app.services.search import fold
+from models.authority import AuditEntry
+from models.base import utcnow
+from models.database import Database
+from models.enums import PhoneKind
+from models.people import ContactPreference, Customer, CustomerEmail, CustomerPhone
+
+
+@dataclass(frozen=True)
+class PhoneEdit:
+    raw: str
+    kind: str = "mobile"
+    is_primary: bool = False
+
+
+@dataclass(frozen=True)
+class ContactDetails:
+    """The editable part of a customer, as loaded or as typed."""
+
+    first_name: str
+    last_name: str
+    preferred_language: str
+    phones: tuple[PhoneEdit, ...] = ()
+    emails: tuple[str, ...] = ()
+    do_not_call: bool = False
+    do_not_email: bool = False
+    do_not_sms: bool = False
+    do_not_mail: bool = False
+
+
+@dataclass(frozen=True)
+class SavedContact:
+    customer_id: int
+    version: int
+    details: ContactDetails
+    updated_at: dt.datetime
+
+
+class ContactConflict(ConflictError):
+    def __init__(self, current: SavedContact, mine: ContactDetails) -> None:
+        super().__init__("someone else changed this customer while you were editing")
+        self.current = current
+        self.mine = mine
+
+
+@dataclass
+class _Validated:
+    phones: list[tuple[PhoneEdit, str]] = field(default_factory=list)
+    emails: list[str] = field(default_factory=list)
+
+
+class ContactService:
+    def __init__(self, db: Database, default_region: str) -> None:
+        self._db = db
+        self.default_region = default_region
+
+    def load(self, customer_id: int) -> SavedContact:
+        with self._db.read() as session:
+            customer = session.get(Customer, customer_id)
+            if customer is None:
+                raise UserError(f"customer {customer_id} does not exist")
+            return _saved(customer, session)
+
+    def validate(self, details: ContactDetails) -> _Validated:
+        """Every problem at once, one per line, so the agent fixes them in one go."""
+        problems: list[str] = []
+        if not details.first_name.strip() and not details.last_name.strip():
+            problems.append("a name is required")
+        checked = _Validated()
+        for phone in details.phones:
+            if not phone.raw.strip():
+                continue
+            try:
+                checked.phones.append((phone, phones.to_e164(phone.raw, self.default_region)))
+            except ValueError as exc:
+                problems.append(str(exc))
+            if phone.kind not in {k.value for k in PhoneKind}:
+                problems.append(f"unknown phone kind {phone.kind!r}")
+        for address in details.emails:
+            if not address.strip():
+                continue
+            try:
+                result = validate_email(address.strip(), check_deliverability=False)
+                checked.emails.append(result.normalized)
+            except EmailNotValidError as exc:
+                problems.append(f"{address.strip()!r}: {exc}")
+        e164s = [e for _p, e in checked.phones]
+        if len(set(e164s)) != len(e164s):
+            problems.append("the same phone number is listed twice")
+        if problems:
+            raise UserError("\n".join(problems))
+        return checked
+
+    def save(
+        self,
+        customer_id: int,
+        loaded_version: int,
+        details: ContactDetails,
+        actor: str = "local",
+    ) -> SavedContact:
+        """Save if nobody saved since `loaded_version`; else raise ContactConflict."""
+        checked = self.validate(details)
+        try:
+            with self._db.write() as session:
+                customer = session.get(Customer, customer_id)
+                if customer is None:
+                    raise UserError(f"customer {customer_id} does not exist")
+                if customer.version != loaded_version:
+                    raise ContactConflict(_saved(customer, session), details)
+                # Touching the row makes its one UPDATE carry `WHERE version = loaded`,
+                # which also catches a save that lands between our read and write.
+                customer.updated_at = utcnow()
+                with session.no_autoflush:
+                    _apply(session, customer, details, checked)
+                session.flush()
+                session.add(
+                    AuditEntry(
+                        actor=actor,
+                        action="customer.contact.update",
+                        entity="customer",
+                        entity_id=customer_id,
+                        detail={"version": customer.version},
+                    )
+                )
+                session.flush()
+                return _saved(customer, session)
+        except StaleDataError:
+            raise ContactConflict(self.load(customer_id), details) from None
+
+
+def _apply(
+    session: Session, customer: Customer, details: ContactDetails, checked: _Validated
+) -> None:
+    customer.first_name = details.first_name.strip()
+    customer.last_name = details.last_name.strip()
+    customer.search_name = fold(f"{customer.first_name} {customer.last_name}")
+    customer.preferred_language = details.preferred_language.strip().lower() or "en"
+    customer.do_not_call = details.do_not_call
+    customer.do_not_email = details.do_not_email
+    customer.do_not_sms = details.do_not_sms
+    customer.do_not_mail = details.do_not_mail
+
+    existing_phones: dict[str | None, CustomerPhone] = {
+        p.e164: p
+        for p in session.scalars(
+            select(CustomerPhone).where(CustomerPhone.customer_id == customer.id)
+        )
+    }
+    keep = set()
+    for edit, e164 in checked.phones:
+        phone = existing_phones.get(e164)
+        if phone is None:
+            phone = CustomerPhone(
+                customer_id=customer.id, e164=e164, digits_tail=phones.tail_of(e164)
+            )
+            session.add(phone)
+        phone.raw = edit.raw.strip()
+        phone.kind = PhoneKind(edit.kind)
+        phone.is_primary = edit.is_primary
+        keep.add(e164)
+    for old_e164, old_phone in existing_phones.items():
+        if old_e164 not in keep:
+            # A preference pointing at a removed number loses its target, not its rule.
+            for pref in session.scalars(
+                select(ContactPreference).where(ContactPreference.phone_id == old_phone.id)
+            ):
+                pref.phone_id = None
+            session.flush()
+            session.delete(old_phone)
+
+    existing_emails = {
+        e.address_normalized: e
+        for e in session.scalars(
+            select(CustomerEmail).where(CustomerEmail.customer_id == customer.id)
+        )
+    }
+    wanted = {address.lower(): address for address in checked.emails}
+    for normalized, address in wanted.items():
+        if normalized not in existing_emails:
+            session.add(
+                CustomerEmail(
+                    customer_id=customer.id,
+                    address=address,
+                    address_normalized=normalized,
+                    is_primary=not existing_emails and address == checked.emails[0],
+                )
+            )
+    removed = [e.id for n, e in existing_emails.items() if n not in wanted]
+    if removed:
+        for pref in session.scalars(
+            select(ContactPreference).where(ContactPreference.email_id.in_(removed))
+        ):
+            pref.email_id = None
+        session.flush()
+        session.execute(delete(CustomerEmail).where(CustomerEmail.id.in_(removed)))
+
+
+def _saved(customer: Customer, session: Session) -> SavedContact:
+    phone_rows = session.scalars(
+        select(CustomerPhone)
+        .where(CustomerPhone.customer_id == customer.id)
+        .order_by(CustomerPhone.is_primary.desc(), CustomerPhone.id)
+    ).all()
+    email_rows = session.scalars(
+        select(CustomerEmail.address)
+        .where(CustomerEmail.customer_id == customer.id)
+        .order_by(CustomerEmail.is_primary.desc(), CustomerEmail.id)
+    ).all()
+    return SavedContact(
+        customer_id=customer.id,
+        version=customer.version,
+        updated_at=customer.updated_at,
+        details=ContactDetails(
+            first_name=customer.first_name,
+            last_name=customer.last_name,
+            preferred_language=customer.preferred_language,
+            phones=tuple(PhoneEdit(p.raw, p.kind.value, p.is_primary) for p in phone_rows),
+            emails=tuple(email_rows),
+            do_not_call=customer.do_not_call,
+            do_not_email=customer.do_not_email,
+            do_not_sms=customer.do_not_sms,
+            do_not_mail=customer.do_not_mail,
+        ),
+    )

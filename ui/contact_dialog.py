@@ -1,0 +1,254 @@
+"""Edit a customer's name and contact details, with validation and conflict handling.
+
+Opened with `open()` (never `exec()`, which would re-enter the qasync loop).
+If someone else saved the customer meanwhile, both versions are shown side by
+side and the agent chooses; nothing is overwritten silently and what the agent
+typed is kept until they decide.
+
+Signals:
+    saved(object): the SavedContact after a successful save.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGridLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.errors import UserError
+from app.services.contacts import (
+    ContactConflict,
+    ContactDetails,
+    ContactService,
+    PhoneEdit,
+    SavedContact,
+)
+from ui.bridge import DatabaseBridge
+from ui.customer_panel import plain_label
+
+PHONE_ROWS = 3
+KINDS = ("mobile", "home", "work", "other")
+log = logging.getLogger(__name__)
+
+
+def describe(details: ContactDetails) -> str:
+    lines = [f"{details.first_name} {details.last_name}", f"Language: {details.preferred_language}"]
+    lines += [f"{p.kind}: {p.raw}{' (primary)' if p.is_primary else ''}" for p in details.phones]
+    lines += [f"e-mail: {e}" for e in details.emails]
+    flags = [
+        n
+        for n, on in (
+            ("do not call", details.do_not_call),
+            ("do not e-mail", details.do_not_email),
+            ("no SMS", details.do_not_sms),
+            ("no post", details.do_not_mail),
+        )
+        if on
+    ]
+    if flags:
+        lines.append(", ".join(flags))
+    return "\n".join(lines)
+
+
+class ContactDialog(QDialog):
+    saved = Signal(object)
+
+    def __init__(
+        self,
+        contact: SavedContact,
+        service: ContactService,
+        bridge: DatabaseBridge,
+        actor: str,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Edit contact details")
+        self.setAccessibleName("Edit contact details")
+        self._service = service
+        self._bridge = bridge
+        self._actor = actor
+        self._version = contact.version
+        self.customer_id = contact.customer_id
+
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        self.first_name = QLineEdit()
+        self.first_name.setAccessibleName("First name")
+        self.last_name = QLineEdit()
+        self.last_name.setAccessibleName("Last name")
+        self.language = QLineEdit()
+        self.language.setAccessibleName("Preferred language")
+        self.language.setMaxLength(8)
+        form.addRow("&First name", self.first_name)
+        form.addRow("&Last name", self.last_name)
+        form.addRow("Lan&guage", self.language)
+        layout.addLayout(form)
+
+        phones_box = QGridLayout()
+        phones_box.addWidget(plain_label("Phones (any format)", bold=True), 0, 0, 1, 3)
+        self.phone_edits: list[tuple[QLineEdit, QComboBox, QRadioButton]] = []
+        for row in range(PHONE_ROWS):
+            number = QLineEdit()
+            number.setAccessibleName(f"Phone {row + 1}")
+            number.setPlaceholderText("+1 415 555 0134")
+            kind = QComboBox()
+            kind.addItems(KINDS)
+            kind.setAccessibleName(f"Phone {row + 1} kind")
+            primary = QRadioButton("primary")
+            primary.setAccessibleName(f"Phone {row + 1} is primary")
+            phones_box.addWidget(number, row + 1, 0)
+            phones_box.addWidget(kind, row + 1, 1)
+            phones_box.addWidget(primary, row + 1, 2)
+            self.phone_edits.append((number, kind, primary))
+        layout.addLayout(phones_box)
+
+        layout.addWidget(plain_label("E-mail addresses (one per line)", bold=True))
+        self.emails = QPlainTextEdit()
+        self.emails.setAccessibleName("E-mail addresses")
+        self.emails.setMaximumHeight(70)
+        layout.addWidget(self.emails)
+
+        flags = QHBoxLayout()
+        self.do_not_call = QCheckBox("Do not call")
+        self.do_not_email = QCheckBox("Do not e-mail")
+        self.do_not_sms = QCheckBox("No SMS")
+        self.do_not_mail = QCheckBox("No post")
+        for box in (self.do_not_call, self.do_not_email, self.do_not_sms, self.do_not_mail):
+            flags.addWidget(box)
+        layout.addLayout(flags)
+
+        self.message = plain_label("")
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #c62828;")
+        layout.addWidget(self.message)
+
+        # Shown only when someone else saved meanwhile.
+        self.conflict = QWidget()
+        conflict_layout = QGridLayout(self.conflict)
+        conflict_layout.addWidget(
+            plain_label("Someone else changed this customer while you were editing.", bold=True),
+            0,
+            0,
+            1,
+            2,
+        )
+        conflict_layout.addWidget(plain_label("Saved now", bold=True), 1, 0)
+        conflict_layout.addWidget(plain_label("Yours", bold=True), 1, 1)
+        self.theirs_text = plain_label("")
+        self.mine_text = plain_label("")
+        conflict_layout.addWidget(self.theirs_text, 2, 0, Qt.AlignmentFlag.AlignTop)
+        conflict_layout.addWidget(self.mine_text, 2, 1, Qt.AlignmentFlag.AlignTop)
+        self.use_theirs = QPushButton("Use the saved version")
+        self.use_theirs.clicked.connect(self._use_theirs)
+        self.keep_mine = QPushButton("Save mine over it")
+        self.keep_mine.clicked.connect(self._keep_mine)
+        conflict_layout.addWidget(self.use_theirs, 3, 0)
+        conflict_layout.addWidget(self.keep_mine, 3, 1)
+        self.conflict.hide()
+        layout.addWidget(self.conflict)
+
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.accepted.connect(self.submit)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+        self._pending: SavedContact | None = None
+        self.fill(contact.details)
+
+    def fill(self, details: ContactDetails) -> None:
+        self.first_name.setText(details.first_name)
+        self.last_name.setText(details.last_name)
+        self.language.setText(details.preferred_language)
+        for index, (number, kind, primary) in enumerate(self.phone_edits):
+            phone = details.phones[index] if index < len(details.phones) else None
+            number.setText(phone.raw if phone else "")
+            kind.setCurrentText(phone.kind if phone else "mobile")
+            primary.setChecked(bool(phone and phone.is_primary))
+        self.emails.setPlainText("\n".join(details.emails))
+        self.do_not_call.setChecked(details.do_not_call)
+        self.do_not_email.setChecked(details.do_not_email)
+        self.do_not_sms.setChecked(details.do_not_sms)
+        self.do_not_mail.setChecked(details.do_not_mail)
+
+    def details(self) -> ContactDetails:
+        return ContactDetails(
+            first_name=self.first_name.text(),
+            last_name=self.last_name.text(),
+            preferred_language=self.language.text(),
+            phones=tuple(
+                PhoneEdit(number.text(), kind.currentText(), primary.isChecked())
+                for number, kind, primary in self.phone_edits
+                if number.text().strip()
+            ),
+            emails=tuple(
+                line.strip() for line in self.emails.toPlainText().splitlines() if line.strip()
+            ),
+            do_not_call=self.do_not_call.isChecked(),
+            do_not_email=self.do_not_email.isChecked(),
+            do_not_sms=self.do_not_sms.isChecked(),
+            do_not_mail=self.do_not_mail.isChecked(),
+        )
+
+    def submit(self) -> None:
+        self._bridge.spawn(self._save(self._version))
+
+    async def _save(self, version: int) -> None:
+        self.buttons.setEnabled(False)
+        self.message.setText("Saving…")
+        try:
+            saved = await self._bridge.run(
+                self._service.save, self.customer_id, version, self.details(), self._actor
+            )
+        except ContactConflict as conflict:
+            self._show_conflict(conflict)
+            return
+        except UserError as exc:
+            self.message.setText(str(exc))
+            return
+        except Exception as exc:  # the database went away: keep everything typed
+            log.exception("saving contact details failed")
+            self.message.setText(f"Not saved (your changes are kept): {exc}")
+            return
+        finally:
+            self.buttons.setEnabled(True)
+        self.message.setText("")
+        self.saved.emit(saved)
+        self.accept()
+
+    def _show_conflict(self, conflict: ContactConflict) -> None:
+        self._pending = conflict.current
+        self.message.setText("")
+        self.theirs_text.setText(describe(conflict.current.details))
+        self.mine_text.setText(describe(conflict.mine))
+        self.conflict.show()
+
+    def _use_theirs(self) -> None:
+        if self._pending is not None:
+            self._version = self._pending.version
+            self.fill(self._pending.details)
+        self.conflict.hide()
+
+    def _keep_mine(self) -> None:
+        if self._pending is not None:
+            self._version = self._pending.version
+            self.conflict.hide()
+            self._bridge.spawn(self._save(self._version))
+
+
+__all__ = ["ContactDialog"]
