@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy.exc import DBAPIError, OperationalError
+
 from models.database import DatabaseError
 
 
@@ -13,4 +15,15 @@ class ConflictError(UserError):
     """Someone else saved the record since it was loaded (optimistic locking)."""
 
 
-__all__ = ["ConflictError", "DatabaseError", "UserError"]
+def is_connection_error(exc: BaseException) -> bool:
+    """True when the database went away (as opposed to a bad query or a lock wait)."""
+    if isinstance(exc, DatabaseError):
+        return "unreachable" in str(exc) or "cannot connect" in str(exc)
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        return isinstance(exc, OperationalError) and "locked" not in str(exc.orig).lower()
+    return isinstance(exc, ConnectionError)
+
+
+__all__ = ["ConflictError", "DatabaseError", "UserError", "is_connection_error"]

@@ -108,3 +108,18 @@ def test_concurrent_edit_raises_conflict_with_both_versions(
     # Choosing "save mine over it" uses the version just seen, and works.
     saved = contacts.save(customer_id, caught.value.current.version, mine)
     assert saved.details.first_name == "Augusta"
+
+
+def test_quick_create_from_a_typed_number(engine: Engine) -> None:
+    db = Database(engine)
+    contacts = ContactService(db, "GB")
+    created = contacts.create(
+        ContactDetails(first_name="Grace", last_name="Hopper", preferred_language="en",
+                       phones=(PhoneEdit("020 7946 0123", "mobile", True),)),
+        actor="agent01",
+    )
+    assert created.customer_id > 0 and created.version == 1
+    hits = CustomerService(db, "GB").find_by_phone("+44 (0)20 7946 0123")
+    assert [h.name for h in hits] == ["Grace Hopper"]
+    with pytest.raises(UserError, match="a name is required"):
+        contacts.create(ContactDetails(first_name=" ", last_name="", preferred_language="en"))

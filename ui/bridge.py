@@ -7,6 +7,7 @@ widget code reads top to bottom while the window keeps painting.
 Signals:
     busy_changed(bool): True once a call has run longer than BUSY_AFTER_MS,
         False when no call is running any more. Drives the discreet busy indicator.
+    connection_lost(str): a call failed because the database is unreachable.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from typing import Any, ParamSpec, TypeVar
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from app.errors import is_connection_error
+
 BUSY_AFTER_MS = 150
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -28,6 +31,7 @@ log = logging.getLogger(__name__)
 
 class DatabaseBridge(QObject):
     busy_changed = Signal(bool)
+    connection_lost = Signal(str)
 
     def __init__(self, max_workers: int = 2, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -47,6 +51,10 @@ class DatabaseBridge(QObject):
             return await loop.run_in_executor(
                 self._executor, functools.partial(fn, *args, **kwargs)
             )
+        except Exception as exc:
+            if is_connection_error(exc):
+                self.connection_lost.emit(str(exc).splitlines()[0])
+            raise
         finally:
             self._running -= 1
             if self._running == 0:

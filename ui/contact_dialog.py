@@ -65,6 +65,35 @@ def describe(details: ContactDetails) -> str:
     return "\n".join(lines)
 
 
+def prefilled(query: str) -> SavedContact:
+    """A blank new customer with what the agent typed in the right field."""
+    import datetime as dt
+
+    from app import phones
+
+    text = query.strip()
+    name_parts = ["", ""]
+    phone_list: tuple[PhoneEdit, ...] = ()
+    emails: tuple[str, ...] = ()
+    if "@" in text:
+        emails = (text,)
+    elif phones.looks_like_phone(text):
+        phone_list = (PhoneEdit(text, "mobile", True),)
+    else:
+        first, _space, last = text.partition(" ")
+        name_parts = [first.title(), last.title()]
+    details = ContactDetails(
+        first_name=name_parts[0],
+        last_name=name_parts[1],
+        preferred_language="en",
+        phones=phone_list,
+        emails=emails,
+    )
+    return SavedContact(
+        customer_id=0, version=0, details=details, updated_at=dt.datetime.now(dt.UTC)
+    )
+
+
 class ContactDialog(QDialog):
     saved = Signal(object)
 
@@ -77,8 +106,10 @@ class ContactDialog(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Edit contact details")
-        self.setAccessibleName("Edit contact details")
+        self.creating = contact.customer_id == 0
+        title = "New customer" if self.creating else "Edit contact details"
+        self.setWindowTitle(title)
+        self.setAccessibleName(title)
         self._service = service
         self._bridge = bridge
         self._actor = actor
@@ -212,9 +243,12 @@ class ContactDialog(QDialog):
         self.buttons.setEnabled(False)
         self.message.setText("Saving…")
         try:
-            saved = await self._bridge.run(
-                self._service.save, self.customer_id, version, self.details(), self._actor
-            )
+            if self.creating:
+                saved = await self._bridge.run(self._service.create, self.details(), self._actor)
+            else:
+                saved = await self._bridge.run(
+                    self._service.save, self.customer_id, version, self.details(), self._actor
+                )
         except ContactConflict as conflict:
             self._show_conflict(conflict)
             return

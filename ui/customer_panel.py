@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.bootstrap import Services
+from app.drafts import DraftStore
 from app.errors import UserError
 from app.services import views as v
 from ui import formatting as fmt
@@ -40,6 +41,7 @@ from ui.table_model import Column, RowTableModel
 
 log = logging.getLogger(__name__)
 WARN = QBrush(QColor("#c62828"))
+DRAFT_SAVE_MS = 400
 
 
 def plain_label(text: str = "", *, bold: bool = False, point_delta: int = 0) -> QLabel:
@@ -94,9 +96,11 @@ class CustomerPanel(QWidget):
         services: Services,
         bridge: DatabaseBridge,
         today: dt.date | None = None,
+        drafts: DraftStore | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        self._drafts = drafts
         self.data = data
         self.customer_id = data.header.id
         self._services = services
@@ -469,7 +473,23 @@ class CustomerPanel(QWidget):
         layout.addLayout(row)
         shortcut = QShortcut(QKeySequence("Ctrl+Return"), self.note_editor)
         shortcut.activated.connect(self.submit_note)
+        if self._drafts is not None:
+            draft = self._drafts.get(self._draft_key)
+            if draft:
+                self.note_editor.setPlainText(draft)
+                self.note_status.setText("Unsaved draft restored.")
+        self._draft_timer = QTimer(self, singleShot=True, interval=DRAFT_SAVE_MS)
+        self._draft_timer.timeout.connect(self._keep_draft)
+        self.note_editor.textChanged.connect(self._draft_timer.start)
         return page
+
+    @property
+    def _draft_key(self) -> str:
+        return f"note:{self.customer_id}"
+
+    def _keep_draft(self) -> None:
+        if self._drafts is not None:
+            self._drafts.put(self._draft_key, self.note_editor.toPlainText())
 
     def submit_note(self) -> None:
         body = self.note_editor.toPlainText()
@@ -499,6 +519,9 @@ class CustomerPanel(QWidget):
             self.add_note_button.setEnabled(True)
         if self.note_editor.toPlainText() == body:
             self.note_editor.clear()
+            self._draft_timer.stop()
+            if self._drafts is not None:
+                self._drafts.discard(self._draft_key)
         self.notes_model.set_rows([note, *self.notes_model.rows])
         self.note_status.setText("Note saved.")
         self.note_added.emit(self.customer_id)

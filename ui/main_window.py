@@ -27,13 +27,15 @@ from app.bootstrap import Services, ensure_demo_data, open_services
 from app.config import Settings
 from app.errors import UserError
 from app.services.views import CustomerView
-from models.database import DatabaseError
+from models.database import DatabaseError, check_connection
 from ui.bridge import DatabaseBridge
 from ui.customer_panel import CustomerPanel, plain_label
 from ui.search_panel import SearchPanel
+from ui.shortcuts import ShortcutsDialog
 
 log = logging.getLogger(__name__)
 RECENTLY_CLOSED = 10
+RETRY_MS = 5000
 
 
 class MainWindow(QMainWindow):
@@ -64,6 +66,7 @@ class MainWindow(QMainWindow):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         self.search = SearchPanel(bridge)
         self.search.open_requested.connect(self.open_customer)
+        self.search.new_customer_requested.connect(self.new_customer)
         splitter.addWidget(self.search)
         self.tabs = QTabWidget()
         self.tabs.setAccessibleName("Open customers")
@@ -99,14 +102,69 @@ class MainWindow(QMainWindow):
             ("Ctrl+Tab", lambda: self._cycle(1)),
             ("Ctrl+Shift+Tab", lambda: self._cycle(-1)),
             ("Ctrl+Shift+T", self.reopen_closed),
+            ("Ctrl+N", lambda: self.new_customer(self.search.box.text())),
+            ("F1", self.show_shortcuts),
+            ("Ctrl+/", self.show_shortcuts),
         ]
         for keys, slot in bindings:
             shortcut = QShortcut(QKeySequence(keys), self)
             shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
             shortcut.activated.connect(slot)
 
+    def new_customer(self, typed: str) -> None:
+        """Quick-create, prefilled with what was searched; nothing is saved until Save."""
+        if self.services is None:
+            return
+        from ui.contact_dialog import ContactDialog, prefilled
+
+        dialog = ContactDialog(
+            prefilled(typed),
+            self.services.contacts,
+            self.bridge,
+            actor=str(self.settings.values.get("user") or "local"),
+            parent=self,
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.saved.connect(lambda saved: self.open_customer(saved.customer_id))
+        self.new_customer_dialog = dialog
+        dialog.open()
+
+    def show_shortcuts(self) -> None:
+        dialog = ShortcutsDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+
     def _show_busy(self, busy: bool) -> None:
         self.busy_label.setText("Working…" if busy else "")
+
+    def _connection_lost(self, message: str) -> None:
+        self.banner.setText(
+            "The database is unreachable; retrying every few seconds. Open customers stay "
+            f"readable and what you type is kept. ({message})"
+        )
+        self.banner.show()
+        self.db_label.setText("Offline")
+        if not self._retry.isActive():
+            self._retry.start()
+
+    async def _check_connection(self) -> None:
+        if self.services is None:
+            return
+        try:
+            await self.bridge.run(check_connection, self.services.engine)
+        except Exception:
+            return  # still down: the banner stays, the timer tries again
+        self._retry.stop()
+        self.banner.hide()
+        self.db_label.setText(self._where())
+        self.statusBar().showMessage("Database connection restored.", 5000)
+
+    def _where(self) -> str:
+        assert self.services is not None
+        if self.settings.is_demo:
+            return f"{self.services.backend}: demo database"
+        url = self.services.engine.url.render_as_string(hide_password=True)
+        return f"{self.services.backend}: {url}"
 
     # -- connecting ------------------------------------------------------------------
 
@@ -158,6 +216,10 @@ class MainWindow(QMainWindow):
         except UserError as exc:
             self.statusBar().showMessage(str(exc), 8000)
             return None
+        except Exception as exc:
+            log.exception("loading customer %s failed", customer_id)
+            self.statusBar().showMessage(f"Could not open the customer: {exc}", 8000)
+            return None
         for index in range(self.tabs.count()):  # opened twice quickly: keep one
             existing = self.tabs.widget(index)
             if isinstance(existing, CustomerPanel) and existing.customer_id == customer_id:
@@ -175,7 +237,9 @@ class MainWindow(QMainWindow):
 
     def _make_panel(self, data: CustomerView) -> CustomerPanel:
         assert self.services is not None
-        panel = CustomerPanel(data, self.services, self.bridge, today=dt.date.today())
+        panel = CustomerPanel(
+            data, self.services, self.bridge, today=dt.date.today(), drafts=self.drafts
+        )
         panel.open_customer_requested.connect(self.open_customer)
         panel.reload_requested.connect(lambda cid: self.bridge.spawn(self.reload_customer(cid)))
         return panel

@@ -5,6 +5,7 @@ Enter opens the selected (or best) match, arrows move, Esc clears.
 
 Signals:
     open_requested(int): the agent chose a customer id to open.
+    new_customer_requested(str): nothing matched; create a customer from this text.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import logging
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QLineEdit, QTableView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLineEdit, QPushButton, QTableView, QVBoxLayout, QWidget
 
 from app.services import views as v
 from ui import formatting as fmt
@@ -28,6 +29,7 @@ MATCH_LABELS = {"phone": "phone", "email": "e-mail", "order": "order", "case": "
 
 class SearchPanel(QWidget):
     open_requested = Signal(int)
+    new_customer_requested = Signal(str)
 
     def __init__(self, bridge: DatabaseBridge, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -64,6 +66,14 @@ class SearchPanel(QWidget):
         self.results.activated.connect(lambda index: self._open_row(index.row()))
         self.results.installEventFilter(self)
         layout.addWidget(self.results, 1)
+        self.new_button = QPushButton("New customer…")
+        self.new_button.setToolTip("Create a customer from what you typed (Ctrl+N)")
+        self.new_button.setAccessibleName("New customer")
+        self.new_button.clicked.connect(
+            lambda: self.new_customer_requested.emit(self.box.text().strip())
+        )
+        self.new_button.hide()
+        layout.addWidget(self.new_button)
 
         self._timer = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
         self._timer.timeout.connect(self._start_search)
@@ -86,6 +96,7 @@ class SearchPanel(QWidget):
         self._generation += 1
         if not query:
             self.model.set_rows([])
+            self.new_button.hide()
             self.status.setText("Type to search.")
             return
         if self._search is None:
@@ -104,6 +115,7 @@ class SearchPanel(QWidget):
         if generation != self._generation:
             return  # a newer query is on its way: drop this stale answer
         self.model.set_rows(hits)
+        self.new_button.setVisible(not hits)
         if hits:
             self.results.selectRow(0)
             self.results.resizeColumnsToContents()
@@ -111,7 +123,7 @@ class SearchPanel(QWidget):
                 f"{fmt.plural(len(hits), 'match')}. Enter opens, ↑↓ move, Esc clears."
             )
         else:
-            self.status.setText(f"No customer matches {query!r}.")
+            self.status.setText(f"No customer matches {query!r}. Create one with Ctrl+N.")
         if self._open_when_ready:
             self._open_when_ready = False
             self._open_row(0)

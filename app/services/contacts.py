@@ -110,6 +110,34 @@ class ContactService:
             raise UserError("\n".join(problems))
         return checked
 
+    def create(self, details: ContactDetails, actor: str = "local") -> SavedContact:
+        """A new customer from the quick-create form; validated like an edit."""
+        checked = self.validate(details)
+        with self._db.write() as session:
+            customer = Customer(
+                first_name=details.first_name.strip(),
+                last_name=details.last_name.strip(),
+                search_name=fold(f"{details.first_name} {details.last_name}"),
+                preferred_language=details.preferred_language.strip().lower() or "en",
+                customer_since=dt.date.today(),
+            )
+            session.add(customer)
+            session.flush()
+            with session.no_autoflush:
+                _apply(session, customer, details, checked)
+            session.flush()
+            session.add(
+                AuditEntry(
+                    actor=actor,
+                    action="customer.create",
+                    entity="customer",
+                    entity_id=customer.id,
+                    detail=None,
+                )
+            )
+            session.flush()
+            return _saved(customer, session)
+
     def save(
         self,
         customer_id: int,
