@@ -114,8 +114,12 @@ def test_quick_create_from_a_typed_number(engine: Engine) -> None:
     db = Database(engine)
     contacts = ContactService(db, "GB")
     created = contacts.create(
-        ContactDetails(first_name="Grace", last_name="Hopper", preferred_language="en",
-                       phones=(PhoneEdit("020 7946 0123", "mobile", True),)),
+        ContactDetails(
+            first_name="Grace",
+            last_name="Hopper",
+            preferred_language="en",
+            phones=(PhoneEdit("020 7946 0123", "mobile", True),),
+        ),
         actor="agent01",
     )
     assert created.customer_id > 0 and created.version == 1

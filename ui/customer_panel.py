@@ -17,6 +17,7 @@ from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -37,6 +38,7 @@ from app.errors import UserError
 from app.services import views as v
 from ui import formatting as fmt
 from ui.bridge import DatabaseBridge
+from ui.icons import icon
 from ui.table_model import Column, RowTableModel
 
 log = logging.getLogger(__name__)
@@ -115,12 +117,12 @@ class CustomerPanel(QWidget):
         self.sections = QTabWidget()
         self.sections.setAccessibleName("Customer sections")
         self.sections.setDocumentMode(True)
-        self.sections.addTab(self._build_overview(data), "&Overview")
-        self.sections.addTab(self._build_orders(data), "O&rders")
-        self.sections.addTab(self._build_cases(data), "&Cases")
-        self.sections.addTab(self._build_timeline(data), "&Timeline")
-        self.sections.addTab(self._build_household(data), "&Household")
-        self.sections.addTab(self._build_notes(data), "&Notes")
+        self.sections.addTab(self._build_overview(data), icon("overview"), "&Overview")
+        self.sections.addTab(self._build_orders(data), icon("orders"), "O&rders")
+        self.sections.addTab(self._build_cases(data), icon("cases"), "&Cases")
+        self.sections.addTab(self._build_timeline(data), icon("timeline"), "&Timeline")
+        self.sections.addTab(self._build_household(data), icon("household"), "&Household")
+        self.sections.addTab(self._build_notes(data), icon("notes"), "&Notes")
         layout.addWidget(self.sections, 1)
         for number in range(self.sections.count()):
             shortcut = QShortcut(QKeySequence(f"Alt+{number + 1}"), self)
@@ -147,7 +149,7 @@ class CustomerPanel(QWidget):
         if h.status != "active":
             title.addWidget(plain_label(f"({h.status})"))
         title.addStretch(1)
-        self.edit_button = QPushButton("Edit contact…")
+        self.edit_button = QPushButton(icon("edit"), "Edit contact…")
         self.edit_button.setToolTip("Edit name and contact details (F2)")
         self.edit_button.setAccessibleName("Edit contact details")
         self.edit_button.clicked.connect(self.edit_contact)
@@ -410,7 +412,30 @@ class CustomerPanel(QWidget):
             ]
         )
         self.timeline_model.set_rows(list(data.timeline))
-        return make_table(self.timeline_model, "Timeline, newest first")
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(0, 8, 0, 0)
+        filters = QHBoxLayout()
+        filters.addWidget(plain_label("Channel:"))
+        self.channel_filter = QComboBox()
+        self.channel_filter.setAccessibleName("Filter the timeline by channel")
+        channels = sorted({t.channel for t in data.timeline})
+        self.channel_filter.addItem(f"All channels ({len(data.timeline)})", "")
+        for channel in channels:
+            count = sum(t.channel == channel for t in data.timeline)
+            self.channel_filter.addItem(f"{fmt.label(channel)} ({count})", channel)
+        self.channel_filter.currentIndexChanged.connect(self._filter_timeline)
+        filters.addWidget(self.channel_filter)
+        filters.addStretch(1)
+        layout.addLayout(filters)
+        self.timeline_table = make_table(self.timeline_model, "Timeline, newest first")
+        layout.addWidget(self.timeline_table, 1)
+        return page
+
+    def _filter_timeline(self) -> None:
+        channel = self.channel_filter.currentData()
+        rows = [t for t in self.data.timeline if not channel or t.channel == channel]
+        self.timeline_model.set_rows(rows)
 
     def _build_household(self, data: v.CustomerView) -> QWidget:
         page = QWidget()
@@ -465,7 +490,7 @@ class CustomerPanel(QWidget):
         row = QHBoxLayout()
         self.note_status = plain_label("")
         row.addWidget(self.note_status, 1)
-        self.add_note_button = QPushButton("Add note")
+        self.add_note_button = QPushButton(icon("add"), "Add note")
         self.add_note_button.setToolTip("Add note (Ctrl+Enter)")
         self.add_note_button.setAccessibleName("Add note")
         self.add_note_button.clicked.connect(self.submit_note)

@@ -30,6 +30,7 @@ from app.services.views import CustomerView
 from models.database import DatabaseError, check_connection
 from ui.bridge import DatabaseBridge
 from ui.customer_panel import CustomerPanel, plain_label
+from ui.icons import icon
 from ui.search_panel import SearchPanel
 from ui.shortcuts import ShortcutsDialog
 
@@ -229,7 +230,7 @@ class MainWindow(QMainWindow):
         placeholder = self.tabs.indexOf(self.placeholder)
         if placeholder >= 0:
             self.tabs.removeTab(placeholder)
-        index = self.tabs.addTab(panel, data.header.name)
+        index = self.tabs.addTab(panel, icon("customer"), data.header.name)
         self.tabs.setTabToolTip(index, f"{data.header.name} (Ctrl+W closes)")
         self.tabs.setCurrentIndex(index)
         self.customer_shown.emit(customer_id)
@@ -257,7 +258,7 @@ class MainWindow(QMainWindow):
                 panel.sections.setCurrentIndex(section)
                 current = self.tabs.currentIndex()
                 self.tabs.removeTab(index)
-                self.tabs.insertTab(index, panel, data.header.name)
+                self.tabs.insertTab(index, panel, icon("customer"), data.header.name)
                 self.tabs.setCurrentIndex(current)
                 old.deleteLater()
                 self.customer_shown.emit(customer_id)

@@ -20,6 +20,7 @@ from app.services import views as v
 from ui import formatting as fmt
 from ui.bridge import DatabaseBridge
 from ui.customer_panel import make_table, plain_label
+from ui.icons import icon
 from ui.table_model import Column, RowTableModel
 
 DEBOUNCE_MS = 180
@@ -48,6 +49,7 @@ class SearchPanel(QWidget):
             "order number, case reference or a name, typos allowed"
         )
         self.box.setClearButtonEnabled(True)
+        self.box.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
         self.box.installEventFilter(self)
         layout.addWidget(self.box)
         self.status = plain_label("Type to search.")
@@ -66,7 +68,7 @@ class SearchPanel(QWidget):
         self.results.activated.connect(lambda index: self._open_row(index.row()))
         self.results.installEventFilter(self)
         layout.addWidget(self.results, 1)
-        self.new_button = QPushButton("New customer…")
+        self.new_button = QPushButton(icon("new_customer"), "New customer…")
         self.new_button.setToolTip("Create a customer from what you typed (Ctrl+N)")
         self.new_button.setAccessibleName("New customer")
         self.new_button.clicked.connect(
