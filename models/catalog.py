@@ -43,9 +43,7 @@ class StoreStock(Base):
     __tablename__ = "store_stock"
 
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), primary_key=True)
-    product_id: Mapped[int] = mapped_column(
-        ForeignKey("products.id"), primary_key=True, index=True
-    )
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), primary_key=True, index=True)
     quantity: Mapped[int] = mapped_column(Integer)
     expected_at: Mapped[dt.date | None] = mapped_column(Date)  # next delivery if out of stock
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

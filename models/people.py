@@ -172,16 +172,12 @@ class CustomerRelation(Versioned, Base):
 
     __tablename__ = "customer_relations"
     __table_args__ = (
-        CheckConstraint(
-            "related_customer_id IS NOT NULL OR related_name IS NOT NULL", name="who"
-        ),
+        CheckConstraint("related_customer_id IS NOT NULL OR related_name IS NOT NULL", name="who"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
-    related_customer_id: Mapped[int | None] = mapped_column(
-        ForeignKey("customers.id"), index=True
-    )
+    related_customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
     related_name: Mapped[str | None] = mapped_column(String(120))
     relation: Mapped[str] = mapped_column(String(30))  # husband, daughter, colleague...
 
