@@ -1,0 +1,79 @@
+"""What every telephony adapter shares: status reporting, backoff and safe emission."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Literal, TypeVar
+
+from app.telephony.events import CallEvent
+
+log = logging.getLogger(__name__)
+
+Status = Literal["connecting", "connected", "disconnected", "listening", "error"]
+Emit = Callable[[CallEvent], None]
+StatusCallback = Callable[[str, str], None]
+
+BACKOFF_INITIAL = 0.5
+BACKOFF_MAX = 30.0
+
+T = TypeVar("T")
+
+
+async def bounded(awaitable: Awaitable[T], seconds: float) -> T:
+    """asyncio.wait_for without Python 3.11's race that can swallow a cancellation.
+
+    On 3.11, wait_for returns the result when it completes in the same loop
+    iteration as a cancel, so stopping an adapter could hang; asyncio.timeout
+    does not have that flaw.
+    """
+    async with asyncio.timeout(seconds):
+        return await awaitable
+
+
+class Backoff:
+    """Exponential reconnect delay: 0.5 s doubling to 30 s, reset after a good connect."""
+
+    def __init__(self, initial: float = BACKOFF_INITIAL, maximum: float = BACKOFF_MAX) -> None:
+        self.initial = initial
+        self.maximum = maximum
+        self._next = initial
+
+    def next_delay(self) -> float:
+        delay = self._next
+        self._next = min(self._next * 2, self.maximum)
+        return delay
+
+    def reset(self) -> None:
+        self._next = self.initial
+
+
+class StatusReporter:
+    """Holds an adapter's status and tells `on_status` about every change."""
+
+    def __init__(self, on_status: StatusCallback | None = None) -> None:
+        self.status: Status = "disconnected"
+        self.status_detail = ""
+        self.on_status = on_status
+
+    def _set_status(self, status: Status, detail: str = "") -> None:
+        if (status, detail) == (self.status, self.status_detail):
+            return
+        self.status = status
+        self.status_detail = detail
+        log.info("%s: %s %s", type(self).__name__, status, detail)
+        if self.on_status is not None:
+            try:
+                self.on_status(status, detail)
+            except Exception:
+                # A broken UI callback must not take the telephony link down with it.
+                log.exception("on_status callback failed")
+
+
+def safe_emit(emit: Emit, event: CallEvent) -> None:
+    """Hand an event to the app; its failures are logged, never allowed to kill the adapter."""
+    try:
+        emit(event)
+    except Exception:
+        log.exception("call event handler failed for %s", event.call_id)

@@ -1,0 +1,192 @@
+"""Hand-off from a softphone's "run a program" hook to the running Rapport (pure parts).
+
+The softphone starts `rapport pop NUMBER [--name NAME]` or `rapport "rapport://pop?..."`;
+that second process forwards one wire line over a QLocalServer (ui/, Qt) to the
+instance already running, which decodes and validates it again.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import re
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from app.telephony.events import (
+    MAX_CALL_ID_LENGTH,
+    MAX_LINE_LENGTH,
+    MAX_NAME_LENGTH,
+    CallEvent,
+    CallState,
+    new_call_id,
+    now_utc,
+    parse_number_argument,
+    parse_pop_url,
+    parse_state,
+    validate_text,
+)
+
+WIRE_VERSION = 1
+MAX_WIRE_BYTES = 4096
+MAX_SOURCE_LENGTH = 32
+_SOURCE = re.compile(r"^[a-z][a-z0-9_-]*$")
+_UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def is_handoff_argv(argv: Sequence[str]) -> bool:
+    """True when the command line asks for a pop rather than starting the app normally."""
+    return bool(argv) and (argv[0] == "pop" or argv[0].lower().startswith("rapport:"))
+
+
+def parse_handoff_args(argv: Sequence[str]) -> CallEvent:
+    """`pop NUMBER [--name NAME]` or one `rapport://pop?...` URL (program name excluded).
+
+    Hand-written instead of argparse: argparse prints and exits on bad input,
+    and a softphone may pass anything as the caller ID.
+    """
+    received = time.perf_counter()
+    args = list(argv)
+    if not args:
+        raise ValueError("nothing to pop: expected 'pop NUMBER [--name NAME]' or a rapport:// URL")
+    if args[0].lower().startswith("rapport:"):
+        if len(args) != 1:
+            raise ValueError("a rapport:// URL must be the only argument")
+        return parse_pop_url(args[0])
+    if args[0] != "pop":
+        raise ValueError(f"unknown command {args[0][:40]!r} (expected 'pop' or a rapport:// URL)")
+    rest = args[1:]
+    number: str | None = None
+    name: str | None = None
+    while rest:
+        arg = rest.pop(0)
+        if arg == "--name" or arg.startswith("--name="):
+            if name is not None:
+                raise ValueError("--name given twice")
+            if arg == "--name":
+                if not rest:
+                    raise ValueError("--name needs a value")
+                value = rest.pop(0)
+            else:
+                value = arg.split("=", 1)[1]
+            name = validate_text(value, "name", MAX_NAME_LENGTH).strip()
+        elif arg.startswith("--") and len(arg) > 2:
+            raise ValueError(f"unknown option {arg[:40]!r}")
+        elif number is None:
+            number = parse_number_argument(arg)
+        else:
+            raise ValueError("more than one number given (quote a number that contains spaces)")
+    if number is None:
+        raise ValueError("pop needs a NUMBER (use an empty string for a withheld number)")
+    return CallEvent(
+        call_id=new_call_id(),
+        number=number,
+        name=name or None,
+        line=None,
+        state=CallState.RINGING,
+        at=now_utc(),
+        source="handoff",
+        received_monotonic=received,
+    )
+
+
+def local_server_name() -> str:
+    """The QLocalServer name, unique per user session.
+
+    On a Windows terminal server several agents (and one agent in several
+    sessions) share the machine, so the session id is part of the name; on Unix
+    the uid is (local sockets live in a shared /tmp).
+    """
+    try:
+        user = getpass.getuser()
+    except Exception:  # no login name (containers, services): fall back, never fail start-up
+        user = "user"
+    user = _UNSAFE_NAME_CHARS.sub("_", user).strip("_.")[:32] or "user"
+    return f"rapport-{user}-{_session_id()}"
+
+
+def _session_id() -> str:
+    if sys.platform == "win32":
+        import ctypes
+        from ctypes import wintypes
+
+        session = wintypes.DWORD()
+        kernel32 = ctypes.windll.kernel32
+        if kernel32.ProcessIdToSessionId(kernel32.GetCurrentProcessId(), ctypes.byref(session)):
+            return f"s{session.value}"
+        name = os.environ.get("SESSIONNAME", "console")
+        return _UNSAFE_NAME_CHARS.sub("_", name)[:32] or "console"
+    return f"u{os.getuid()}"
+
+
+def encode_event(event: CallEvent) -> bytes:
+    """One call event as one JSON line (UTF-8, newline-terminated)."""
+    payload = {
+        "v": WIRE_VERSION,
+        "call_id": event.call_id,
+        "number": event.number,
+        "name": event.name,
+        "line": event.line,
+        "state": event.state.value,
+        "at": event.at.astimezone(UTC).isoformat(),
+        "source": event.source,
+    }
+    line = json.dumps(payload, ensure_ascii=True, separators=(",", ":")).encode() + b"\n"
+    if len(line) > MAX_WIRE_BYTES:
+        raise ValueError("call event too large for the wire")
+    return line
+
+
+def decode_event(line: bytes) -> CallEvent:
+    """Parse and re-validate a wire line: the sender may be any local process."""
+    received = time.perf_counter()
+    if len(line) > MAX_WIRE_BYTES:
+        raise ValueError(f"wire line longer than {MAX_WIRE_BYTES} bytes")
+    try:
+        data = json.loads(line.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"wire line is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ValueError("wire line must be a JSON object")
+    if data.get("v") != WIRE_VERSION:
+        raise ValueError(f"unsupported wire version {data.get('v')!r}")
+    expected = {"v", "call_id", "number", "name", "line", "state", "at", "source"}
+    unknown = set(data) - expected
+    if unknown:
+        raise ValueError(f"unknown wire fields: {sorted(unknown)[:5]}")
+    call_id = validate_text(data.get("call_id"), "call_id", MAX_CALL_ID_LENGTH)
+    if not call_id.strip():
+        raise ValueError("call_id must not be blank")
+    number = data.get("number")
+    if not isinstance(number, str):
+        raise ValueError("number must be text")
+    name = data.get("name")
+    line_value = data.get("line")
+    source = validate_text(data.get("source"), "source", MAX_SOURCE_LENGTH)
+    if not _SOURCE.match(source):
+        raise ValueError(f"bad source {source!r}")
+    return CallEvent(
+        call_id=call_id,
+        number=parse_number_argument(number),
+        name=None if name is None else validate_text(name, "name", MAX_NAME_LENGTH),
+        line=None if line_value is None else validate_text(line_value, "line", MAX_LINE_LENGTH),
+        state=parse_state(data.get("state")),
+        at=_parse_at(data.get("at")),
+        source=source,
+        received_monotonic=received,
+    )
+
+
+def _parse_at(value: object) -> datetime:
+    if not isinstance(value, str) or len(value) > 40:
+        raise ValueError("at must be an ISO 8601 timestamp")
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"at {value!r} is not an ISO 8601 timestamp") from None
+    if at.tzinfo is None:
+        raise ValueError("at must carry a UTC offset")
+    return at.astimezone(UTC)
