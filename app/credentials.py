@@ -24,7 +24,7 @@ def with_stored_password(url: URL) -> URL:
     try:
         password = keyring.get_password(SERVICE, keyring_account(url))
     except KeyringError as exc:  # no usable backend: connect without, the server decides
-        log.warning("keyring unavailable: %s", exc)
+        log.info("keyring unavailable: %s", exc)
         return url
     return url.set(password=password) if password else url
 

@@ -8,6 +8,7 @@ template migrated once per run.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import shutil
 import threading
@@ -168,6 +169,15 @@ class LoopRunner:
                 await asyncio.sleep(0.01)
 
         self.run(wait(), timeout)
+
+
+@pytest.fixture(autouse=True)
+def gc_on_main_thread() -> Iterator[None]:
+    """As in the app (ui/garbage.py): no collection on worker threads, collect here."""
+    gc.disable()
+    yield
+    gc.collect()
+    gc.enable()
 
 
 @pytest.fixture

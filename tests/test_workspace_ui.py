@@ -5,6 +5,7 @@ Every database call must run off the GUI thread: the SQL guard fails the test ot
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,7 +16,7 @@ from sqlalchemy import Engine, select
 
 from app.config import load_settings
 from models.people import CustomerNote
-from models.seed_stories import S4_ENGRAVING, STORY_CUSTOMERS
+from models.seed_stories import S1_REFILL_SKU, S4_ENGRAVING, STORY_CUSTOMERS
 from tests.conftest import LoopRunner
 from ui.bridge import DatabaseBridge
 from ui.customer_panel import CustomerPanel
@@ -31,15 +32,19 @@ def window(
     settings = load_settings(cli={"db_url": url})
     bridge = DatabaseBridge()
     main = MainWindow(settings, bridge)
-    qtbot.addWidget(main)
     main.show()
     aloop.run(main.connect_database())
     assert main.services is not None, main.connection_error
     gui_sql_guard.attach(main.services.engine)
     yield main
     gui_sql_guard.detach(main.services.engine)
+    aloop.until(lambda: bridge.running == 0)
     bridge.shutdown()
     main.services.close()
+    main.close()
+    main.deleteLater()
+    bridge.deleteLater()
+    aloop.run(asyncio.sleep(0.05))  # let Qt delete them while the loop still runs
 
 
 def _search(window: MainWindow, aloop: LoopRunner, qtbot: Any, text: str) -> list[Any]:
@@ -72,8 +77,10 @@ def test_find_by_phone_in_another_format_and_open(
     assert hits[0].name == "Eleanor Whitfield"
     assert hits[0].matched_on == "phone"
     panel = _open_by_enter(window, aloop, qtbot, f"{s1.first_name} {s1.last_name}")
-    assert panel.last_bought_model.rowCount() > 0  # her purchase history with dates
-    assert panel.orders_model.rowCount() >= 40
+    # Her purchase history with dates, and the perfume she re-buys about every 90 days.
+    assert panel.orders_model.rowCount() >= 25
+    perfume = next(b for b in panel.last_bought_model.rows if b.sku == S1_REFILL_SKU)
+    assert perfume.average_days_between is not None and 84 <= perfume.average_days_between <= 96
 
 
 def test_misspelt_name_finds_the_customer(

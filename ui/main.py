@@ -21,6 +21,7 @@ from app.logs import log_dir, log_unhandled, setup_logging
 from models.database import DatabaseError
 from models.migrate import head_revision
 from ui.bridge import DatabaseBridge
+from ui.garbage import GuiThreadGarbageCollector
 from ui.main_window import MainWindow
 from ui.theme import apply_theme, follow_system_scheme
 
@@ -82,6 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.theme == "system":
         follow_system_scheme(app)
 
+    collector = GuiThreadGarbageCollector(app)
     import qasync  # after QApplication: it binds to the running Qt
 
     loop = qasync.QEventLoop(app)
@@ -105,6 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         bridge.shutdown()
         if window.services is not None:
             window.services.close()
+        collector.stop()
     return int(result["code"])
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QLabel,
@@ -24,7 +24,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.bootstrap import Services, ensure_demo_data, open_services
-from app.config import Settings
+from app.config import Settings, user_data_dir
+from app.drafts import DraftStore
 from app.errors import UserError
 from app.services.views import CustomerView
 from models.database import DatabaseError, check_connection
@@ -90,9 +91,11 @@ class MainWindow(QMainWindow):
         self.busy_label = QLabel("")
         self.statusBar().addPermanentWidget(self.busy_label)
         self.statusBar().addPermanentWidget(self.db_label)
-        bridge.busy_changed.connect(
-            lambda busy: self.busy_label.setText("Working…" if busy else "")
-        )
+        bridge.busy_changed.connect(self._show_busy)
+        bridge.connection_lost.connect(self._connection_lost)
+        self._retry = QTimer(self, interval=RETRY_MS)
+        self._retry.timeout.connect(lambda: self.bridge.spawn(self._check_connection()))
+        self.drafts = DraftStore(user_data_dir() / "drafts.json")
         self._install_shortcuts()
 
     def _install_shortcuts(self) -> None:
