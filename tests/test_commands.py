@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from models.seed import seed_database
 from sqlalchemy import Engine
+
+from models.seed import seed_database
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -10,12 +10,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from models.seed import seed_database
 from PySide6.QtCore import Qt
 from sqlalchemy import Engine, select
 
 from app.config import load_settings
 from models.people import CustomerNote
+from models.seed import seed_database
 from models.seed_stories import S1_REFILL_SKU, S4_ENGRAVING, STORY_CUSTOMERS
 from tests.conftest import LoopRunner
 from ui.bridge import DatabaseBridge
