@@ -967,6 +967,7 @@ class Seeder:
         contract_id: int | None = None,
         priority: str | None = None,
         description: str | None = None,
+        extras: bool = True,
     ) -> tuple[int, str, dt.datetime]:
         rng = self.rng
         category, subject, dept = topic or rng.choice(CASE_TOPICS)
@@ -1051,7 +1052,7 @@ class Seeder:
                 body="Resolved",
                 data=None,
             )
-        if rng.random() < 0.4:
+        if extras and rng.random() < 0.4:
             due = opened + dt.timedelta(days=rng.randint(1, 5))
             if is_open:
                 state = "open"
@@ -1067,7 +1068,7 @@ class Seeder:
                 state,
                 created=opened,
             )
-        if resolved and rng.random() < 0.2:
+        if extras and resolved and rng.random() < 0.2:
             self.concession(c["id"], case_id, resolved, assignee)
         return case_id, reference, opened
 
@@ -1475,6 +1476,7 @@ class Seeder:
             open_=True,
             contract_id=contracts["mobile"],
             priority="high",
+            extras=False,
             description="No mobile signal at home since spring. Each call starts from scratch.",
         )
         self.w.rows["cases"][-1]["status"] = "open"
@@ -1541,6 +1543,7 @@ class Seeder:
             open_=True,
             priority="normal",
             contract_id=contracts["mobile"],
+            extras=False,
         )
         self.w.rows["cases"][-1]["status"] = "waiting_internal"
         self.w.add(
@@ -1609,6 +1612,7 @@ class Seeder:
             order_id=order_id,
             line_id=lines[0],
             priority="urgent",
+            extras=False,
             description=f"Ordered '{story.S4_ENGRAVING}', received '{story.S4_WRONG_ENGRAVING}'. "
             "Husband's birthday on Monday.",
         )

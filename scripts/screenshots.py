@@ -24,12 +24,11 @@ SIZES = ((1366, 768), (1920, 1080))
 
 
 async def settle(app: QApplication, window: MainWindow, seconds: float = 0.4) -> None:
-    for _ in range(int(seconds / 0.05)):
-        app.processEvents()
-        await asyncio.sleep(0.05)
+    # Only await: processEvents() inside a coroutine would re-enter the qasync loop.
+    await asyncio.sleep(seconds)
     while window.bridge.running:
         await asyncio.sleep(0.05)
-    app.processEvents()
+    await asyncio.sleep(0.1)
 
 
 async def search(app: QApplication, window: MainWindow, text: str) -> None:

@@ -71,8 +71,14 @@ def make_table(model: RowTableModel[object], name: str) -> QTableView:
     table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 8)
     header = table.horizontalHeader()
     header.setHighlightSections(False)
-    header.setStretchLastSection(True)
     header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    stretch = model.stretch_column
+    header.setStretchLastSection(stretch is None)
+    if stretch is not None:
+        header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+    # Fit the columns to what they hold whenever the rows are replaced.
+    model.modelReset.connect(table.resizeColumnsToContents)
+    table.resizeColumnsToContents()
     return table
 
 
@@ -103,6 +109,7 @@ class CustomerPanel(QWidget):
     ) -> None:
         super().__init__(parent)
         self._drafts = drafts
+        self._currency = data.header.currency
         self.data = data
         self.customer_id = data.header.id
         self._services = services
@@ -166,8 +173,9 @@ class CustomerPanel(QWidget):
         grid.addWidget(plain_label("   ·   ".join(facts)), 1, 0, 1, 3)
 
         value = (
-            f"Lifetime value {fmt.money(h.lifetime_value_cents)}   ·   "
-            f"{h.order_count} orders   ·   average {fmt.money(h.average_order_cents)}"
+            f"Lifetime value {fmt.money(h.lifetime_value_cents, h.currency)}   ·   "
+            f"{fmt.plural(h.order_count, 'order')}   ·   "
+            f"average {fmt.money(h.average_order_cents, h.currency)}"
         )
         self.value_label = plain_label(value)
         grid.addWidget(self.value_label, 2, 0, 1, 3)
@@ -190,6 +198,7 @@ class CustomerPanel(QWidget):
             contact_lines.append(f"e-mail: {e.address}")
         contact = plain_label("\n".join(contact_lines) or "no phone or e-mail")
         contact.setAccessibleName("Phones and e-mails")
+        contact.setWordWrap(True)
         grid.addWidget(contact, 0, 3, 4, 1, Qt.AlignmentFlag.AlignTop)
 
         pref_lines = []
@@ -218,8 +227,11 @@ class CustomerPanel(QWidget):
             "\n".join(pref_lines) or "No contact preferences recorded"
         )
         self.preferences_label.setAccessibleName("Contact preferences")
+        self.preferences_label.setWordWrap(True)
         grid.addWidget(self.preferences_label, 0, 4, 4, 1, Qt.AlignmentFlag.AlignTop)
         grid.setColumnStretch(2, 1)
+        grid.setColumnStretch(3, 1)
+        grid.setColumnStretch(4, 2)
         return frame
 
     def edit_contact(self) -> None:
@@ -252,7 +264,7 @@ class CustomerPanel(QWidget):
             [
                 Column("When", lambda k: fmt.relative_day(k.next_on, self._today)),
                 Column("Whose", lambda k: k.whose),
-                Column("What", lambda k: k.label or fmt.label(k.kind)),
+                Column("What", lambda k: k.label or fmt.label(k.kind), stretch=True),
             ]
         )
         soon = [k for k in data.key_dates if k.days_until <= 60]
@@ -267,7 +279,7 @@ class CustomerPanel(QWidget):
                     lambda c: "OVERDUE" if c.overdue else c.status.upper(),
                     foreground=lambda c: WARN if c.overdue or c.status == "broken" else None,
                 ),
-                Column("Promise", lambda c: c.description),
+                Column("Promise", lambda c: c.description, stretch=True),
                 Column("Due", lambda c: fmt.day(c.due_until)),
                 Column("Case", lambda c: c.case_reference or ""),
             ]
@@ -277,7 +289,7 @@ class CustomerPanel(QWidget):
 
         self.last_bought_model: RowTableModel[v.LastBought] = RowTableModel(
             [
-                Column("Product", lambda b: b.product),
+                Column("Product", lambda b: b.product, stretch=True),
                 Column("Last bought", lambda b: fmt.day(b.last_at)),
                 Column("Times", lambda b: str(b.times), align_right=True),
                 Column(
@@ -309,10 +321,10 @@ class CustomerPanel(QWidget):
             [
                 Column("Placed", lambda o: fmt.day(o.placed_at)),
                 Column("Order", lambda o: o.number),
-                Column("Channel", lambda o: fmt.label(o.channel)),
-                Column("Status", lambda o: fmt.label(o.status)),
-                Column("Lines", lambda o: str(o.line_count), align_right=True),
                 Column("Total", lambda o: fmt.money(o.total_cents, o.currency), align_right=True),
+                Column("Lines", lambda o: str(o.line_count), align_right=True),
+                Column("Channel", lambda o: fmt.label(o.channel)),
+                Column("Status", lambda o: fmt.label(o.status), stretch=True),
             ]
         )
         self.orders_model.set_rows(list(data.orders), more=data.more_orders)
@@ -326,13 +338,21 @@ class CustomerPanel(QWidget):
         detail_layout.setContentsMargins(0, 0, 0, 0)
         self.lines_model: RowTableModel[v.OrderLineRow] = RowTableModel(
             [
-                Column("Product", lambda line: line.product),
+                Column("Product", lambda line: line.product, stretch=True),
                 Column("SKU", lambda line: line.sku),
                 Column("Qty", lambda line: str(line.quantity), align_right=True),
-                Column("Price", lambda line: fmt.money(line.unit_price_cents), align_right=True),
+                Column(
+                    "Price",
+                    lambda line: fmt.money(line.unit_price_cents, self._currency),
+                    align_right=True,
+                ),
                 Column(
                     "Discount",
-                    lambda line: fmt.money(line.discount_cents) if line.discount_cents else "",
+                    lambda line: (
+                        fmt.money(line.discount_cents, self._currency)
+                        if line.discount_cents
+                        else ""
+                    ),
                     align_right=True,
                 ),
                 Column("Personalisation", lambda line: line.personalisation or ""),
@@ -370,6 +390,7 @@ class CustomerPanel(QWidget):
         current = self.orders_model.row_at(self.orders_table.currentIndex().row())
         if current is None or current.id != order_id:
             return  # the agent moved on meanwhile
+        self._currency = detail.order.currency
         self.lines_model.set_rows(list(detail.lines))
         parts = []
         for s in detail.shipments:
@@ -408,7 +429,7 @@ class CustomerPanel(QWidget):
                     lambda t: (f"{t.rating}★ " if t.rating else "") + (t.sentiment or ""),
                     foreground=lambda t: WARN if t.sentiment == "negative" else None,
                 ),
-                Column("Summary", lambda t: t.summary or t.feedback or ""),
+                Column("Summary", lambda t: t.summary or t.feedback or "", stretch=True),
             ]
         )
         self.timeline_model.set_rows(list(data.timeline))
@@ -444,7 +465,7 @@ class CustomerPanel(QWidget):
         self.relations_model: RowTableModel[v.RelationRow] = RowTableModel(
             [
                 Column("Relation", lambda r: fmt.label(r.relation)),
-                Column("Name", lambda r: r.name),
+                Column("Name", lambda r: r.name, stretch=True),
                 Column("Customer", lambda r: "yes" if r.customer_id else ""),
             ]
         )
@@ -456,7 +477,7 @@ class CustomerPanel(QWidget):
         self.addresses_model: RowTableModel[v.AddressRow] = RowTableModel(
             [
                 Column("Kind", lambda a: fmt.label(a.kind)),
-                Column("Address", lambda a: a.text),
+                Column("Address", lambda a: a.text, stretch=True),
                 Column("Nearest stores", lambda a: "; ".join(a.nearest_stores)),
             ]
         )
@@ -477,7 +498,7 @@ class CustomerPanel(QWidget):
             [
                 Column("Written", lambda n: fmt.day_time(n.created_at)),
                 Column("By", lambda n: n.author or ""),
-                Column("Note", lambda n: n.body.replace("\n", " ")),
+                Column("Note", lambda n: n.body.replace("\n", " "), stretch=True),
             ]
         )
         self.notes_model.set_rows(list(data.notes))
@@ -555,7 +576,7 @@ class CustomerPanel(QWidget):
 def _case_columns() -> list[Column[v.CaseRow]]:
     return [
         Column("Case", lambda c: c.reference),
-        Column("Subject", lambda c: c.subject),
+        Column("Subject", lambda c: c.subject, stretch=True),
         Column("Status", lambda c: fmt.label(c.status)),
         Column("Priority", lambda c: fmt.label(c.priority)),
         Column("SLA due", lambda c: fmt.day_time(c.sla_due_at) if c.is_open else ""),

@@ -54,5 +54,6 @@ def label(code: str) -> str:
     return code.replace("_", " ").capitalize()
 
 
-def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """plural(1, "order") -> "1 order"; plural(3, "match", "matches") -> "3 matches"."""
+    return f"{count} {noun if count == 1 else (many or noun + 's')}"

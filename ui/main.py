@@ -138,7 +138,7 @@ async def _self_test(window: MainWindow, app: QApplication, result: dict[str, An
         panel = await window.load_customer(customer_id)
         if panel is None:
             raise UserError(f"customer {customer_id} could not be loaded")
-        app.processEvents()
+        await asyncio.sleep(0.05)  # let queued layout and paint events run
         image = panel.grab()
         if image.isNull():
             raise UserError("the customer view did not paint")

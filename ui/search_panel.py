@@ -38,6 +38,7 @@ class SearchPanel(QWidget):
         self._search: object | None = None  # SearchService once connected
         self._generation = 0
         self._open_when_ready = False
+        self.setMinimumWidth(340)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 0, 8)
         self.box = QLineEdit()
@@ -58,10 +59,12 @@ class SearchPanel(QWidget):
 
         self.model: RowTableModel[v.SearchHit] = RowTableModel(
             [
-                Column("Name", lambda h: h.name, tooltip=lambda h: f"{h.name} ({h.tier})"),
+                Column(
+                    "Name", lambda h: h.name, tooltip=lambda h: f"{h.name} ({h.tier})", stretch=True
+                ),
                 Column("City", lambda h: h.city or ""),
                 Column("Last order", lambda h: fmt.day(h.last_order_at)),
-                Column("Matched", lambda h: _matched(h)),
+                Column("Match", lambda h: _matched(h), tooltip=lambda h: h.matched_text),
             ]
         )
         self.results: QTableView = make_table(self.model, "Search results")
@@ -120,9 +123,8 @@ class SearchPanel(QWidget):
         self.new_button.setVisible(not hits)
         if hits:
             self.results.selectRow(0)
-            self.results.resizeColumnsToContents()
             self.status.setText(
-                f"{fmt.plural(len(hits), 'match')}. Enter opens, ↑↓ move, Esc clears."
+                f"{fmt.plural(len(hits), 'match', 'matches')}. Enter opens, ↑↓ move, Esc clears."
             )
         else:
             self.status.setText(f"No customer matches {query!r}. Create one with Ctrl+N.")
@@ -169,4 +171,4 @@ class SearchPanel(QWidget):
 def _matched(hit: v.SearchHit) -> str:
     if hit.matched_on == "name":
         return f"name {hit.score:.0%}"
-    return f"{MATCH_LABELS.get(hit.matched_on, hit.matched_on)} {hit.matched_text}"
+    return MATCH_LABELS.get(hit.matched_on, hit.matched_on)

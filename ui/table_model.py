@@ -26,6 +26,7 @@ class Column(Generic[Row]):
     align_right: bool = False
     tooltip: Callable[[Row], str | None] | None = None
     foreground: Callable[[Row], Any] | None = None
+    stretch: bool = False  # takes the width left over (the free-text column)
 
 
 class RowTableModel(QAbstractTableModel, Generic[Row]):
@@ -51,6 +52,10 @@ class RowTableModel(QAbstractTableModel, Generic[Row]):
             self._rows.extend(rows)
             self.endInsertRows()
         self._can_fetch_more = more
+
+    @property
+    def stretch_column(self) -> int | None:
+        return next((i for i, c in enumerate(self._columns) if c.stretch), None)
 
     def row_at(self, row: int) -> Row | None:
         return self._rows[row] if 0 <= row < len(self._rows) else None

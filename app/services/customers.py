@@ -344,10 +344,10 @@ def _header(
     cases: list[v.CaseRow],
     commitments: list[v.CommitmentRow],
 ) -> v.CustomerHeader:
-    count, value = session.execute(
-        select(func.count(), func.coalesce(func.sum(Order.total_cents), 0)).where(
-            Order.customer_id == customer.id, Order.status != "cancelled"
-        )
+    count, value, currency = session.execute(
+        select(
+            func.count(), func.coalesce(func.sum(Order.total_cents), 0), func.max(Order.currency)
+        ).where(Order.customer_id == customer.id, Order.status != "cancelled")
     ).one()
     phone_rows = session.scalars(
         select(CustomerPhone)
@@ -393,6 +393,7 @@ def _header(
             v.EmailView(id=e.id, address=e.address, is_primary=e.is_primary) for e in email_rows
         ),
         preferences=tuple(_preference_view(p, phones_by_id, emails_by_id) for p in prefs),
+        currency=currency or "USD",
     )
 
 

@@ -68,6 +68,7 @@ class CustomerHeader:
     phones: tuple[PhoneView, ...]
     emails: tuple[EmailView, ...]
     preferences: tuple[ContactPreferenceView, ...]
+    currency: str = "USD"  # of the customer's orders
 
     @property
     def name(self) -> str:
