@@ -14,6 +14,7 @@ from sqlalchemy import Engine, func, select
 
 from app.config import Settings
 from app.credentials import with_stored_password
+from app.services.calls import CallService
 from app.services.contacts import ContactService
 from app.services.customers import CustomerService
 from app.services.search import SearchService
@@ -31,6 +32,7 @@ class Services:
     db: Database
     customers: CustomerService
     contacts: ContactService
+    calls: CallService
     search: SearchService
 
     @property
@@ -63,6 +65,7 @@ def build_services(settings: Settings, engine: Engine) -> Services:
         db=db,
         customers=customers,
         contacts=ContactService(db, settings.default_region),
+        calls=CallService(db, customers, settings.default_region),
         search=SearchService(db, customers),
     )
 

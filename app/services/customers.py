@@ -61,12 +61,17 @@ class CustomerService:
                     )
                 ]
             if not rows and query.tail:
+                # The last digits find a number said in a form that does not parse
+                # ("0415 555 0134"). A valid number that is not on file must not
+                # match a stranger's number with the same ending, so then only
+                # legacy numbers that never parsed are considered.
+                condition = CustomerPhone.digits_tail == query.tail
+                if query.e164:
+                    condition = condition & CustomerPhone.e164.is_(None)
                 rows = [
                     (cid, raw_)
                     for cid, raw_ in session.execute(
-                        select(CustomerPhone.customer_id, CustomerPhone.raw).where(
-                            CustomerPhone.digits_tail == query.tail
-                        )
+                        select(CustomerPhone.customer_id, CustomerPhone.raw).where(condition)
                     )
                 ]
             matched = {row[0]: row[1] for row in rows}

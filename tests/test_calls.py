@@ -1,0 +1,86 @@
+"""The incoming-call flow's data side on both databases: match, log, missed, wrap-up."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from sqlalchemy import Engine, select
+
+from app.services.calls import CallService, pop_log_line
+from app.services.customers import CustomerService
+from app.telephony.events import CallEvent, CallState
+from models.database import Database
+from models.seed import seed_database
+from models.seed_stories import S1_SHARED_HOME_RAW, STORY_CUSTOMERS
+from models.service import Interaction, Task
+
+
+def _event(number: str, state: CallState, call_id: str = "c-1", seconds: int = 0) -> CallEvent:
+    return CallEvent(
+        call_id=call_id,
+        number=number,
+        name=None,
+        line="agent01",
+        state=state,
+        at=dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC) + dt.timedelta(seconds=seconds),
+        source="test",
+        received_monotonic=0.0,
+    )
+
+
+def _service(engine: Engine, region: str = "US") -> CallService:
+    db = Database(engine)
+    return CallService(db, CustomerService(db, region), region)
+
+
+def test_ringing_numbers_resolve_one_several_none_withheld(engine: Engine) -> None:
+    seed_database(engine, 10)
+    calls = _service(engine)
+    priya = calls.match(_event("+44 20 7946 0018", CallState.RINGING))
+    assert priya.result == "one" and priya.customers[0].name == "Priya Raman"
+    assert priya.case_id is not None  # her complaint, opened hours ago, gets the focus
+    household = calls.match(_event(S1_SHARED_HOME_RAW, CallState.RINGING))
+    assert household.result == "several"
+    assert {h.name for h in household.customers} == {"Eleanor Whitfield", "Thomas Whitfield"}
+    assert calls.match(_event("+1 202 555 0199", CallState.RINGING)).result == "none"
+    assert calls.match(_event("anonymous", CallState.RINGING)).result == "withheld"
+    line = json.loads(pop_log_line(_event("020 7946 0018", CallState.RINGING), priya, 12.345))
+    assert line["match"] == "one" and line["normalized"] == "+442079460018"
+    assert line["latency_ms"] == 12.3
+
+
+def test_answered_call_lands_on_the_timeline_with_its_duration(engine: Engine) -> None:
+    seed_database(engine, 5)
+    calls = _service(engine)
+    sandra = calls.match(_event(STORY_CUSTOMERS["S2"].phone_raw, CallState.RINGING))
+    interaction_id = calls.answered(
+        _event("6175550142", CallState.ANSWERED), sandra.customer_id, sandra.case_id, "agent01"
+    )
+    # The same answer reported again (two adapters) does not log the call twice.
+    assert (
+        calls.answered(
+            _event("6175550142", CallState.ANSWERED), sandra.customer_id, None, "agent01"
+        )
+        == interaction_id
+    )
+    record = calls.ended(_event("6175550142", CallState.ENDED, seconds=95), None, "agent01")
+    assert record.duration_s == 95 and record.customer_id == sandra.customer_id
+    calls.wrap_up(interaction_id, "complaint", "Still no coverage; escalated", "Call back Friday")
+    view = CustomerService(Database(engine), "US").load_customer(sandra.customer_id or 0)
+    newest = view.timeline[0]
+    assert (newest.summary, newest.duration_s) == ("Still no coverage; escalated", 95)
+    with Database(engine).read() as session:
+        assert session.scalar(select(Task.title).where(Task.title == "Call back Friday"))
+
+
+def test_missed_call_becomes_a_callback_task(engine: Engine) -> None:
+    seed_database(engine, 5)
+    calls = _service(engine)
+    record = calls.ended(_event("+1 202 555 0123", CallState.ENDED, call_id="m-1"), None, None)
+    with Database(engine).read() as session:
+        missed = session.get(Interaction, record.interaction_id)
+        assert missed is not None and missed.outcome.value == "missed"
+        assert session.scalar(select(Task).where(Task.title == "Call back +1 202 555 0123"))
+    log = calls.call_log()
+    assert log[0]["outcome"] == "missed"
