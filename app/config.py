@@ -27,6 +27,15 @@ KEYS: dict[str, tuple[type, Any]] = {
     "default_region": (str, "US"),
     "log_dir": (str, None),
     "demo_customers": (int, 3000),
+    "user": (str, None),  # the agent's login; in shared mode also the database role
+    "webhook_port": (int, None),  # loopback webhook for call events; unset: off
+    "webhook_token": (str, None),
+    "ami_host": (str, None),  # Asterisk AMI; unset: off (secret from the OS keyring)
+    "ami_port": (int, 5038),
+    "ami_username": (str, None),
+    "ami_device": (str, None),
+    "baresip_port": (int, None),  # baresip ctrl_tcp on 127.0.0.1; unset: off
+    "bring_to_front": (bool, False),  # raise the window on an incoming call
 }
 
 
@@ -96,6 +105,13 @@ def _read_file(path: Path) -> dict[str, Any]:
 
 def _coerce(key: str, value: Any, origin: str) -> Any:
     kind, _default = KEYS[key]
+    if kind is bool and isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise UserError(f"{origin}: {key} must be true or false, got {value!r}")
     try:
         return kind(value)
     except (TypeError, ValueError) as exc:

@@ -18,11 +18,14 @@ from app import __version__
 from app.config import load_settings
 from app.errors import UserError
 from app.logs import log_dir, log_unhandled, setup_logging
+from app.telephony.events import CallEvent
+from app.telephony.handoff import is_handoff_argv, parse_handoff_args
 from models.database import DatabaseError
 from models.migrate import head_revision
 from ui.bridge import DatabaseBridge
 from ui.garbage import GuiThreadGarbageCollector
 from ui.main_window import MainWindow
+from ui.telephony import TelephonyHub, hand_off
 from ui.theme import apply_theme, follow_system_scheme
 
 log = logging.getLogger("rapport")
@@ -59,6 +62,16 @@ def _qt_message(mode: QtMsgType, _context: Any, message: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    pending_call: CallEvent | None = None
+    if is_handoff_argv(argv):
+        # A softphone ran `rapport pop NUMBER` or opened a rapport:// URL.
+        try:
+            pending_call = parse_handoff_args(argv)
+        except ValueError as exc:
+            print(f"rapport: {exc}", file=sys.stderr)
+            return 2
+        argv = []
     args = _parser().parse_args(argv)
     try:
         settings = load_settings(cli={"db_url": None if args.demo else args.db})
@@ -76,6 +89,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
+    if pending_call is not None:
+        try:
+            if hand_off(pending_call):
+                return 0  # the running instance pops it
+        except ValueError as exc:
+            print(f"rapport: the running Rapport refused the call: {exc}", file=sys.stderr)
+            return 2
     app.setApplicationName("Rapport")
     app.setOrganizationName("Rapport")
     app.setApplicationVersion(__version__)
@@ -93,8 +113,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     window.show()
     result: dict[str, Any] = {"code": 0}
 
+    telephony = TelephonyHub(settings, app)
+    telephony.call_event.connect(window.handle_call)
+    telephony.status_changed.connect(window.show_adapter_status)
+
+    async def start() -> None:
+        telephony.start()
+        await window.connect_database()
+        if pending_call is not None:
+            window.handle_call(pending_call)
+
     # Connect after the first paint, so the window is up before any I/O.
-    QTimer.singleShot(0, lambda: bridge.spawn(window.connect_database()))
+    QTimer.singleShot(0, lambda: bridge.spawn(start()))
     if args.self_test:
         bridge.spawn(_self_test(window, app, result))
 
@@ -103,6 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with loop:
             loop.run_until_complete(closing.wait())
+            loop.run_until_complete(telephony.stop())
     finally:
         bridge.shutdown()
         if window.services is not None:

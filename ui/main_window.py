@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
+from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QApplication,
     QLabel,
     QMainWindow,
     QSplitter,
@@ -27,9 +30,13 @@ from app.bootstrap import Services, ensure_demo_data, open_services
 from app.config import Settings, user_data_dir
 from app.drafts import DraftStore
 from app.errors import UserError
+from app.services.calls import pop_log_line
 from app.services.views import CustomerView
+from app.telephony.events import CallEvent, CallState
 from models.database import DatabaseError, check_connection
+from ui import formatting as fmt
 from ui.bridge import DatabaseBridge
+from ui.call_widgets import CallToast, WrapUpPanel
 from ui.customer_panel import CustomerPanel, plain_label
 from ui.icons import icon
 from ui.search_panel import SearchPanel
@@ -87,14 +94,28 @@ class MainWindow(QMainWindow):
         splitter.setCollapsible(0, False)
         splitter.setSizes([380, 900])
         outer.addWidget(splitter, 1)
+        self.wrap_up = WrapUpPanel()
+        self.wrap_up.submitted.connect(lambda *args: self.bridge.spawn(self._save_wrap_up(*args)))
+        outer.addWidget(self.wrap_up)
         self.setCentralWidget(central)
+        self.toast = CallToast()
+        self.calls: dict[str, dict[str, Any]] = {}
+        self.pop_log = logging.getLogger("rapport.pop")
 
+        self.call_label = QLabel("")
+        self.statusBar().addPermanentWidget(self.call_label)
+        self._adapters: dict[str, str] = {}
+        self.adapter_label = QLabel("")
+        self.adapter_label.setAccessibleName("Telephony status")
+        self.statusBar().addPermanentWidget(self.adapter_label)
         self.db_label = QLabel("Connecting…")
         self.busy_label = QLabel("")
         self.statusBar().addPermanentWidget(self.busy_label)
         self.statusBar().addPermanentWidget(self.db_label)
         bridge.busy_changed.connect(self._show_busy)
         bridge.connection_lost.connect(self._connection_lost)
+        self._call_timer = QTimer(self, interval=1000)
+        self._call_timer.timeout.connect(self._tick_call)
         self._retry = QTimer(self, interval=RETRY_MS)
         self._retry.timeout.connect(lambda: self.bridge.spawn(self._check_connection()))
         self.drafts = DraftStore(user_data_dir() / "drafts.json")
@@ -116,6 +137,161 @@ class MainWindow(QMainWindow):
             shortcut = QShortcut(QKeySequence(keys), self)
             shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
             shortcut.activated.connect(slot)
+
+    def show_adapter_status(self, name: str, status: str, detail: str) -> None:
+        self._adapters[name] = status
+        text = "  ".join(f"{n}: {st}" for n, st in sorted(self._adapters.items()))
+        self.adapter_label.setText(text)
+        self.adapter_label.setToolTip(f"{name}: {status} {detail}".strip())
+
+    # -- calls ----------------------------------------------------------------------
+
+    def handle_call(self, event: CallEvent) -> None:
+        """Entry point for every call event, whatever its source."""
+        self.bridge.spawn(self._on_call(event))
+
+    async def _on_call(self, event: CallEvent) -> None:
+        if self.services is None:
+            return
+        if event.state == CallState.RINGING:
+            await self._ringing(event)
+        elif event.state == CallState.ANSWERED:
+            await self._answered(event)
+        else:
+            await self._ended(event)
+
+    async def _ringing(self, event: CallEvent) -> None:
+        assert self.services is not None
+        match = await self.bridge.run(self.services.calls.match, event)
+        call = {
+            "match": match,
+            "customer_id": match.customer_id,
+            "case_id": match.case_id,
+            "name": event.name or event.number or "withheld number",
+        }
+        self.calls[event.call_id] = call
+        QApplication.alert(self)
+        if self.settings.values.get("bring_to_front"):
+            self.raise_()
+            self.activateWindow()
+        if match.result == "one" and match.customer_id is not None:
+            panel = await self.load_customer(match.customer_id)
+            if panel is not None:
+                panel.repaint()  # painted before the agent answers: that is the point
+                call["name"] = panel.data.header.name
+                self._toast_for(panel, match.case_id)
+        elif match.result == "several":
+            self.search.show_candidates(match.customers, f"Incoming call from {event.number}")
+            self.toast.show_call(
+                f"Incoming call: {event.number}",
+                [
+                    f"{len(match.customers)} customers share this number",
+                    "Pick one in the list on the left",
+                ],
+                self,
+            )
+        elif match.result == "none":
+            self.toast.show_call(
+                f"Incoming call: {event.number}",
+                ["Unknown caller", "A new-customer form is ready"],
+                self,
+            )
+            self.new_customer(event.number)
+        else:
+            self.toast.show_call(
+                "Incoming call: withheld number",
+                ["Ask for a name or order number and search (Ctrl+K)"],
+                self,
+            )
+        latency = (time.perf_counter() - event.received_monotonic) * 1000
+        self.pop_log.info(pop_log_line(event, match, latency))
+
+    def _toast_for(self, panel: CustomerPanel, case_id: int | None) -> None:
+        header = panel.data.header
+        lines = [f"{header.tier.title()} · {fmt.plural(header.open_cases, 'open case')}"]
+        if header.broken_commitments or header.overdue_commitments:
+            lines.append(
+                f"{header.broken_commitments} broken, {header.overdue_commitments} overdue promises"
+            )
+        soon = [k for k in panel.data.key_dates if k.days_until <= 14]
+        if soon:
+            first = soon[0]
+            what = first.label or first.kind.replace("_", " ")
+            lines.append(f"{what}: {fmt.relative_day(first.next_on, dt.date.today())}")
+        if case_id is not None:
+            case = next((c for c in panel.data.cases if c.id == case_id), None)
+            if case is not None:
+                panel.sections.setCurrentIndex(2)
+                lines.append(f"Recent case {case.reference}: {case.subject}")
+        self.toast.show_call(f"Incoming call: {header.name}", lines, self)
+
+    async def _answered(self, event: CallEvent) -> None:
+        assert self.services is not None
+        call = self.calls.setdefault(
+            event.call_id, {"customer_id": None, "case_id": None, "name": event.number}
+        )
+        call["interaction_id"] = await self.bridge.run(
+            self.services.calls.answered,
+            event,
+            call["customer_id"],
+            call["case_id"],
+            self.settings.values.get("user"),
+        )
+        call["answered"] = time.monotonic()
+        self.toast.hide()
+        self._call_timer.start()
+        self._tick_call()
+
+    async def _ended(self, event: CallEvent) -> None:
+        assert self.services is not None
+        call = self.calls.pop(event.call_id, {"customer_id": None, "name": event.number})
+        self._call_timer.stop()
+        self.call_label.setText("")
+        self.toast.hide()
+        record = await self.bridge.run(
+            self.services.calls.ended,
+            event,
+            call.get("customer_id"),
+            self.settings.values.get("user"),
+        )
+        if "answered" not in call:
+            self.statusBar().showMessage(
+                f"Missed call from {event.number or 'a withheld number'}: "
+                "a callback task was created.",
+                10000,
+            )
+            return
+        self.wrap_up.begin(record.interaction_id, str(call["name"]), record.duration_s)
+        self.wrap_up.summary.setFocus()
+
+    def _tick_call(self) -> None:
+        active = [c for c in self.calls.values() if "answered" in c]
+        if not active:
+            self._call_timer.stop()
+            self.call_label.setText("")
+            return
+        seconds = int(time.monotonic() - active[-1]["answered"])
+        self.call_label.setText(
+            f"On call with {active[-1]['name']}  {seconds // 60}:{seconds % 60:02d}"
+        )
+
+    async def _save_wrap_up(
+        self, interaction_id: int, code: str, summary: str, follow_up: str
+    ) -> None:
+        assert self.services is not None
+        try:
+            await self.bridge.run(
+                self.services.calls.wrap_up, interaction_id, code, summary, follow_up
+            )
+        except Exception as exc:  # keep the panel and its text; say why
+            self.wrap_up.message.setText(f"Not saved (your text is kept): {exc}")
+            return
+        self.wrap_up.finish()
+        self.statusBar().showMessage("Wrap-up saved.", 5000)
+        for index in range(self.tabs.count()):
+            panel = self.tabs.widget(index)
+            if isinstance(panel, CustomerPanel):
+                self.bridge.spawn(self.reload_customer(panel.customer_id))
 
     def new_customer(self, typed: str) -> None:
         """Quick-create, prefilled with what was searched; nothing is saved until Save."""

@@ -90,6 +90,14 @@ class SearchPanel(QWidget):
         if self.box.text().strip():
             self._timer.start()
 
+    def show_candidates(self, hits: list[v.SearchHit] | tuple[v.SearchHit, ...], why: str) -> None:
+        """Several customers for one caller (a household phone): let the agent pick."""
+        self._generation += 1  # whatever was being searched is no longer wanted
+        self.model.set_rows(list(hits))
+        self.results.selectRow(0)
+        self.status.setText(f"{why}: {len(hits)} customers share this number. Enter opens.")
+        self.results.setFocus()
+
     def focus_box(self) -> None:
         self.box.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.box.selectAll()

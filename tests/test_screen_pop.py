@@ -1,0 +1,216 @@
+"""Screen pop end to end: call events reach the window, the right customer pops.
+
+Covers the flow in the window (one, several, none, withheld; answer; hang up;
+wrap-up), the loopback webhook feeding the window, and the hand-off between two
+processes (`rapport pop NUMBER` to the running instance) with the pop log line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import http.client
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+
+from app.config import load_settings
+from app.telephony.events import CallEvent, CallState
+from app.telephony.webhook import WebhookAdapter, WebhookSettings
+from models.seed import seed_database
+from models.service import Interaction
+from tests.conftest import LoopRunner
+from ui.bridge import DatabaseBridge
+from ui.customer_panel import CustomerPanel
+from ui.main_window import MainWindow
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _event(number: str, state: CallState, call_id: str = "call-1") -> CallEvent:
+    return CallEvent(
+        call_id=call_id,
+        number=number,
+        name=None,
+        line="agent01",
+        state=state,
+        at=dt.datetime.now(dt.UTC),
+        source="test",
+        received_monotonic=time.perf_counter(),
+    )
+
+
+@pytest.fixture
+def window(engine: Engine, aloop: LoopRunner, gui_sql_guard: Any) -> Iterator[MainWindow]:
+    seed_database(engine, 20, seed=5)
+    settings = load_settings(cli={"db_url": engine.url.render_as_string(hide_password=False)})
+    bridge = DatabaseBridge()
+    main = MainWindow(settings, bridge)
+    main.show()
+    aloop.run(main.connect_database())
+    assert main.services is not None, main.connection_error
+    gui_sql_guard.attach(main.services.engine)
+    yield main
+    gui_sql_guard.detach(main.services.engine)
+    aloop.until(lambda: bridge.running == 0)
+    bridge.shutdown()
+    main.services.close()
+    main.toast.close()
+    main.close()
+    main.deleteLater()
+    bridge.deleteLater()
+    aloop.run(asyncio.sleep(0.05))
+
+
+def _current(window: MainWindow) -> CustomerPanel | None:
+    panel = window.tabs.currentWidget()
+    return panel if isinstance(panel, CustomerPanel) else None
+
+
+def test_ring_answer_hang_up_wrap_up(
+    window: MainWindow, engine: Engine, aloop: LoopRunner, qtbot: Any
+) -> None:
+    window.search.box.setFocus()
+    qtbot.keyClicks(window.search.box, "typing something")
+    window.handle_call(_event("020 7946 0018", CallState.RINGING))  # S4, UK national format
+    aloop.until(lambda: (p := _current(window)) is not None and p.data.header.name == "Priya Raman")
+    assert window.toast.isVisible() and "Priya Raman" in window.toast.title.text()
+    assert "Kevin" in window.toast.lines.text()  # the key date two days away
+    assert window.search.box.text() == "typing something"  # nothing typed was lost
+    window.handle_call(_event("020 7946 0018", CallState.ANSWERED))
+    aloop.until(lambda: "On call with Priya Raman" in window.call_label.text())
+    window.handle_call(_event("020 7946 0018", CallState.ENDED))
+    aloop.until(lambda: window.wrap_up.isVisible())
+    window.wrap_up.summary.setPlainText("Re-engraving promised for Saturday")
+    window.wrap_up.save.click()
+    aloop.until(lambda: not window.wrap_up.isVisible())
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(
+                Interaction.wrap_up_code,
+                Interaction.summary,
+                Interaction.answered_at,
+                Interaction.ended_at,
+            ).where(Interaction.call_id == "call-1")
+        ).one()
+    assert row[0] == "resolved" and row[1] == "Re-engraving promised for Saturday"
+    assert row[2] is not None and row[3] is not None
+
+
+def test_household_unknown_and_withheld_callers(window: MainWindow, aloop: LoopRunner) -> None:
+    window.handle_call(_event("415 555 0188", CallState.RINGING, "c-2"))
+    aloop.until(lambda: window.search.model.rowCount() == 2)
+    assert {h.name for h in window.search.model.rows} == {"Eleanor Whitfield", "Thomas Whitfield"}
+    window.handle_call(_event("+1 202 555 0111", CallState.RINGING, "c-3"))
+    aloop.until(
+        lambda: (
+            getattr(window, "new_customer_dialog", None) is not None
+            and window.new_customer_dialog.isVisible()
+        )
+    )
+    dialog = window.new_customer_dialog
+    assert dialog.phone_edits[0][0].text() == "+1 202 555 0111"
+    dialog.reject()  # nothing saved: no junk customer
+    window.handle_call(_event("anonymous", CallState.RINGING, "c-4"))
+    aloop.until(lambda: "withheld" in window.toast.title.text())
+
+
+def test_missed_call_is_logged_for_callback(
+    window: MainWindow, engine: Engine, aloop: LoopRunner
+) -> None:
+    window.handle_call(_event("617 555 0142", CallState.RINGING, "c-5"))
+    aloop.until(
+        lambda: (p := _current(window)) is not None and p.data.header.name == "Sandra Kowalski"
+    )
+    window.handle_call(_event("617 555 0142", CallState.ENDED, "c-5"))
+    aloop.until(lambda: "callback task" in window.statusBar().currentMessage())
+    with engine.connect() as conn:
+        outcome = conn.scalar(select(Interaction.outcome).where(Interaction.call_id == "c-5"))
+    assert outcome is not None and outcome.value == "missed"
+
+
+def test_webhook_call_pops_the_customer(window: MainWindow, aloop: LoopRunner) -> None:
+    adapter = WebhookAdapter(WebhookSettings(token="s3cret", port=0))
+    task = asyncio.ensure_future(adapter.run(window.handle_call))
+
+    def post() -> int:
+        connection = http.client.HTTPConnection("127.0.0.1", adapter.bound_port, timeout=5)
+        body = json.dumps({"number": "+61 2 9374 4000", "state": "ringing"})
+        connection.request(
+            "POST",
+            "/v1/calls",
+            body,
+            {"Authorization": "Bearer s3cret", "Content-Type": "application/json"},
+        )
+        return connection.getresponse().status
+
+    async def scenario() -> int:
+        while not adapter.bound_port:
+            await asyncio.sleep(0.01)
+        return await asyncio.get_running_loop().run_in_executor(None, post)
+
+    assert aloop.run(scenario()) == 202
+    aloop.until(
+        lambda: (p := _current(window)) is not None and p.data.header.name == "Dorothy Hargreaves"
+    )
+    task.cancel()
+    aloop.run(asyncio.gather(task, return_exceptions=True))
+
+
+def test_hand_off_between_two_processes(engine: Engine, tmp_path: Path) -> None:
+    seed_database(engine, 10)
+    url = engine.url.render_as_string(hide_password=False)
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "RAPPORT_LOG_DIR": str(tmp_path)}
+    running = subprocess.Popen(
+        [sys.executable, "-m", "ui.main", "--db", url],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    log = tmp_path / "rapport.log"
+
+    def logged(marker: str) -> list[str]:
+        text = log.read_text() if log.exists() else ""
+        return [line for line in text.splitlines() if marker in line]
+
+    try:
+        deadline = time.monotonic() + 60
+        while not logged("hand-off listening") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert logged("hand-off listening"), "the first instance did not start"
+        result = subprocess.run(
+            [sys.executable, "-m", "ui.main", "pop", "+1 (617) 555-0142"],
+            cwd=ROOT,
+            env={**env, "RAPPORT_LOG_DIR": str(tmp_path / "pop")},
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert result.returncode == 0, result.stderr
+        while not logged("rapport.pop:") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert logged("rapport.pop:"), "the running instance never logged a pop"
+        popped = json.loads(logged("rapport.pop:")[-1].split("rapport.pop: ", 1)[1])
+        assert popped["match"] == "one" and popped["normalized"] == "+16175550142"
+        assert popped["source"] == "handoff" and popped["latency_ms"] >= 0
+        garbage = subprocess.run(
+            [sys.executable, "-m", "ui.main", "pop", "12; rm -rf /"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert garbage.returncode == 2 and "rapport:" in garbage.stderr
+    finally:
+        running.terminate()
+        running.wait(timeout=30)

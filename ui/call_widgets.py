@@ -1,0 +1,136 @@
+"""What a call shows: the toast that pops without taking focus, and the wrap-up panel.
+
+Signals (WrapUpPanel):
+    submitted(int, str, str, str): interaction id, disposition code, summary, follow-up.
+"""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui.customer_panel import plain_label
+
+TOAST_MS = 8000
+DISPOSITIONS = ("resolved", "information", "order_placed", "complaint", "callback", "escalated")
+
+
+class CallToast(QFrame):
+    """A small always-on-top note; it never takes keyboard focus from what the agent types."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(
+            parent,
+            Qt.WindowType.ToolTip
+            | Qt.WindowType.FramelessWindowHint
+            | Qt.WindowType.WindowStaysOnTopHint
+            | Qt.WindowType.WindowDoesNotAcceptFocus,
+        )
+        self.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating)
+        self.setObjectName("callToast")
+        self.setStyleSheet(
+            "QFrame#callToast { background: #1f2328; border-radius: 8px; }"
+            " QLabel { color: #ffffff; }"
+        )
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(14, 10, 14, 10)
+        self.title = plain_label("", bold=True, point_delta=2)
+        self.lines = plain_label("")
+        layout.addWidget(self.title)
+        layout.addWidget(self.lines)
+        self._timer = QTimer(self, singleShot=True, interval=TOAST_MS)
+        self._timer.timeout.connect(self.hide)
+
+    def show_call(self, title: str, lines: list[str], anchor: QWidget) -> None:
+        self.title.setText(title)
+        self.lines.setText("\n".join(lines))
+        self.adjustSize()
+        corner = anchor.mapToGlobal(anchor.rect().bottomRight())
+        self.move(corner.x() - self.width() - 16, corner.y() - self.height() - 40)
+        self.show()
+        self._timer.start()
+
+
+class WrapUpPanel(QFrame):
+    submitted = Signal(int, str, str, str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("wrapUp")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.interaction_id = 0
+        layout = QVBoxLayout(self)
+        header = QHBoxLayout()
+        self.title = plain_label("Wrap-up", bold=True)
+        self.timer_label = QLabel("")
+        header.addWidget(self.title, 1)
+        header.addWidget(self.timer_label)
+        layout.addLayout(header)
+        row = QHBoxLayout()
+        self.code = QComboBox()
+        self.code.setAccessibleName("Disposition code")
+        self.code.addItems(DISPOSITIONS)
+        row.addWidget(plain_label("Disposition"))
+        row.addWidget(self.code)
+        self.follow_up = QLineEdit()
+        self.follow_up.setAccessibleName("Follow-up task")
+        self.follow_up.setPlaceholderText("Follow-up task (optional), e.g. Call back Friday")
+        row.addWidget(self.follow_up, 1)
+        layout.addLayout(row)
+        self.summary = QPlainTextEdit()
+        self.summary.setAccessibleName("Call summary")
+        self.summary.setPlaceholderText("What was the call about, what was agreed?")
+        self.summary.setMaximumHeight(70)
+        layout.addWidget(self.summary)
+        self.save = QPushButton("Save wrap-up")
+        self.save.setToolTip("Save the wrap-up (Ctrl+Enter)")
+        self.save.clicked.connect(self._submit)
+        self.message = plain_label("")
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.message, 1)
+        bottom.addWidget(self.save)
+        layout.addLayout(bottom)
+        self._started = 0.0
+        self._tick = QTimer(self, interval=1000)
+        self._tick.timeout.connect(self._update_timer)
+        self.hide()
+
+    def begin(self, interaction_id: int, who: str, talk_seconds: int | None) -> None:
+        self.interaction_id = interaction_id
+        talk = f", talked {talk_seconds // 60}:{talk_seconds % 60:02d}" if talk_seconds else ""
+        self.title.setText(f"Wrap-up: call with {who}{talk}")
+        self.summary.clear()
+        self.follow_up.clear()
+        self.message.setText("")
+        self._started = time.monotonic()
+        self._update_timer()
+        self._tick.start()
+        self.show()
+
+    def _update_timer(self) -> None:
+        seconds = int(time.monotonic() - self._started)
+        self.timer_label.setText(f"After-call work {seconds // 60}:{seconds % 60:02d}")
+
+    def _submit(self) -> None:
+        self.submitted.emit(
+            self.interaction_id,
+            self.code.currentText(),
+            self.summary.toPlainText(),
+            self.follow_up.text(),
+        )
+
+    def finish(self) -> None:
+        self._tick.stop()
+        self.hide()
