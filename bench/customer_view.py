@@ -153,9 +153,11 @@ async def measure(
         end = time.perf_counter()
         total_ms.append((end - start) * 1000)
         service_ms.append((loaded - start) * 1000)
+        await asyncio.sleep(0.02)  # let the order detail it asked for arrive
+        while window.bridge.running:
+            await asyncio.sleep(0.005)
         window.tabs.removeTab(index)
         panel.deleteLater()
-        app.processEvents()
     return total_ms[3:], service_ms[3:]
 
 

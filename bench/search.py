@@ -71,7 +71,7 @@ def raw_name_candidates(engine: Engine) -> Callable[[str], list[Any]]:
     connection: Any = engine.raw_connection()
     if engine.dialect.name == "postgresql":
         sql = (
-            "SELECT id, search_name FROM customers WHERE %s <% search_name "
+            "SELECT id, search_name FROM customers WHERE %s <%% search_name "
             "ORDER BY word_similarity(%s, search_name) DESC LIMIT 200"
         )
 

@@ -101,6 +101,14 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._reads = sessionmaker(engine, expire_on_commit=False)
+        # One-statement lookups need no transaction: on PostgreSQL autocommit saves
+        # the BEGIN and ROLLBACK round trips (two of the three a lookup would cost).
+        lookup_engine = (
+            engine.execution_options(isolation_level="AUTOCOMMIT")
+            if engine.dialect.name == "postgresql"
+            else engine
+        )
+        self._lookups = sessionmaker(lookup_engine, expire_on_commit=False)
         self._writes = sessionmaker(writer(engine), expire_on_commit=False)
 
     @property
@@ -109,6 +117,10 @@ class Database:
 
     def read(self) -> Session:
         return self._reads()
+
+    def lookup(self) -> Session:
+        """A session for a single read-only statement (no transaction on PostgreSQL)."""
+        return self._lookups()
 
     def write(self) -> AbstractContextManager[Session]:
         return self._writes.begin()

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -111,6 +112,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     bridge = DatabaseBridge()
     window = MainWindow(settings, bridge)
     window.show()
+    if os.environ.get("RAPPORT_STARTUP_PROBE"):
+        # bench.startup: report the first paint of the window, then quit.
+        QTimer.singleShot(0, lambda: _report_first_paint(window, app))
     result: dict[str, Any] = {"code": 0}
 
     telephony = TelephonyHub(settings, app)
@@ -140,6 +144,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             window.services.close()
         collector.stop()
     return int(result["code"])
+
+
+def _report_first_paint(window: MainWindow, app: QApplication) -> None:
+    window.repaint()
+    print(f"RAPPORT_FIRST_PAINT {time.perf_counter() * 1000:.1f}", flush=True)
+    QTimer.singleShot(0, app.quit)
 
 
 async def _self_test(window: MainWindow, app: QApplication, result: dict[str, Any]) -> None:
