@@ -221,12 +221,16 @@ def main() -> None:
     import qasync
     from PySide6.QtWidgets import QApplication
 
+    from ui.garbage import GuiThreadGarbageCollector
+
     app = QApplication(sys.argv[:1])
+    collector = GuiThreadGarbageCollector(app)  # as in the app: Qt objects die on this thread
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     engine = make_engine(args.db)
     with loop:
         loop.run_until_complete(run(args, engine))
+    collector.stop()
     engine.dispose()
 
 

@@ -1,0 +1,180 @@
+"""bench.screen_pop: from a call event arriving to the caller's customer view painted.
+
+Rings the window (offscreen) with the numbers of random customers, in national
+format, and times arrival -> match -> customer loaded -> view painted. The
+database part is compared with the same queries on the raw driver. Also 1,000
+pops in a row with the RSS growth over them, and the longest time the GUI
+thread was blocked (a 5 ms heartbeat timer's largest gap).
+
+    QT_QPA_PLATFORM=offscreen python -m bench.screen_pop --db URL --size 100000 --json
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import phonenumbers
+from sqlalchemy import Engine, func, select
+
+from bench.common import backend_name, emit, parser, summary, with_baseline
+from bench.customer_view import raw_view_queries
+from bench.lookup import ensure_seeded, raw_lookup
+from models.database import make_engine
+from models.people import CustomerPhone
+
+POPS = 200
+ENDURANCE = 1000
+
+
+def rss_mb() -> float:
+    status = Path("/proc/self/status").read_text()
+    return int(status.split("VmRSS:")[1].split()[0]) / 1024
+
+
+def numbers(engine: Engine, count: int) -> list[tuple[str, str]]:
+    rng = random.Random(3)
+    with engine.connect() as conn:
+        top = conn.scalar(select(func.max(CustomerPhone.id))) or 1
+        ids = [rng.randint(1, top) for _ in range(count * 2)]
+        rows = conn.execute(select(CustomerPhone.e164).where(CustomerPhone.id.in_(ids))).all()
+    result = []
+    for (e164,) in rows:
+        parsed = phonenumbers.parse(e164)
+        national = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+        result.append((e164, national))
+    return result[:count]
+
+
+async def run(args: Any, engine: Engine) -> None:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app.config import load_settings
+    from app.telephony.events import CallEvent, CallState
+    from ui.bridge import DatabaseBridge
+    from ui.customer_panel import CustomerPanel
+    from ui.main_window import MainWindow
+
+    app = QApplication.instance()
+    size = ensure_seeded(engine, args.size)
+    url = engine.url.render_as_string(hide_password=False)
+    settings = load_settings(cli={"db_url": url, "default_region": "US"})
+    bridge = DatabaseBridge()
+    window = MainWindow(settings, bridge)
+    window.resize(1366, 768)
+    window.show()
+    await window.connect_database()
+    window.toast.hide()
+    beats: list[float] = []
+    heartbeat = QTimer(interval=5)
+    heartbeat.timeout.connect(lambda: beats.append(time.perf_counter()))
+    heartbeat.start()
+
+    async def pop(number: str, index: int) -> float:
+        arrived = time.perf_counter()
+        event = CallEvent(
+            call_id=f"bench-{index}",
+            number=number,
+            name=None,
+            line=None,
+            state=CallState.RINGING,
+            at=dt.datetime.now(dt.UTC),
+            source="bench",
+            received_monotonic=arrived,
+        )
+        before = window.tabs.currentWidget()
+        window.handle_call(event)
+        while window.tabs.currentWidget() is before or not isinstance(
+            window.tabs.currentWidget(), CustomerPanel
+        ):
+            await asyncio.sleep(0.0005)
+        window.tabs.currentWidget().repaint()
+        elapsed = (time.perf_counter() - arrived) * 1000
+        while bridge.running:
+            await asyncio.sleep(0.001)
+        # Close it again so every pop builds a fresh view.
+        window.close_tab(window.tabs.currentIndex())
+        window._closed.clear()
+        window.toast.hide()
+        window.calls.clear()
+        return elapsed
+
+    sample = numbers(engine, POPS)
+    for _e164, national in sample[:10]:
+        await pop(national, -1)
+    beats.clear()
+    times = [await pop(national, i) for i, (_e164, national) in enumerate(sample)]
+    gaps = [b - a for a, b in zip(beats, beats[1:], strict=False)]
+    raw = raw_lookup(engine)
+    raw_view = raw_view_queries(engine)
+    base = []
+    for e164, _national in sample:
+        started = time.perf_counter()
+        rows = raw("phone", e164)
+        if len(rows) == 1:
+            raw_view(rows[0][0])
+        base.append((time.perf_counter() - started) * 1000)
+    record = {
+        "bench": "screen_pop",
+        "op": "ring_to_painted",
+        "backend": backend_name(engine),
+        "size": size,
+        **summary(times),
+        "max_gui_block_ms": round(max(gaps) * 1000, 1) if gaps else None,
+    }
+    emit(with_baseline(record, base), args.json)
+
+    numbers_cycle = [n for _e, n in sample]
+    start_rss = rss_mb()
+    for i in range(ENDURANCE):
+        await pop(numbers_cycle[i % len(numbers_cycle)], 10_000 + i)
+    emit(
+        {
+            "bench": "screen_pop",
+            "op": f"rss_growth_{ENDURANCE}_pops",
+            "backend": backend_name(engine),
+            "size": size,
+            "n": ENDURANCE,
+            "p50_ms": None,
+            "p95_ms": None,
+            "rss_start_mb": round(start_rss, 1),
+            "rss_growth_mb": round(rss_mb() - start_rss, 1),
+        },
+        args.json,
+    )
+    heartbeat.stop()
+    window.close()
+    bridge.shutdown()
+    if window.services is not None:
+        window.services.close()
+    _ = app
+
+
+def main() -> None:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    args = parser(__doc__ or "").parse_args()
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    from ui.garbage import GuiThreadGarbageCollector
+
+    app = QApplication(sys.argv[:1])
+    collector = GuiThreadGarbageCollector(app)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    engine = make_engine(args.db)
+    with loop:
+        loop.run_until_complete(run(args, engine))
+    collector.stop()
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
