@@ -30,7 +30,7 @@ from models.database import make_engine
 from models.people import CustomerPhone
 
 POPS = 200
-ENDURANCE = 1000
+ENDURANCE = int(os.environ.get("RAPPORT_BENCH_POPS", "1000"))
 
 
 def rss_mb() -> float:
