@@ -1704,3 +1704,8 @@ def seed_database(
     return SeedReport(
         customers=rows.get("customers", 0), rows=rows, seconds=time.perf_counter() - started
     )
+
+
+def search_name(first: str, last: str) -> str:
+    """The `customers.search_name` of a person: folded "first last"."""
+    return fold(f"{first} {last}")
