@@ -1,6 +1,6 @@
 """Seed benchmark: how long the demo data for N customers takes to load.
 
-    python -m bench.seed --db sqlite:////tmp/bench_seed.db --size 100000 --json --reset
+python -m bench.seed --db sqlite:////tmp/bench_seed.db --size 100000 --json --reset
 """
 
 from __future__ import annotations
