@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+import shiboken6
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -387,6 +388,8 @@ class CustomerPanel(QWidget):
 
     async def _show_order(self, order_id: int) -> None:
         detail = await self._bridge.run(self._services.customers.order_detail, order_id)
+        if not shiboken6.isValid(self.orders_table):
+            return  # the tab was closed while the order was loading
         current = self.orders_model.row_at(self.orders_table.currentIndex().row())
         if current is None or current.id != order_id:
             return  # the agent moved on meanwhile
