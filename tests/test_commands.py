@@ -101,3 +101,12 @@ def test_self_test_seeds_the_demo_database_on_first_use(isolated_config: Path) -
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["ok"] is True and report["backend"] == "sqlite"
     assert report["db"].endswith("demo.db")
+
+
+def test_self_test_on_an_empty_database_says_so(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/empty.db"
+    assert _run("-m", "app.cli", "db", "upgrade", "--db", url).returncode == 0
+    result = _run("-m", "ui.main", "--self-test", "--db", url)
+    assert result.returncode == 1
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["ok"] is False and "holds no customer" in report["reason"]

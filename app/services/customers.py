@@ -75,6 +75,12 @@ class CustomerService:
         with self._db.lookup() as session:
             return _run(session, LOOKUPS["case"], reference.strip().upper(), "case")
 
+    def first_customer_id(self) -> int | None:
+        with self._db.lookup() as session:
+            return session.scalar(
+                select(func.min(Customer.id)).where(Customer.status == CustomerStatus.ACTIVE)
+            )
+
     # -- the record ---------------------------------------------------------------
 
     def load_customer(self, customer_id: int, today: dt.date | None = None) -> v.CustomerView:
