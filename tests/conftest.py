@@ -216,3 +216,31 @@ def no_leftover_threads() -> Iterator[None]:
         if t not in before and t.is_alive() and t.name.startswith("rapport-")
     ]
     assert not leftovers, f"threads left behind: {[t.name for t in leftovers]}"
+
+
+@pytest.fixture
+def window(engine: Engine, aloop: LoopRunner, gui_sql_guard: Any) -> Iterator[Any]:
+    """The main window connected to a seeded database, SQL on the GUI thread forbidden."""
+    from app.config import load_settings
+    from models.seed import seed_database
+    from ui.bridge import DatabaseBridge
+    from ui.main_window import MainWindow
+
+    seed_database(engine, 30, seed=3)
+    settings = load_settings(cli={"db_url": engine.url.render_as_string(hide_password=False)})
+    bridge = DatabaseBridge()
+    main = MainWindow(settings, bridge)
+    main.show()
+    aloop.run(main.connect_database())
+    assert main.services is not None, main.connection_error
+    gui_sql_guard.attach(main.services.engine)
+    yield main
+    gui_sql_guard.detach(main.services.engine)
+    aloop.until(lambda: bridge.running == 0)
+    bridge.shutdown()
+    main.services.close()
+    main.toast.close()
+    main.close()
+    main.deleteLater()
+    bridge.deleteLater()
+    aloop.run(asyncio.sleep(0.05))  # let Qt delete them while the loop still runs

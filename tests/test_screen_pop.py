@@ -15,20 +15,16 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import Engine, select
 
-from app.config import load_settings
 from app.telephony.events import CallEvent, CallState
 from app.telephony.webhook import WebhookAdapter, WebhookSettings
 from models.seed import seed_database
 from models.service import Interaction
 from tests.conftest import LoopRunner
-from ui.bridge import DatabaseBridge
 from ui.customer_panel import CustomerPanel
 from ui.main_window import MainWindow
 
@@ -46,28 +42,6 @@ def _event(number: str, state: CallState, call_id: str = "call-1") -> CallEvent:
         source="test",
         received_monotonic=time.perf_counter(),
     )
-
-
-@pytest.fixture
-def window(engine: Engine, aloop: LoopRunner, gui_sql_guard: Any) -> Iterator[MainWindow]:
-    seed_database(engine, 20, seed=5)
-    settings = load_settings(cli={"db_url": engine.url.render_as_string(hide_password=False)})
-    bridge = DatabaseBridge()
-    main = MainWindow(settings, bridge)
-    main.show()
-    aloop.run(main.connect_database())
-    assert main.services is not None, main.connection_error
-    gui_sql_guard.attach(main.services.engine)
-    yield main
-    gui_sql_guard.detach(main.services.engine)
-    aloop.until(lambda: bridge.running == 0)
-    bridge.shutdown()
-    main.services.close()
-    main.toast.close()
-    main.close()
-    main.deleteLater()
-    bridge.deleteLater()
-    aloop.run(asyncio.sleep(0.05))
 
 
 def _current(window: MainWindow) -> CustomerPanel | None:

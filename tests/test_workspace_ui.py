@@ -5,46 +5,16 @@ Every database call must run off the GUI thread: the SQL guard fails the test ot
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from PySide6.QtCore import Qt
 from sqlalchemy import Engine, select
 
-from app.config import load_settings
 from models.people import CustomerNote
-from models.seed import seed_database
 from models.seed_stories import S1_REFILL_SKU, S4_ENGRAVING, STORY_CUSTOMERS
 from tests.conftest import LoopRunner
-from ui.bridge import DatabaseBridge
 from ui.customer_panel import CustomerPanel
 from ui.main_window import MainWindow
-
-
-@pytest.fixture
-def window(
-    engine: Engine, qtbot: Any, aloop: LoopRunner, gui_sql_guard: Any
-) -> Iterator[MainWindow]:
-    seed_database(engine, 40, seed=3)
-    url = engine.url.render_as_string(hide_password=False)
-    settings = load_settings(cli={"db_url": url})
-    bridge = DatabaseBridge()
-    main = MainWindow(settings, bridge)
-    main.show()
-    aloop.run(main.connect_database())
-    assert main.services is not None, main.connection_error
-    gui_sql_guard.attach(main.services.engine)
-    yield main
-    gui_sql_guard.detach(main.services.engine)
-    aloop.until(lambda: bridge.running == 0)
-    bridge.shutdown()
-    main.services.close()
-    main.close()
-    main.deleteLater()
-    bridge.deleteLater()
-    aloop.run(asyncio.sleep(0.05))  # let Qt delete them while the loop still runs
 
 
 def _search(window: MainWindow, aloop: LoopRunner, qtbot: Any, text: str) -> list[Any]:
