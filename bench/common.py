@@ -71,3 +71,28 @@ def with_baseline(record: dict[str, Any], baseline_ms: list[float]) -> dict[str,
     record["baseline_p95_ms"] = base["p95_ms"]
     record["ratio_p95"] = round(record["p95_ms"] / base["p95_ms"], 2) if base["p95_ms"] else None
     return record
+
+
+def run_gui_bench(description: str, run: Callable[[Any, Engine], Any]) -> None:
+    """Parse the arguments, then await `run(args, engine)` on a qasync loop, offscreen,
+    collecting garbage on the GUI thread as the app does (ui/garbage.py)."""
+    import asyncio
+    import os
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    args = parser(description).parse_args()
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    from models.database import make_engine
+    from ui.garbage import GuiThreadGarbageCollector
+
+    app = QApplication(sys.argv[:1])
+    collector = GuiThreadGarbageCollector(app)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    engine = make_engine(args.db)
+    with loop:
+        loop.run_until_complete(run(args, engine))
+    collector.stop()
+    engine.dispose()

@@ -13,19 +13,24 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
 import random
-import sys
 import time
 from typing import Any
 
 from sqlalchemy import Engine, insert, select
 
-from bench.common import backend_name, emit, parser, percentile, summary, with_baseline
+from bench.common import (
+    backend_name,
+    emit,
+    percentile,
+    run_gui_bench,
+    summary,
+    with_baseline,
+)
 from bench.lookup import ensure_seeded
 from models.catalog import Product
 from models.commerce import Order, OrderLine
-from models.database import Database, make_engine
+from models.database import Database
 from models.enums import Channel, OrderStatus
 from models.people import Customer
 
@@ -216,22 +221,7 @@ async def run(args: Any, engine: Engine) -> None:
 
 
 def main() -> None:
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    args = parser(__doc__ or "").parse_args()
-    import qasync
-    from PySide6.QtWidgets import QApplication
-
-    from ui.garbage import GuiThreadGarbageCollector
-
-    app = QApplication(sys.argv[:1])
-    collector = GuiThreadGarbageCollector(app)  # as in the app: Qt objects die on this thread
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    engine = make_engine(args.db)
-    with loop:
-        loop.run_until_complete(run(args, engine))
-    collector.stop()
-    engine.dispose()
+    run_gui_bench(__doc__ or "", run)
 
 
 if __name__ == "__main__":

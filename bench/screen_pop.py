@@ -15,7 +15,6 @@ import asyncio
 import datetime as dt
 import os
 import random
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -23,10 +22,9 @@ from typing import Any
 import phonenumbers
 from sqlalchemy import Engine, func, select
 
-from bench.common import backend_name, emit, parser, summary, with_baseline
+from bench.common import backend_name, emit, run_gui_bench, summary, with_baseline
 from bench.customer_view import raw_view_queries
 from bench.lookup import ensure_seeded, raw_lookup
-from models.database import make_engine
 from models.people import CustomerPhone
 
 POPS = 200
@@ -159,22 +157,7 @@ async def run(args: Any, engine: Engine) -> None:
 
 
 def main() -> None:
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    args = parser(__doc__ or "").parse_args()
-    import qasync
-    from PySide6.QtWidgets import QApplication
-
-    from ui.garbage import GuiThreadGarbageCollector
-
-    app = QApplication(sys.argv[:1])
-    collector = GuiThreadGarbageCollector(app)
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    engine = make_engine(args.db)
-    with loop:
-        loop.run_until_complete(run(args, engine))
-    collector.stop()
-    engine.dispose()
+    run_gui_bench(__doc__ or "", run)
 
 
 if __name__ == "__main__":
