@@ -85,6 +85,8 @@ class Task(Versioned, Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[dt.datetime | None]
+    # The missed call a callback task answers; the call log shows its status.
+    interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id"), index=True)
 
 
 class Commitment(Versioned, Base):
@@ -118,6 +120,7 @@ class Interaction(Versioned, Base):
     __table_args__ = (
         Index("ix_interactions_customer_started", "customer_id", "started_at"),
         Index("ix_interactions_agent_started", "agent_id", "started_at"),
+        Index("ix_interactions_line_started", "line", "started_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -135,6 +138,7 @@ class Interaction(Versioned, Base):
     store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
     call_id: Mapped[str | None] = mapped_column(String(80), index=True)  # telephony id
     phone_number: Mapped[str | None] = mapped_column(String(40))
+    line: Mapped[str | None] = mapped_column(String(80))  # the dialled line or agent device
     wrap_up_code: Mapped[str | None] = mapped_column(String(40))
     summary: Mapped[str | None] = mapped_column(Text)
 

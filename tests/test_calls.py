@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 
@@ -82,5 +83,34 @@ def test_missed_call_becomes_a_callback_task(engine: Engine) -> None:
         missed = session.get(Interaction, record.interaction_id)
         assert missed is not None and missed.outcome.value == "missed"
         assert session.scalar(select(Task).where(Task.title == "Call back +1 202 555 0123"))
+    (entry,) = calls.call_log()
+    assert (entry.outcome, entry.direction, entry.line) == ("missed", "inbound", "agent01")
+    assert entry.callback_status == "open" and entry.customer_name is None
+
+
+def test_call_log_of_the_agent_and_the_line_and_calling_back(engine: Engine) -> None:
+    seed_database(engine, 5)
+    calls = _service(engine)
+    sandra = calls.match(_event(STORY_CUSTOMERS["S2"].phone_raw, CallState.RINGING))
+    calls.answered(_event("6175550142", CallState.ANSWERED, "a-1"), sandra.customer_id, None, None)
+    calls.ended(_event("6175550142", CallState.ENDED, "a-1", seconds=61), None, None)
+    other_line = dataclasses.replace(
+        _event("+1 202 555 0123", CallState.ENDED, "m-2", seconds=120), line="sales"
+    )
+    calls.ended(other_line, None, None)
     log = calls.call_log()
-    assert log[0]["outcome"] == "missed"
+    assert [e.outcome for e in log] == ["missed", "completed"]  # newest first
+    answered = log[1]
+    assert answered.customer_name == "Sandra Kowalski" and answered.duration_s == 61
+    assert [e.interaction_id for e in calls.call_log(line="agent01")] == [answered.interaction_id]
+    assert [e.number for e in calls.call_log(missed_only=True)] == ["+1 202 555 0123"]
+    assert calls.call_log(agent="nobody-here", line="nowhere") == []
+    # Calling the missed number back logs an outgoing call and closes the callback task.
+    missed = log[0]
+    assert missed.callback_status == "open" and missed.callback_task_id is not None
+    calls.record_dial("+1 202 555 0123", None, None, missed.callback_task_id)
+    after = calls.call_log()
+    assert after[0].direction == "outbound"
+    assert next(e for e in after if e.interaction_id == missed.interaction_id).callback_status == (
+        "done"
+    )

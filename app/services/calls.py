@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import false, or_, select
 from sqlalchemy.orm import Session
 
 from app import phones
@@ -23,7 +24,7 @@ from app.telephony.events import CallEvent
 from models.base import utcnow
 from models.database import Database
 from models.enums import Channel, Direction, InteractionOutcome, TaskStatus
-from models.people import Department, User
+from models.people import Customer, Department, User
 from models.service import Case, Interaction, Task
 
 RECENT_CASE_DAYS = 14
@@ -126,6 +127,7 @@ class CallService:
                 agent_id=_user_id(session, agent),
                 call_id=event.call_id,
                 phone_number=event.number or None,
+                line=event.line,
             )
             session.add(interaction)
             session.flush()
@@ -146,6 +148,7 @@ class CallService:
                     started_at=event.at,
                     call_id=event.call_id,
                     phone_number=event.number or None,
+                    line=event.line,
                     summary="Missed call",
                 )
                 session.add(interaction)
@@ -163,6 +166,7 @@ class CallService:
                             description=f"Missed call at {event.at:%Y-%m-%d %H:%M} UTC",
                             status=TaskStatus.OPEN,
                             due_at=event.at + dt.timedelta(hours=4),
+                            interaction_id=interaction.id,
                         )
                     )
             interaction.ended_at = event.at
@@ -199,26 +203,100 @@ class CallService:
                         )
                     )
 
-    def call_log(self, limit: int = 200) -> list[dict[str, object]]:
-        """Recent calls, answered and missed, newest first."""
+    def call_log(
+        self,
+        agent: str | None = None,
+        line: str | None = None,
+        missed_only: bool = False,
+        limit: int = 200,
+    ) -> list[v.CallLogEntry]:
+        """Calls newest first: those of `agent` or on `line` (all when both are None)."""
+        agent_user = User.__table__.alias("agent_user")
+        query = (
+            select(
+                Interaction.id,
+                Interaction.started_at,
+                Interaction.answered_at,
+                Interaction.ended_at,
+                Interaction.direction,
+                Interaction.outcome,
+                Interaction.phone_number,
+                Interaction.customer_id,
+                Customer.first_name,
+                Customer.last_name,
+                Interaction.wrap_up_code,
+                agent_user.c.login,
+                Interaction.line,
+                Task.id,
+                Task.status,
+            )
+            .outerjoin(Customer, Customer.id == Interaction.customer_id)
+            .outerjoin(agent_user, agent_user.c.id == Interaction.agent_id)
+            .outerjoin(Task, Task.interaction_id == Interaction.id)
+            .where(Interaction.channel == Channel.PHONE, Interaction.call_id.is_not(None))
+            .order_by(Interaction.started_at.desc(), Interaction.id.desc())
+            .limit(limit)
+        )
+        if missed_only:
+            query = query.where(Interaction.outcome == InteractionOutcome.MISSED)
         with self._db.read() as session:
-            rows = session.scalars(
-                select(Interaction)
-                .where(Interaction.channel == Channel.PHONE, Interaction.call_id.is_not(None))
-                .order_by(Interaction.started_at.desc())
-                .limit(limit)
-            ).all()
-            return [
-                {
-                    "interaction_id": i.id,
-                    "customer_id": i.customer_id,
-                    "number": i.phone_number,
-                    "started_at": i.started_at,
-                    "outcome": i.outcome.value,
-                    "wrap_up_code": i.wrap_up_code,
-                }
-                for i in rows
-            ]
+            if agent or line:
+                agent_id = _user_id(session, agent)  # None (no such user) must not match NULL
+                query = query.where(
+                    or_(
+                        Interaction.agent_id == agent_id if agent_id is not None else false(),
+                        Interaction.line == line if line else false(),
+                    )
+                )
+            rows = session.execute(query).all()
+        return [
+            v.CallLogEntry(
+                interaction_id=r[0],
+                started_at=r[1],
+                direction=r[4].value,
+                outcome=r[5].value,
+                number=r[6],
+                customer_id=r[7],
+                customer_name=f"{r[8]} {r[9]}" if r[8] is not None else None,
+                duration_s=int((r[3] - r[2]).total_seconds()) if r[2] and r[3] else None,
+                wrap_up_code=r[10],
+                agent=r[11],
+                line=r[12],
+                callback_task_id=r[13],
+                callback_status=r[14].value if r[14] is not None else None,
+            )
+            for r in rows
+        ]
+
+    def record_dial(
+        self,
+        number: str,
+        customer_id: int | None,
+        agent: str | None,
+        callback_task_id: int | None = None,
+    ) -> int:
+        """Click-to-call: log the outgoing call; dialling a callback closes its task."""
+        with self._db.write() as session:
+            now = utcnow()
+            interaction = Interaction(
+                customer_id=customer_id,
+                channel=Channel.PHONE,
+                direction=Direction.OUTBOUND,
+                outcome=InteractionOutcome.COMPLETED,
+                started_at=now,
+                agent_id=_user_id(session, agent),
+                call_id=f"dial-{uuid.uuid4().hex}",
+                phone_number=number,
+                summary="Called back" if callback_task_id else "Outgoing call",
+            )
+            session.add(interaction)
+            if callback_task_id is not None:
+                task = session.get(Task, callback_task_id)
+                if task is not None and task.status in (TaskStatus.OPEN, TaskStatus.IN_PROGRESS):
+                    task.status = TaskStatus.DONE
+                    task.completed_at = now
+            session.flush()
+            return interaction.id
 
 
 def _user_id(session: Session, login: str | None) -> int | None:

@@ -231,3 +231,22 @@ class CustomerView:
     relations: tuple[RelationRow, ...]
     addresses: tuple[AddressRow, ...]
     notes: tuple[NoteRow, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class CallLogEntry:
+    """One call in the call log, answered, missed or dialled."""
+
+    interaction_id: int
+    started_at: dt.datetime
+    direction: str  # "inbound", "outbound"
+    outcome: str  # "completed", "missed", ...
+    number: str | None
+    customer_id: int | None
+    customer_name: str | None
+    duration_s: int | None
+    wrap_up_code: str | None
+    agent: str | None
+    line: str | None
+    callback_task_id: int | None = None
+    callback_status: str | None = None  # of the callback task a missed call left
