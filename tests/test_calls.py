@@ -108,7 +108,7 @@ def test_call_log_of_the_agent_and_the_line_and_calling_back(engine: Engine) -> 
     # Calling the missed number back logs an outgoing call and closes the callback task.
     missed = log[0]
     assert missed.callback_status == "open" and missed.callback_task_id is not None
-    calls.record_dial("+1 202 555 0123", None, None, missed.callback_task_id)
+    calls.record_dial("+1 202 555 0123", None, None, "agent01", missed.callback_task_id)
     after = calls.call_log()
     assert after[0].direction == "outbound"
     assert next(e for e in after if e.interaction_id == missed.interaction_id).callback_status == (

@@ -1,4 +1,5 @@
-"""What a call shows: the toast that pops without taking focus, and the wrap-up panel.
+"""What a call shows: the toast that pops without taking focus, the wrap-up panel and
+the status of each call source.
 
 Signals (WrapUpPanel):
     submitted(int, str, str, str): interaction id, disposition code, summary, follow-up.
@@ -6,6 +7,7 @@ Signals (WrapUpPanel):
 
 from __future__ import annotations
 
+import html
 import time
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -24,6 +26,14 @@ from PySide6.QtWidgets import (
 from ui.customer_panel import plain_label
 
 TOAST_MS = 8000
+SOURCE_NAMES = {
+    "handoff": "Softphone hand-off",
+    "webhook": "Webhook",
+    "ami": "Asterisk",
+    "baresip": "baresip",
+}
+STATUS_COLOURS = {"connected": "#2e7d32", "listening": "#2e7d32", "connecting": "#ef6c00"}
+PROBLEM_COLOUR = "#c62828"
 DISPOSITIONS = ("resolved", "information", "order_placed", "complaint", "callback", "escalated")
 
 
@@ -134,3 +144,28 @@ class WrapUpPanel(QFrame):
     def finish(self) -> None:
         self._tick.stop()
         self.hide()
+
+
+class AdapterStatusBar(QWidget):
+    """One indicator per call source: a coloured dot, its name and status; detail on hover."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._layout = QHBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(12)
+        self.indicators: dict[str, QLabel] = {}
+
+    def set_status(self, name: str, status: str, detail: str) -> None:
+        label = self.indicators.get(name)
+        if label is None:
+            label = QLabel()
+            label.setTextFormat(Qt.TextFormat.RichText)
+            self.indicators[name] = label
+            self._layout.addWidget(label)
+        title = SOURCE_NAMES.get(name, name)
+        colour = STATUS_COLOURS.get(status, PROBLEM_COLOUR)
+        # Only our own words go in as rich text; the detail (peer text) is escaped.
+        label.setText(f'<span style="color:{colour}">\u25cf</span> {html.escape(title)}: {status}')
+        label.setToolTip(html.escape(f"{title}: {status}. {detail}".strip()))
+        label.setAccessibleName(f"{title} {status}")

@@ -18,6 +18,9 @@ NAMES = {
     "add": "mdi6.plus",
     "new_customer": "mdi6.account-plus-outline",
     "customer": "mdi6.account-outline",
+    "call_log": "mdi6.phone-log",
+    "dial": "mdi6.phone-outgoing",
+    "refresh": "mdi6.refresh",
 }
 
 

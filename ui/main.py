@@ -120,6 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     telephony = TelephonyHub(settings, app)
     telephony.call_event.connect(window.handle_call)
     telephony.status_changed.connect(window.show_adapter_status)
+    window.telephony = telephony
 
     async def start() -> None:
         telephony.start()

@@ -5,6 +5,7 @@ It paints at once and connects to the database afterwards, on a worker thread.
 Signals:
     ready(): services are connected (or failed: see `connection_error`).
     customer_shown(int): a customer tab was filled and shown.
+    call_log_loaded(): the call log tab shows fresh rows.
 """
 
 from __future__ import annotations
@@ -14,14 +15,15 @@ import logging
 import time
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QCloseEvent, QDesktopServices, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QLabel,
     QMainWindow,
     QSplitter,
     QTabWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -31,12 +33,13 @@ from app.config import Settings, user_data_dir
 from app.drafts import DraftStore
 from app.errors import UserError
 from app.services.calls import pop_log_line
-from app.services.views import CustomerView
+from app.services.views import CallLogEntry, CustomerView
 from app.telephony.events import CallEvent, CallState
 from models.database import DatabaseError, check_connection
 from ui import formatting as fmt
 from ui.bridge import DatabaseBridge
-from ui.call_widgets import CallToast, WrapUpPanel
+from ui.call_log import CallLogView
+from ui.call_widgets import AdapterStatusBar, CallToast, WrapUpPanel
 from ui.customer_panel import CustomerPanel, plain_label
 from ui.icons import icon
 from ui.search_panel import SearchPanel
@@ -50,6 +53,7 @@ RETRY_MS = 5000
 class MainWindow(QMainWindow):
     ready = Signal()
     customer_shown = Signal(int)
+    call_log_loaded = Signal()
 
     def __init__(self, settings: Settings, bridge: DatabaseBridge) -> None:
         super().__init__()
@@ -104,10 +108,22 @@ class MainWindow(QMainWindow):
 
         self.call_label = QLabel("")
         self.statusBar().addPermanentWidget(self.call_label)
-        self._adapters: dict[str, str] = {}
-        self.adapter_label = QLabel("")
-        self.adapter_label.setAccessibleName("Telephony status")
-        self.statusBar().addPermanentWidget(self.adapter_label)
+        self.call_log_button = QToolButton()
+        self.call_log_button.setIcon(icon("call_log"))
+        self.call_log_button.setText("Call log")
+        self.call_log_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.call_log_button.setAutoRaise(True)
+        self.call_log_button.setToolTip(
+            "Calls of this agent and line, answered and missed (Ctrl+L)"
+        )
+        self.call_log_button.clicked.connect(self.show_call_log)
+        self.statusBar().addPermanentWidget(self.call_log_button)
+        self.adapter_status = AdapterStatusBar()
+        self.adapter_status.setAccessibleName("Telephony status")
+        self.statusBar().addPermanentWidget(self.adapter_status)
+        self.telephony: Any = None  # the TelephonyHub, for click-to-call (set by ui.main)
+        self.call_log: CallLogView | None = None
+        self.call_line: str | None = None  # the line our calls ring on, learnt from them
         self.db_label = QLabel("Connecting…")
         self.busy_label = QLabel("")
         self.statusBar().addPermanentWidget(self.busy_label)
@@ -130,6 +146,7 @@ class MainWindow(QMainWindow):
             ("Ctrl+Shift+Tab", lambda: self._cycle(-1)),
             ("Ctrl+Shift+T", self.reopen_closed),
             ("Ctrl+N", lambda: self.new_customer(self.search.box.text())),
+            ("Ctrl+L", self.show_call_log),
             ("F1", self.show_shortcuts),
             ("Ctrl+/", self.show_shortcuts),
         ]
@@ -139,10 +156,7 @@ class MainWindow(QMainWindow):
             shortcut.activated.connect(slot)
 
     def show_adapter_status(self, name: str, status: str, detail: str) -> None:
-        self._adapters[name] = status
-        text = "  ".join(f"{n}: {st}" for n, st in sorted(self._adapters.items()))
-        self.adapter_label.setText(text)
-        self.adapter_label.setToolTip(f"{name}: {status} {detail}".strip())
+        self.adapter_status.set_status(name, status, detail)
 
     # -- calls ----------------------------------------------------------------------
 
@@ -162,6 +176,10 @@ class MainWindow(QMainWindow):
 
     async def _ringing(self, event: CallEvent) -> None:
         assert self.services is not None
+        if event.line:
+            self.call_line = event.line
+            if self.call_log is not None:
+                self.call_log.line = event.line
         match = await self.bridge.run(self.services.calls.match, event)
         call = {
             "match": match,
@@ -254,10 +272,11 @@ class MainWindow(QMainWindow):
             call.get("customer_id"),
             self.settings.values.get("user"),
         )
+        self._refresh_call_log()
         if "answered" not in call:
             self.statusBar().showMessage(
                 f"Missed call from {event.number or 'a withheld number'}: "
-                "a callback task was created.",
+                "a callback task was created (call log: Ctrl+L).",
                 10000,
             )
             return
@@ -288,10 +307,78 @@ class MainWindow(QMainWindow):
             return
         self.wrap_up.finish()
         self.statusBar().showMessage("Wrap-up saved.", 5000)
+        self._refresh_call_log()
         for index in range(self.tabs.count()):
             panel = self.tabs.widget(index)
             if isinstance(panel, CustomerPanel):
                 self.bridge.spawn(self.reload_customer(panel.customer_id))
+
+    # -- call log and click-to-call ----------------------------------------------
+
+    def show_call_log(self) -> None:
+        """Open (or focus) the call log tab and reload it."""
+        if self.services is None:
+            return
+        if self.call_log is None:
+            view = CallLogView(
+                self.services.calls, self.bridge, self.settings.values.get("user") or None
+            )
+            view.line = self.call_line
+            view.open_customer_requested.connect(self.open_customer)
+            view.new_customer_requested.connect(self.new_customer)
+            view.dial_requested.connect(lambda entry: self.bridge.spawn(self.dial(entry)))
+            view.model.modelReset.connect(self.call_log_loaded.emit)
+            self.call_log = view
+        index = self.tabs.indexOf(self.call_log)
+        if index < 0:
+            placeholder = self.tabs.indexOf(self.placeholder)
+            if placeholder >= 0:
+                self.tabs.removeTab(placeholder)
+            index = self.tabs.addTab(self.call_log, icon("call_log"), "Call log")
+            self.tabs.setTabToolTip(index, "Calls of this agent and line (Ctrl+L; Ctrl+W closes)")
+        self.tabs.setCurrentIndex(index)
+        self.call_log.table.setFocus()
+        self.call_log.refresh()
+
+    def _refresh_call_log(self) -> None:
+        if self.call_log is not None and self.tabs.indexOf(self.call_log) >= 0:
+            self.call_log.refresh()
+
+    async def dial(self, entry: CallLogEntry) -> None:
+        """Click-to-call: the softphone link dials; else the system's tel: handler."""
+        assert self.services is not None and entry.number
+        number = entry.number
+        try:
+            if self.telephony is None:
+                raise LookupError("no telephony hub")
+            route = await self.telephony.dial(number)
+        except LookupError:
+            digits = "".join(c for c in number if c.isdigit() or c == "+")
+            if not QDesktopServices.openUrl(QUrl(f"tel:{digits}")):
+                QApplication.clipboard().setText(number)
+                self.statusBar().showMessage(
+                    f"No softphone can dial from Rapport: {number} is copied to the clipboard.",
+                    10000,
+                )
+                return
+            route = "the system's phone app"
+        except Exception as exc:  # the softphone refused or the link dropped
+            log.warning("click-to-call %s failed: %s", number, exc)
+            self.statusBar().showMessage(f"Could not call {number}: {exc}", 10000)
+            return
+        callback = (
+            entry.callback_task_id if entry.callback_status in ("open", "in_progress") else None
+        )
+        await self.bridge.run(
+            self.services.calls.record_dial,
+            number,
+            entry.customer_id,
+            self.settings.values.get("user"),
+            self.call_line,
+            callback,
+        )
+        self.statusBar().showMessage(f"Calling {number} through {route}.", 8000)
+        self._refresh_call_log()
 
     def new_customer(self, typed: str) -> None:
         """Quick-create, prefilled with what was searched; nothing is saved until Save."""
@@ -447,12 +534,15 @@ class MainWindow(QMainWindow):
 
     def close_tab(self, index: int) -> None:
         panel = self.tabs.widget(index)
-        if not isinstance(panel, CustomerPanel):
+        if panel is not None and panel is self.call_log:
+            self.tabs.removeTab(index)  # kept, to reopen with Ctrl+L as it was
+        elif isinstance(panel, CustomerPanel):
+            self._closed.append(panel.customer_id)
+            del self._closed[:-RECENTLY_CLOSED]
+            self.tabs.removeTab(index)
+            panel.deleteLater()
+        else:
             return
-        self._closed.append(panel.customer_id)
-        del self._closed[:-RECENTLY_CLOSED]
-        self.tabs.removeTab(index)
-        panel.deleteLater()
         if self.tabs.count() == 0:
             self.tabs.addTab(self.placeholder, "Start")
 

@@ -23,6 +23,9 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("F2", "Edit the customer's contact details"),
     ("Ctrl+N", "New customer, prefilled with what was searched"),
     ("Ctrl+Enter", "Save the note being written"),
+    ("Ctrl+L", "Call log: this agent's and line's calls, missed ones with their callback"),
+    ("Ctrl+D", "In the call log: call the selected number back through the softphone"),
+    ("F5", "Reload the call log"),
     ("F1, Ctrl+/", "This list"),
 )
 

@@ -84,6 +84,21 @@ class TelephonyHub(QObject):
             adapter.on_status = lambda status, detail, n=name_: self._status(n, status, detail)
             self._tasks.append(asyncio.ensure_future(adapter.run(self.deliver)))
 
+    async def dial(self, number: str) -> str:
+        """Click-to-call through the first connected adapter that can dial; its name.
+
+        LookupError when none can (no softphone link configured or connected).
+        """
+        baresip = self.adapters.get("baresip")
+        if baresip is not None and baresip.status == "connected":
+            await baresip.dial(number)
+            return "baresip"
+        ami = self.adapters.get("ami")
+        if ami is not None and ami.status == "connected":
+            await ami.originate(number)
+            return "Asterisk"
+        raise LookupError("no softphone link that can dial is connected")
+
     def deliver(self, event: CallEvent) -> None:
         self.call_event.emit(event)
 

@@ -273,6 +273,7 @@ class CallService:
         number: str,
         customer_id: int | None,
         agent: str | None,
+        line: str | None,
         callback_task_id: int | None = None,
     ) -> int:
         """Click-to-call: log the outgoing call; dialling a callback closes its task."""
@@ -287,6 +288,7 @@ class CallService:
                 agent_id=_user_id(session, agent),
                 call_id=f"dial-{uuid.uuid4().hex}",
                 phone_number=number,
+                line=line,
                 summary="Called back" if callback_task_id else "Outgoing call",
             )
             session.add(interaction)

@@ -1,0 +1,132 @@
+"""The call log in the window, fed by a real AMI link to the fake Asterisk on loopback.
+
+A call rings the agent's device and is missed; the call log shows it with its
+callback task; "Call" (Ctrl+D) originates the callback through AMI, logs the
+outgoing call and closes the task. The adapter's status is shown per source.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+import keyring
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QApplication
+from sqlalchemy import Engine, select
+
+from app.credentials import SERVICE
+from app.services.views import CallLogEntry
+from models.enums import TaskStatus
+from models.service import Task
+from tests.conftest import LoopRunner
+from tests.telephony.fake_ami import FakeAmi, FakeCall
+from ui.customer_panel import CustomerPanel
+from ui.main_window import MainWindow
+from ui.telephony import TelephonyHub
+
+
+def test_missed_call_in_the_call_log_and_called_back_through_ami(
+    window: MainWindow, engine: Engine, aloop: LoopRunner, qtbot: Any, memory_keyring: Any
+) -> None:
+    fake = FakeAmi()
+    aloop.run(fake.start())
+    keyring.set_password(SERVICE, "ami:rapport", "s3cret")
+    settings = dataclasses.replace(
+        window.settings,
+        values={
+            **window.settings.values,
+            "ami_host": "127.0.0.1",
+            "ami_port": fake.port,
+            "ami_username": "rapport",
+            "ami_device": "PJSIP/agent01",
+        },
+    )
+    hub = TelephonyHub(settings)
+    hub.call_event.connect(window.handle_call)
+    hub.status_changed.connect(window.show_adapter_status)
+    window.telephony = hub
+    hub.start()
+    try:
+        aloop.until(lambda: hub.adapters["ami"].status == "connected")
+        aloop.until(lambda: "Asterisk: connected" in window.adapter_status.indicators["ami"].text())
+
+        call = FakeCall(caller_num="6175550142")  # Sandra (S2), stored as 617.555.0142
+        aloop.run(fake.push(call.dial_begin()))
+        aloop.until(
+            lambda: (
+                isinstance(p := window.tabs.currentWidget(), CustomerPanel)
+                and p.data.header.name == "Sandra Kowalski"
+            )
+        )
+        aloop.run(fake.push(call.hangup()))  # never answered: missed
+        aloop.until(lambda: "callback task" in window.statusBar().currentMessage())
+
+        qtbot.keyClick(window, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+        aloop.until(lambda: window.call_log is not None and window.call_log.model.rowCount() == 1)
+        view = window.call_log
+        assert view is not None and window.tabs.currentWidget() is view
+        missed = view.model.rows[0]
+        assert missed.customer_name == "Sandra Kowalski" and missed.outcome == "missed"
+        assert missed.line == "5551000"  # the dialled line, learnt from the call: "my line"
+        assert view.model.index(0, 7).data() == "to do"
+
+        view.table.setFocus()
+        qtbot.keyClick(view.table, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
+        aloop.until(lambda: any(a["Action"] == "Originate" for a in fake.actions))
+        originate = next(a for a in fake.actions if a["Action"] == "Originate")
+        assert originate["Exten"] == "6175550142" and originate["Channel"] == "PJSIP/agent01"
+        aloop.until(lambda: view.model.rowCount() == 2)
+        assert view.model.rows[0].direction == "outbound"
+        assert view.model.index(1, 7).data() == "done"
+        with engine.connect() as conn:
+            status = conn.scalar(select(Task.status).where(Task.id == missed.callback_task_id))
+        assert status == TaskStatus.DONE
+
+        view.missed_only.setChecked(True)
+        aloop.until(lambda: view.model.rowCount() == 1)
+        # Enter on the row opens the caller's record.
+        window.close_tab(window.tabs.indexOf(window.tabs.widget(0)))
+        view.table.selectRow(0)
+        qtbot.keyClick(view.table, Qt.Key.Key_Return)
+        aloop.until(
+            lambda: (
+                isinstance(p := window.tabs.currentWidget(), CustomerPanel)
+                and p.data.header.name == "Sandra Kowalski"
+            )
+        )
+    finally:
+        aloop.run(hub.stop())
+        aloop.run(fake.stop())
+        aloop.until(lambda: not window.bridge.running)
+
+
+def test_click_to_call_without_a_softphone_link_says_so(
+    window: MainWindow, aloop: LoopRunner, monkeypatch: Any
+) -> None:
+    opened: list[str] = []
+
+    def refuse(url: QUrl) -> bool:  # a bare PC: no application handles tel:
+        opened.append(url.toString())
+        return False
+
+    monkeypatch.setattr(QDesktopServices, "openUrl", refuse)
+    entry = CallLogEntry(
+        interaction_id=1,
+        started_at=dt.datetime.now(dt.UTC),
+        direction="inbound",
+        outcome="missed",
+        number="+1 202 555 0111",
+        customer_id=None,
+        customer_name=None,
+        duration_s=None,
+        wrap_up_code=None,
+        agent=None,
+        line=None,
+    )
+    aloop.run(window.dial(entry))
+    assert opened == ["tel:+12025550111"]
+    assert "copied to the clipboard" in window.statusBar().currentMessage()
+    assert QApplication.clipboard().text() == "+1 202 555 0111"
