@@ -36,6 +36,8 @@ def _open_by_enter(window: MainWindow, aloop: LoopRunner, qtbot: Any, name: str)
     )
     panel = window.tabs.currentWidget()
     assert isinstance(panel, CustomerPanel)
+    assert not panel.fully_built  # only the Overview is built before the first paint
+    aloop.until(lambda: panel.fully_built)  # the other sections follow, one per loop turn
     return panel
 
 

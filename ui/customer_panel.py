@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 
 import shiboken6
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
@@ -125,16 +126,52 @@ class CustomerPanel(QWidget):
         self.sections = QTabWidget()
         self.sections.setAccessibleName("Customer sections")
         self.sections.setDocumentMode(True)
-        self.sections.addTab(self._build_overview(data), icon("overview"), "&Overview")
-        self.sections.addTab(self._build_orders(data), icon("orders"), "O&rders")
-        self.sections.addTab(self._build_cases(data), icon("cases"), "&Cases")
-        self.sections.addTab(self._build_timeline(data), icon("timeline"), "&Timeline")
-        self.sections.addTab(self._build_household(data), icon("household"), "&Household")
-        self.sections.addTab(self._build_notes(data), icon("notes"), "&Notes")
+        # Only the Overview is built before the first paint (a screen pop must paint in
+        # tens of milliseconds); each other section is built when first shown, or one
+        # per event-loop turn right after, so the GUI never stalls for all of them.
+        builders = (
+            (self._build_overview, "overview", "&Overview"),
+            (self._build_orders, "orders", "O&rders"),
+            (self._build_cases, "cases", "&Cases"),
+            (self._build_timeline, "timeline", "&Timeline"),
+            (self._build_household, "household", "&Household"),
+            (self._build_notes, "notes", "&Notes"),
+        )
+        self._unbuilt: dict[int, Callable[[v.CustomerView], QWidget]] = {}
+        for index, (build, icon_name, title) in enumerate(builders):
+            page = QWidget()
+            page_layout = QVBoxLayout(page)
+            page_layout.setContentsMargins(0, 0, 0, 0)
+            self.sections.addTab(page, icon(icon_name), title)
+            self._unbuilt[index] = build
+        self.ensure_section(0)
+        self.sections.currentChanged.connect(self.ensure_section)
+        QTimer.singleShot(0, self, self._build_next_section)
         layout.addWidget(self.sections, 1)
         for number in range(self.sections.count()):
             shortcut = QShortcut(QKeySequence(f"Alt+{number + 1}"), self)
             shortcut.activated.connect(lambda index=number: self.sections.setCurrentIndex(index))
+
+    def ensure_section(self, index: int) -> None:
+        """Build section `index` now if it is not built yet."""
+        build = self._unbuilt.pop(index, None)
+        if build is not None:
+            page = self.sections.widget(index)
+            page.layout().addWidget(build(self.data))
+
+    @property
+    def fully_built(self) -> bool:
+        return not self._unbuilt
+
+    def ensure_all_sections(self) -> None:
+        for index in list(self._unbuilt):
+            self.ensure_section(index)
+
+    def _build_next_section(self) -> None:
+        if self._unbuilt:
+            self.ensure_section(min(self._unbuilt))
+        if self._unbuilt:
+            QTimer.singleShot(0, self, self._build_next_section)
 
     # -- header --------------------------------------------------------------------
 
