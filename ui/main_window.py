@@ -144,6 +144,14 @@ class MainWindow(QMainWindow):
         self.adapter_label.setText(text)
         self.adapter_label.setToolTip(f"{name}: {status} {detail}".strip())
 
+    def look_up(self, number: str) -> None:
+        """A `tel:` link was opened: search the number (a sole match opens). Not a call."""
+        if self.isMinimized():
+            self.showNormal()
+        self.raise_()
+        self.activateWindow()
+        self.search.search_for(number)
+
     # -- calls ----------------------------------------------------------------------
 
     def handle_call(self, event: CallEvent) -> None:
