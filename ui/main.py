@@ -84,8 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         print(f"rapport: {exc}", file=sys.stderr)
         return 2
-    setup_logging(log_dir(settings.log_dir))
-    sys.excepthook = log_unhandled
+    log_file = setup_logging(log_dir(settings.log_dir))
+    sys.excepthook = log_unhandled  # until the crash dialog can be shown
     qInstallMessageHandler(_qt_message)
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -112,6 +112,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     bridge = DatabaseBridge()
     window = MainWindow(settings, bridge)
     window.show()
+    from ui.crash_dialog import CrashReporter
+
+    crash_reporter = CrashReporter(settings, log_file, window)
+    crash_reporter.install(loop)
     if os.environ.get("RAPPORT_STARTUP_PROBE"):
         # bench.startup: report the first paint of the window, then quit.
         QTimer.singleShot(0, lambda: _report_first_paint(window, app))
@@ -142,6 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             loop.run_until_complete(closing.wait())
             loop.run_until_complete(telephony.stop())
     finally:
+        crash_reporter.uninstall()
         bridge.shutdown()
         if window.services is not None:
             window.services.close()
