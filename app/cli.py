@@ -56,7 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     settings = load_settings(cli={"db_url": getattr(args, "db", None)})
     if args.area == "config":
-        return _show_config(settings.values, settings.sources, as_json=args.json)
+        # Secrets (the webhook token, a password typed into --db) are never printed.
+        return _show_config(settings.redacted(), dict(settings.sources), as_json=args.json)
 
     url = normalize_url(settings.db_url)
     engine = make_engine(with_stored_password(url))

@@ -9,6 +9,7 @@ read from the OS keyring (see `app.credentials`).
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
+from sqlalchemy import make_url
+from sqlalchemy.exc import ArgumentError
 
 from app.errors import UserError
 
@@ -37,6 +40,7 @@ KEYS: dict[str, tuple[type, Any]] = {
     "baresip_port": (int, None),  # baresip ctrl_tcp on 127.0.0.1; unset: off
     "bring_to_front": (bool, False),  # raise the window on an incoming call
 }
+SECRET_KEYS = frozenset({"webhook_token"})  # shown as "(set)" in `config show` and diagnostics
 
 
 def user_config_path() -> Path:
@@ -85,6 +89,29 @@ class Settings:
     @property
     def demo_customers(self) -> int:
         return int(self.values["demo_customers"])
+
+    def with_value(self, key: str, value: Any, source: str) -> Settings:
+        """A copy with one value replaced (e.g. the database chosen in the first-run dialog)."""
+        return Settings(values={**self.values, key: value}, sources={**self.sources, key: source})
+
+    def redacted(self) -> dict[str, Any]:
+        """The values as they may be printed or copied: no token, no password in a URL."""
+        shown: dict[str, Any] = {}
+        for key, value in self.values.items():
+            if key in SECRET_KEYS and value:
+                shown[key] = "(set)"
+            elif key == "db_url" and value:
+                shown[key] = hide_url_password(str(value))
+            else:
+                shown[key] = value
+        return shown
+
+
+def hide_url_password(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(not a valid URL)"
 
 
 def _read_file(path: Path) -> dict[str, Any]:
@@ -153,3 +180,85 @@ def load_settings(
             values[key] = default
             sources[key] = "default"
     return Settings(values=values, sources=sources)
+
+
+# -- writing the user file ---------------------------------------------------------------
+
+_TABLE_LINE = re.compile(r"^\s*\[\s*([^\]]+?)\s*\]\s*(#.*)?$")
+_KEY_LINE = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*=")
+
+
+def _toml_value(value: str | int | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    # A TOML basic string: escape backslash and quote (Windows paths in sqlite URLs).
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def set_toml_values(text: str, values: Mapping[str, str | int | bool]) -> str:
+    """Set `values` in the [rapport] table of a TOML document; every other line stays."""
+    out: list[str] = []
+    in_table = seen_table = False
+    done: set[str] = set()
+
+    def add_missing() -> None:
+        trailing: list[str] = []
+        while out and not out[-1].strip():  # new keys go before the blank lines ending it
+            trailing.append(out.pop())
+        out.extend(f"{k} = {_toml_value(v)}" for k, v in values.items() if k not in done)
+        done.update(values)
+        out.extend(trailing)
+
+    for line in text.splitlines():
+        table = _TABLE_LINE.match(line)
+        if table:
+            if in_table:
+                add_missing()
+            in_table = table.group(1).strip("\"' ") == "rapport"
+            seen_table = seen_table or in_table
+        elif in_table and (key := _KEY_LINE.match(line)) and key.group(1) in values:
+            line = f"{key.group(1)} = {_toml_value(values[key.group(1)])}"
+            done.add(key.group(1))
+        out.append(line)
+    if in_table:
+        add_missing()
+    if not seen_table:
+        if out and out[-1].strip():
+            out.append("")
+        out.append("[rapport]")
+        add_missing()
+    result = "\n".join(out) + "\n"
+    tomllib.loads(result)  # never write a file Rapport cannot read back
+    return result
+
+
+def write_user_config(values: Mapping[str, str | int | bool], path: Path | None = None) -> Path:
+    """Set keys in the user's config file, keeping its other keys and comments.
+
+    Used by the first-run dialog to remember the database URL (never a password).
+    """
+    path = path or user_config_path()
+    for key, value in values.items():
+        if key not in KEYS:
+            raise UserError(f"unknown configuration key {key!r}")
+        if key == "db_url" and isinstance(value, str):
+            try:
+                has_password = make_url(value).password is not None
+            except ArgumentError as exc:
+                raise UserError(f"not a database URL: {value[:60]!r}") from exc
+            if has_password:
+                raise UserError("a password does not belong in a config file")
+    old = path.read_text(encoding="utf-8-sig") if path.is_file() else ""
+    try:
+        if old:
+            tomllib.loads(old)
+        new = set_toml_values(old, values)
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"{path} is not valid TOML ({exc}); fix or delete it") from exc
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".new")
+    temporary.write_text(new, encoding="utf-8")
+    os.replace(temporary, path)  # atomic: a crash never leaves half a file
+    return path

@@ -17,7 +17,16 @@ WRITE_OPTION = "rapport_write"
 
 
 class DatabaseError(Exception):
-    """A database problem with a message meant for a person, in one line."""
+    """A database problem with a message meant for a person, in one line.
+
+    `kind` lets callers react without parsing the message: "auth" (wrong user or
+    password, or none stored), "unreachable", "tls", "no_database", "schema"
+    (missing or another version), "file" (SQLite), "other".
+    """
+
+    def __init__(self, message: str, kind: str = "other") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 def normalize_url(url: str | URL) -> URL:
@@ -132,7 +141,8 @@ def friendly_errors(engine: Engine) -> Iterator[None]:
     try:
         yield
     except OperationalError as exc:
-        raise DatabaseError(describe_connection_error(engine, exc)) from exc
+        kind = connection_error_kind(exc)
+        raise DatabaseError(describe_connection_error(engine, exc), kind) from exc
     except DBAPIError as exc:
         raise DatabaseError(f"database error: {first_line(exc.orig)}") from exc
 
@@ -141,23 +151,40 @@ def first_line(exc: object) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
+_HINTS = {
+    "auth": "wrong user or password",
+    "no_database": "the database does not exist",
+    "unreachable": "the server is unreachable",
+    "tls": "the TLS connection failed",
+    "file": "the database file cannot be opened",
+    "other": "cannot connect",
+}
+
+
+def connection_error_kind(exc: BaseException) -> str:
+    """Which failure a driver error on connect is: a key of `_HINTS`."""
+    lowered = first_line(getattr(exc, "orig", exc)).lower()
+    if (
+        "password authentication failed" in lowered
+        or "no password supplied" in lowered
+        or ("role" in lowered and "does not exist" in lowered)
+    ):
+        return "auth"
+    if "does not exist" in lowered and "database" in lowered:
+        return "no_database"
+    if "connection refused" in lowered or "could not connect" in lowered or "timeout" in lowered:
+        return "unreachable"
+    if "ssl" in lowered or "certificate" in lowered:
+        return "tls"
+    if "unable to open database file" in lowered:
+        return "file"
+    return "other"
+
+
 def describe_connection_error(engine: Engine, exc: BaseException) -> str:
     where = engine.url.render_as_string(hide_password=True)
     message = first_line(getattr(exc, "orig", exc))
-    lowered = message.lower()
-    if "password authentication failed" in lowered or "no password supplied" in lowered:
-        hint = "wrong user or password"
-    elif "does not exist" in lowered and "database" in lowered:
-        hint = "the database does not exist"
-    elif "connection refused" in lowered or "could not connect" in lowered or "timeout" in lowered:
-        hint = "the server is unreachable"
-    elif "ssl" in lowered or "certificate" in lowered:
-        hint = "the TLS connection failed"
-    elif "unable to open database file" in lowered:
-        hint = "the database file cannot be opened"
-    else:
-        hint = "cannot connect"
-    return f"{hint}: {where} ({message})"
+    return f"{_HINTS[connection_error_kind(exc)]}: {where} ({message})"
 
 
 def check_connection(engine: Engine) -> None:

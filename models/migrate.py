@@ -51,15 +51,18 @@ def ensure_schema(engine: Engine, *, migrate: bool) -> None:
     where = engine.url.render_as_string(hide_password=True)
     if current is None:
         raise DatabaseError(
-            f"the database {where} has no Rapport schema; run: rapportctl db upgrade --db {where}"
+            f"the database {where} has no Rapport schema; run: rapportctl db upgrade --db {where}",
+            "schema",
         )
     known = {rev.revision for rev in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
     if current in known:
         raise DatabaseError(
             f"the database schema is at {current} but this Rapport needs {head}; "
-            f"ask your administrator to run: rapportctl db upgrade --db {where}"
+            f"ask your administrator to run: rapportctl db upgrade --db {where}",
+            "schema",
         )
     raise DatabaseError(
         f"the database schema {current} is newer than this Rapport ({head}); "
-        "install the Rapport version your administrator deployed"
+        "install the Rapport version your administrator deployed",
+        "schema",
     )

@@ -244,3 +244,32 @@ def window(engine: Engine, aloop: LoopRunner, gui_sql_guard: Any) -> Iterator[An
     main.deleteLater()
     bridge.deleteLater()
     aloop.run(asyncio.sleep(0.05))  # let Qt delete them while the loop still runs
+
+
+@pytest.fixture(scope="session")
+def pg_password_db() -> Iterator[tuple[str, str]]:
+    """A migrated database on a private server that checks passwords.
+
+    Yields (admin URL, the agent's URL without password); the agent's password
+    is PG_AGENT_PASSWORD. The shared test server trusts every login, so the
+    "wrong password" and "no password stored" paths need this one.
+    """
+    import psycopg
+
+    try:
+        with pg_cluster.password_server() as admin_url:
+            with psycopg.connect(admin_url, autocommit=True) as conn:
+                conn.execute(f"CREATE ROLE rapport_agent LOGIN PASSWORD '{PG_AGENT_PASSWORD}'")
+                conn.execute("CREATE DATABASE rapport_pw OWNER rapport_agent")
+            agent_url = pg_cluster.database_url(admin_url, "rapport_pw").replace(
+                "rapport_test@", "rapport_agent@"
+            )
+            engine = make_engine(agent_url.replace("@", f":{PG_AGENT_PASSWORD}@", 1))
+            upgrade(engine)
+            engine.dispose()
+            yield admin_url, agent_url
+    except pg_cluster.PostgresUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+PG_AGENT_PASSWORD = "s3cret-Agent"

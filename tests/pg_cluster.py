@@ -299,7 +299,7 @@ class _Cluster:
     def _tool(self, name: str) -> str:
         return str(self.bindir / name)
 
-    def initdb(self) -> None:
+    def initdb(self, *, passwords: bool = False) -> None:
         proc = _run(
             [
                 self._tool("initdb"),
@@ -323,6 +323,14 @@ class _Cluster:
         with (self.datadir / "postgresql.conf").open("a") as conf:
             conf.write("\n# rapport test cluster\n")
             conf.writelines(f"{key} = {value}\n" for key, value in settings.items())
+        if passwords:
+            # The superuser stays trusted (fixtures create databases and roles);
+            # every other login must give its password, as on a real server.
+            (self.datadir / "pg_hba.conf").write_text(
+                f"local all {SUPERUSER} trust\n"
+                f"host all {SUPERUSER} 127.0.0.1/32 trust\n"
+                "host all all 127.0.0.1/32 scram-sha-256\n"
+            )
 
     def start(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT
@@ -410,6 +418,23 @@ def postgres_server() -> Iterator[str]:
     cluster = _Cluster()
     try:
         cluster.initdb()
+        cluster.start()
+        yield cluster.url
+    finally:
+        cluster.cleanup()
+
+
+@contextmanager
+def password_server() -> Iterator[str]:
+    """Like ``postgres_server`` but logins other than the superuser need a password.
+
+    Always a private cluster (an external server's pg_hba.conf is not ours to
+    change): the wrong-password and no-password paths need a server that asks.
+    """
+    reap_stale_clusters()
+    cluster = _Cluster()
+    try:
+        cluster.initdb(passwords=True)
         cluster.start()
         yield cluster.url
     finally:

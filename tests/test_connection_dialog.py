@@ -11,9 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, make_url
 
-from models.database import DatabaseError, describe_connection_error
 from tests import pg_cluster
-from tests.conftest import LoopRunner, MemoryKeyring
+from tests.conftest import PG_AGENT_PASSWORD, LoopRunner, MemoryKeyring
 from ui import connection_dialog
 from ui.connection_dialog import ConnectionDialog
 
@@ -107,22 +106,15 @@ def test_database_without_schema(
 
 
 def test_wrong_password_message(
-    pg_engine: Engine,
-    dialog: ConnectionDialog,
-    aloop: LoopRunner,
-    monkeypatch: pytest.MonkeyPatch,
+    pg_password_db: tuple[str, str], dialog: ConnectionDialog, aloop: LoopRunner
 ) -> None:
-    # The throwaway test cluster trusts every local login, so it never refuses a
-    # password; feed the server's exact refusal through the real message mapping.
-    def refuse(engine: Engine) -> None:
-        error = Exception('FATAL:  password authentication failed for user "agent01"')
-        raise DatabaseError(describe_connection_error(engine, error))
-
-    monkeypatch.setattr(connection_dialog, "check_connection", refuse)
-    _fill(dialog, pg_engine.url.render_as_string(hide_password=False), password="wrong")
+    _fill(dialog, pg_password_db[1], password="wrong")  # a server that checks passwords
     assert not aloop.run(dialog.test_connection())
     assert dialog.status.text().startswith("wrong user or password")
+    assert "password authentication failed" in dialog.status.text()
     assert ":wrong@" not in dialog.status.text()  # the password is never shown
+    _fill(dialog, pg_password_db[1], password=PG_AGENT_PASSWORD)
+    assert aloop.run(dialog.test_connection())
 
 
 def test_incomplete_form_cannot_be_tested(dialog: ConnectionDialog) -> None:

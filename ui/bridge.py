@@ -73,8 +73,11 @@ class DatabaseBridge(QObject):
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            exc = task.exception()
-            log.error("background task failed", exc_info=exc)
+            # The loop's exception handler logs it (and in the app shows the crash
+            # dialog, see ui/crash_dialog.py); the default one just logs.
+            task.get_loop().call_exception_handler(
+                {"message": "background task failed", "exception": task.exception(), "task": task}
+            )
 
     def _show_busy(self) -> None:
         if self._running and not self._busy:

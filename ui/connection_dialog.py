@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy import URL, make_url, text
 
-from app.credentials import store_password
+from app.credentials import store_password, with_stored_password
 from models.database import DatabaseError, check_connection, make_engine
 from models.migrate import ensure_schema
 
@@ -154,8 +154,13 @@ class ConnectionDialog(QDialog):
         )
 
     def _url_with_password(self) -> URL:
+        """The typed password, or else the one the keyring holds for these values."""
         password = self.password.text()
-        return self.url().set(password=password) if password else self.url()
+        return self.url().set(password=password) if password else with_stored_password(self.url())
+
+    def show_problem(self, message: str) -> None:
+        """Why the dialog opened (e.g. the stored password was refused)."""
+        self._show(message, ok=False)
 
     def _missing(self) -> str | None:
         for label, edit in (("server", self.server), ("database", self.database)):

@@ -19,8 +19,8 @@ from app import __version__
 from app.config import load_settings
 from app.errors import UserError
 from app.logs import log_dir, log_unhandled, setup_logging
-from app.telephony.events import CallEvent
-from app.telephony.handoff import is_handoff_argv, parse_handoff_args
+from app.telephony.handoff import HandoffRequest, is_handoff_argv, parse_handoff_args
+from app.telephony.tel import LookupRequest
 from models.database import DatabaseError
 from models.migrate import head_revision
 from ui.bridge import DatabaseBridge
@@ -64,9 +64,9 @@ def _qt_message(mode: QtMsgType, _context: Any, message: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    pending_call: CallEvent | None = None
+    pending_call: HandoffRequest | None = None
     if is_handoff_argv(argv):
-        # A softphone ran `rapport pop NUMBER` or opened a rapport:// URL.
+        # A softphone ran `rapport pop NUMBER`, opened a rapport:// URL, or a tel: link.
         try:
             pending_call = parse_handoff_args(argv)
         except ValueError as exc:
@@ -84,8 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         print(f"rapport: {exc}", file=sys.stderr)
         return 2
-    setup_logging(log_dir(settings.log_dir))
-    sys.excepthook = log_unhandled
+    log_file = setup_logging(log_dir(settings.log_dir))
+    sys.excepthook = log_unhandled  # until the crash dialog can be shown
     qInstallMessageHandler(_qt_message)
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -95,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if hand_off(pending_call):
                 return 0  # the running instance pops it
         except ValueError as exc:
-            print(f"rapport: the running Rapport refused the call: {exc}", file=sys.stderr)
+            print(f"rapport: the running Rapport refused it: {exc}", file=sys.stderr)
             return 2
     app.setApplicationName("Rapport")
     app.setOrganizationName("Rapport")
@@ -112,6 +112,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     bridge = DatabaseBridge()
     window = MainWindow(settings, bridge)
     window.show()
+    from ui.crash_dialog import CrashReporter
+
+    crash_reporter = CrashReporter(settings, log_file, window)
+    crash_reporter.install(loop)
     if os.environ.get("RAPPORT_STARTUP_PROBE"):
         # bench.startup: report the first paint of the window, then quit.
         QTimer.singleShot(0, lambda: _report_first_paint(window, app))
@@ -119,13 +123,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     telephony = TelephonyHub(settings, app)
     telephony.call_event.connect(window.handle_call)
+    telephony.lookup_requested.connect(window.look_up)
     telephony.status_changed.connect(window.show_adapter_status)
     window.telephony = telephony
 
     async def start() -> None:
         telephony.start()
         await window.connect_database()
-        if pending_call is not None:
+        if isinstance(pending_call, LookupRequest):
+            window.look_up(pending_call.number)
+        elif pending_call is not None:
             window.handle_call(pending_call)
 
     # Connect after the first paint, so the window is up before any I/O.
@@ -140,6 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             loop.run_until_complete(closing.wait())
             loop.run_until_complete(telephony.stop())
     finally:
+        crash_reporter.uninstall()
         bridge.shutdown()
         if window.services is not None:
             window.services.close()

@@ -36,6 +36,7 @@ from app.services.calls import pop_log_line
 from app.services.views import CallLogEntry, CustomerView
 from app.telephony.events import CallEvent, CallState
 from models.database import DatabaseError, check_connection
+from ui import connection_setup
 from ui import formatting as fmt
 from ui.bridge import DatabaseBridge
 from ui.call_log import CallLogView
@@ -136,6 +137,7 @@ class MainWindow(QMainWindow):
         self._retry.timeout.connect(lambda: self.bridge.spawn(self._check_connection()))
         self.drafts = DraftStore(user_data_dir() / "drafts.json")
         self._install_shortcuts()
+        self._install_connection_menu()
 
     def _install_shortcuts(self) -> None:
         bindings = [
@@ -157,6 +159,14 @@ class MainWindow(QMainWindow):
 
     def show_adapter_status(self, name: str, status: str, detail: str) -> None:
         self.adapter_status.set_status(name, status, detail)
+
+    def look_up(self, number: str) -> None:
+        """A `tel:` link was opened: search the number (a sole match opens). Not a call."""
+        if self.isMinimized():
+            self.showNormal()
+        self.raise_()
+        self.activateWindow()
+        self.search.search_for(number)
 
     # -- calls ----------------------------------------------------------------------
 
@@ -437,6 +447,40 @@ class MainWindow(QMainWindow):
 
     # -- connecting ------------------------------------------------------------------
 
+    def _install_connection_menu(self) -> None:
+        menu = self.menuBar().addMenu("&File")
+        self.connection_action = menu.addAction("&Database connection…")
+        self.connection_action.setToolTip("Server, database, user, TLS and password")
+        self.connection_action.triggered.connect(lambda: self.open_connection_dialog())
+
+    def open_connection_dialog(self, problem: str | None = None) -> None:
+        """The connection dialog, window-modal via open() (never exec(): qasync)."""
+        existing = getattr(self, "connection_dialog", None)
+        if existing is not None and existing.isVisible():
+            existing.raise_()
+            return
+        dialog = connection_setup.make_connection_dialog(self, self.settings, problem)
+        dialog.connection_chosen.connect(lambda url: self.bridge.spawn(self.switch_database(url)))
+        dialog.destroyed.connect(lambda: setattr(self, "connection_dialog", None))
+        self.connection_dialog = dialog
+        dialog.open()
+
+    async def switch_database(self, url: str) -> None:
+        """Remember the URL chosen in the dialog (user config), then connect to it."""
+        remembered = await self.bridge.run(connection_setup.remember_database, self.settings, url)
+        self.settings = remembered.settings
+        old, self.services = self.services, None
+        if old is not None:
+            for index in reversed(range(self.tabs.count())):  # they belong to the old database
+                self.close_tab(index)
+            self._retry.stop()
+            self._closed.clear()  # ids of the old database
+            await self.bridge.run(old.close)
+        self.db_label.setText("Connecting…")
+        await self.connect_database()
+        if self.services is not None:
+            self.statusBar().showMessage(remembered.note, 10000)
+
     async def connect_database(self) -> None:
         try:
             services = await self.bridge.run(open_services, self.settings)
@@ -445,11 +489,15 @@ class MainWindow(QMainWindow):
                 await self.bridge.run(ensure_demo_data, services)
         except (DatabaseError, UserError) as exc:
             self._fail(str(exc))
+            if connection_setup.asks_for_credentials(self.settings, exc):
+                self.open_connection_dialog(str(exc))
             return
         except Exception as exc:
             log.exception("opening the database failed")
             self._fail(f"cannot open the database: {exc}")
             return
+        self.connection_error = None
+        self.banner.hide()
         self.services = services
         self.search.set_service(services.search)
         where = (
@@ -462,7 +510,9 @@ class MainWindow(QMainWindow):
 
     def _fail(self, message: str) -> None:
         self.connection_error = message
-        self.banner.setText(f"Database unavailable: {message}")
+        self.banner.setText(
+            f"Database unavailable: {message}. File → Database connection… changes it."
+        )
         self.banner.show()
         self.db_label.setText("Not connected")
         self.ready.emit()

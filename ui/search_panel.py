@@ -38,6 +38,7 @@ class SearchPanel(QWidget):
         self._search: object | None = None  # SearchService once connected
         self._generation = 0
         self._open_when_ready = False
+        self._open_if_single: str | None = None  # a look-up (tel:) opens a sole match
         self.setMinimumWidth(340)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 0, 8)
@@ -98,6 +99,13 @@ class SearchPanel(QWidget):
         self.status.setText(f"{why}: {len(hits)} customers share this number. Enter opens.")
         self.results.setFocus()
 
+    def search_for(self, text: str) -> None:
+        """Search `text` now (a `tel:` look-up); one match opens, several are listed."""
+        self._open_if_single = text.strip()
+        self.box.setText(text)
+        self._timer.stop()
+        self._start_search()
+
     def focus_box(self) -> None:
         self.box.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.box.selectAll()
@@ -139,6 +147,11 @@ class SearchPanel(QWidget):
         if self._open_when_ready:
             self._open_when_ready = False
             self._open_row(0)
+        elif self._open_if_single == query:
+            self._open_if_single = None
+            log.info("look-up: %d match(es)%s", len(hits), "; opened" if len(hits) == 1 else "")
+            if len(hits) == 1:
+                self._open_row(0)
 
     def _open_best(self) -> None:
         if self._timer.isActive():  # Enter before the debounce fired: search now

@@ -2,6 +2,7 @@
 
 Signals:
     call_event(object): a CallEvent from any source, on the GUI thread.
+    lookup_requested(str): a number to look up (a `tel:` link), not a call.
     status_changed(str, str, str): adapter name, status, detail.
 """
 
@@ -23,7 +24,14 @@ from app.credentials import SERVICE
 from app.telephony.ami import AmiAdapter, AmiSettings
 from app.telephony.baresip import BaresipAdapter, BaresipSettings
 from app.telephony.events import CallEvent
-from app.telephony.handoff import MAX_WIRE_BYTES, decode_event, encode_event, local_server_name
+from app.telephony.handoff import (
+    MAX_WIRE_BYTES,
+    HandoffRequest,
+    decode_event,
+    encode_event,
+    local_server_name,
+)
+from app.telephony.tel import LookupRequest
 from app.telephony.webhook import WebhookAdapter, WebhookSettings
 
 log = logging.getLogger(__name__)
@@ -58,6 +66,7 @@ def build_adapters(settings: Settings) -> dict[str, Any]:
 
 class TelephonyHub(QObject):
     call_event = Signal(object)
+    lookup_requested = Signal(str)
     status_changed = Signal(str, str, str)
 
     def __init__(self, settings: Settings, parent: QObject | None = None) -> None:
@@ -127,8 +136,12 @@ class TelephonyHub(QObject):
             socket.write(QByteArray(f"error {exc}\n".encode()))
         else:
             socket.write(QByteArray(b"ok\n"))
-            # Latency is measured from arrival here, not from the other process's start.
-            self.deliver(dataclasses.replace(event, received_monotonic=time.perf_counter()))
+            if isinstance(event, LookupRequest):
+                log.info("hand-off: look-up from %s", event.source)
+                self.lookup_requested.emit(event.number)
+            else:
+                # Latency is measured from arrival here, not from the other process's start.
+                self.deliver(dataclasses.replace(event, received_monotonic=time.perf_counter()))
         socket.flush()
         socket.disconnectFromServer()
 
@@ -140,8 +153,8 @@ class TelephonyHub(QObject):
         self.server.close()
 
 
-def hand_off(event: CallEvent) -> bool:
-    """Give the event to the instance already running for this user; False if none is."""
+def hand_off(event: HandoffRequest) -> bool:
+    """Give the event or look-up to the instance running for this user; False if none is."""
     socket = QLocalSocket()
     socket.connectToServer(local_server_name())
     if not socket.waitForConnected(HANDOFF_TIMEOUT_MS):

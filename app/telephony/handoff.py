@@ -1,8 +1,13 @@
 """Hand-off from a softphone's "run a program" hook to the running Rapport (pure parts).
 
 The softphone starts `rapport pop NUMBER [--name NAME]` or `rapport "rapport://pop?..."`;
-that second process forwards one wire line over a QLocalServer (ui/, Qt) to the
-instance already running, which decodes and validates it again.
+a `tel:` link starts `rapport tel:+14155550134` (a look-up, not a call). That second
+process forwards one wire line over a QLocalServer (ui/, Qt) to the instance
+already running, which decodes and validates it again.
+
+Wire format, version 1: one JSON object per line. A call event has no `kind`
+field (as before `tel:` existed, so both sides stay compatible with older
+builds); a look-up is `{"v": 1, "kind": "lookup", "number": ..., "source": "tel"}`.
 """
 
 from __future__ import annotations
@@ -29,21 +34,30 @@ from app.telephony.events import (
     parse_state,
     validate_text,
 )
+from app.telephony.tel import LookupRequest, is_tel_argument, parse_tel_url
 
 WIRE_VERSION = 1
 MAX_WIRE_BYTES = 4096
 MAX_SOURCE_LENGTH = 32
 _SOURCE = re.compile(r"^[a-z][a-z0-9_-]*$")
 _UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
+LOOKUP_KIND = "lookup"
+
+HandoffRequest = CallEvent | LookupRequest
 
 
 def is_handoff_argv(argv: Sequence[str]) -> bool:
-    """True when the command line asks for a pop rather than starting the app normally."""
-    return bool(argv) and (argv[0] == "pop" or argv[0].lower().startswith("rapport:"))
+    """True when the command line asks for a pop or a look-up rather than a plain start."""
+    return bool(argv) and (
+        argv[0] == "pop" or argv[0].lower().startswith("rapport:") or is_tel_argument(argv[0])
+    )
 
 
-def parse_handoff_args(argv: Sequence[str]) -> CallEvent:
-    """`pop NUMBER [--name NAME]` or one `rapport://pop?...` URL (program name excluded).
+def parse_handoff_args(argv: Sequence[str]) -> HandoffRequest:
+    """`pop NUMBER [--name NAME]`, one `rapport://pop?...` URL or one `tel:` URL.
+
+    The program name is excluded. A `tel:` URL gives a `LookupRequest`, the
+    others a ringing `CallEvent`.
 
     Hand-written instead of argparse: argparse prints and exits on bad input,
     and a softphone may pass anything as the caller ID.
@@ -52,6 +66,10 @@ def parse_handoff_args(argv: Sequence[str]) -> CallEvent:
     args = list(argv)
     if not args:
         raise ValueError("nothing to pop: expected 'pop NUMBER [--name NAME]' or a rapport:// URL")
+    if is_tel_argument(args[0]):
+        if len(args) != 1:
+            raise ValueError("a tel: URL must be the only argument")
+        return parse_tel_url(args[0])
     if args[0].lower().startswith("rapport:"):
         if len(args) != 1:
             raise ValueError("a rapport:// URL must be the only argument")
@@ -122,25 +140,34 @@ def _session_id() -> str:
     return f"u{os.getuid()}"
 
 
-def encode_event(event: CallEvent) -> bytes:
-    """One call event as one JSON line (UTF-8, newline-terminated)."""
-    payload = {
-        "v": WIRE_VERSION,
-        "call_id": event.call_id,
-        "number": event.number,
-        "name": event.name,
-        "line": event.line,
-        "state": event.state.value,
-        "at": event.at.astimezone(UTC).isoformat(),
-        "source": event.source,
-    }
+def encode_event(event: HandoffRequest) -> bytes:
+    """One call event or look-up as one JSON line (UTF-8, newline-terminated)."""
+    payload: dict[str, object]
+    if isinstance(event, LookupRequest):
+        payload = {
+            "v": WIRE_VERSION,
+            "kind": LOOKUP_KIND,
+            "number": event.number,
+            "source": event.source,
+        }
+    else:
+        payload = {
+            "v": WIRE_VERSION,
+            "call_id": event.call_id,
+            "number": event.number,
+            "name": event.name,
+            "line": event.line,
+            "state": event.state.value,
+            "at": event.at.astimezone(UTC).isoformat(),
+            "source": event.source,
+        }
     line = json.dumps(payload, ensure_ascii=True, separators=(",", ":")).encode() + b"\n"
     if len(line) > MAX_WIRE_BYTES:
         raise ValueError("call event too large for the wire")
     return line
 
 
-def decode_event(line: bytes) -> CallEvent:
+def decode_event(line: bytes) -> HandoffRequest:
     """Parse and re-validate a wire line: the sender may be any local process."""
     received = time.perf_counter()
     if len(line) > MAX_WIRE_BYTES:
@@ -153,6 +180,10 @@ def decode_event(line: bytes) -> CallEvent:
         raise ValueError("wire line must be a JSON object")
     if data.get("v") != WIRE_VERSION:
         raise ValueError(f"unsupported wire version {data.get('v')!r}")
+    if "kind" in data:
+        if data["kind"] != LOOKUP_KIND:
+            raise ValueError(f"unknown wire kind {str(data['kind'])[:20]!r}")
+        return _decode_lookup(data, received)
     expected = {"v", "call_id", "number", "name", "line", "state", "at", "source"}
     unknown = set(data) - expected
     if unknown:
@@ -178,6 +209,22 @@ def decode_event(line: bytes) -> CallEvent:
         source=source,
         received_monotonic=received,
     )
+
+
+def _decode_lookup(data: dict[str, object], received: float) -> LookupRequest:
+    unknown = set(data) - {"v", "kind", "number", "source"}
+    if unknown:
+        raise ValueError(f"unknown wire fields: {sorted(unknown)[:5]}")
+    number = data.get("number")
+    if not isinstance(number, str):
+        raise ValueError("number must be text")
+    source = validate_text(data.get("source"), "source", MAX_SOURCE_LENGTH)
+    if not _SOURCE.match(source):
+        raise ValueError(f"bad source {source!r}")
+    checked = parse_number_argument(number)
+    if not any(char.isdigit() for char in checked):
+        raise ValueError("a look-up needs a number")
+    return LookupRequest(number=checked, source=source, received_monotonic=received)
 
 
 def _parse_at(value: object) -> datetime:
