@@ -36,8 +36,7 @@ def _open_by_enter(window: MainWindow, aloop: LoopRunner, qtbot: Any, name: str)
     )
     panel = window.tabs.currentWidget()
     assert isinstance(panel, CustomerPanel)
-    assert not panel.fully_built  # only the Overview is built before the first paint
-    aloop.until(lambda: panel.fully_built)  # the other sections follow, one per loop turn
+    aloop.until(lambda: panel.fully_built)  # the sections after the Overview follow
     return panel
 
 
@@ -145,3 +144,19 @@ def test_models_pass_the_model_tester(
         panel.lines_model,
     ):
         qtmodeltester.check(model, force_py=True)
+
+
+def test_only_the_overview_is_built_before_the_first_paint(
+    window: MainWindow, aloop: LoopRunner
+) -> None:
+    assert window.services is not None
+    customer_id = aloop.run(window.bridge.run(window.services.customers.first_customer_id))
+    assert customer_id is not None
+    data = aloop.run(window.bridge.run(window.services.customers.load_customer, customer_id))
+    panel = window._make_panel(data)
+    assert not panel.fully_built and not hasattr(panel, "timeline_model")
+    panel.sections.setCurrentIndex(3)  # shown: built at once
+    assert panel.timeline_model.rowCount() == len(data.timeline)
+    aloop.until(lambda: panel.fully_built)  # the rest, one per event-loop turn
+    assert panel.notes_model.rowCount() == len(data.notes)
+    panel.deleteLater()

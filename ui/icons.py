@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import qtawesome
 from PySide6.QtGui import QIcon, QPalette
 from PySide6.QtWidgets import QApplication
@@ -31,4 +33,10 @@ def icon(name: str) -> QIcon:
         if isinstance(app, QApplication)
         else "#444444"
     )
+    return _tinted(name, colour)
+
+
+@functools.cache
+def _tinted(name: str, colour: str) -> QIcon:
+    # A screen pop builds a customer view with seven icons: make each once per colour.
     return qtawesome.icon(NAMES[name], color=colour)

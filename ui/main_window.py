@@ -190,7 +190,13 @@ class MainWindow(QMainWindow):
             self.call_line = event.line
             if self.call_log is not None:
                 self.call_log.line = event.line
-        match = await self.bridge.run(self.services.calls.match, event)
+        # One trip to the worker: who is it and, for one match, their record.
+        try:
+            match, data = await self.bridge.run(self.services.calls.ring, event)
+        except Exception as exc:  # the pop must not vanish silently: say why
+            log.exception("pop of call %s failed", event.call_id)
+            self.statusBar().showMessage(f"Incoming call {event.number}: lookup failed ({exc})")
+            return
         call = {
             "match": match,
             "customer_id": match.customer_id,
@@ -203,7 +209,7 @@ class MainWindow(QMainWindow):
             self.raise_()
             self.activateWindow()
         if match.result == "one" and match.customer_id is not None:
-            panel = await self.load_customer(match.customer_id)
+            panel = self.show_customer(data) if data is not None else None
             if panel is not None:
                 panel.repaint()  # painted before the agent answers: that is the point
                 call["name"] = panel.data.header.name
@@ -539,6 +545,11 @@ class MainWindow(QMainWindow):
             log.exception("loading customer %s failed", customer_id)
             self.statusBar().showMessage(f"Could not open the customer: {exc}", 8000)
             return None
+        return self.show_customer(data)
+
+    def show_customer(self, data: CustomerView) -> CustomerPanel:
+        """Open a tab for a loaded customer, or focus the one already open."""
+        customer_id = data.header.id
         for index in range(self.tabs.count()):  # opened twice quickly: keep one
             existing = self.tabs.widget(index)
             if isinstance(existing, CustomerPanel) and existing.customer_id == customer_id:

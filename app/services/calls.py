@@ -8,6 +8,7 @@ customer's timeline; a call that was never answered becomes a callback task.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import uuid
@@ -91,6 +92,16 @@ class CallService:
         return CallMatch(
             event.number, query.e164, "one", tuple(hits), self.recent_open_case(hits[0].customer_id)
         )
+
+    def ring(self, event: CallEvent) -> tuple[CallMatch, v.CustomerView | None]:
+        """Who is ringing and, when it is one customer, their record: a pop's one worker trip."""
+        match = self.match(event)
+        if match.customer_id is None:
+            return match, None
+        try:
+            return match, self._customers.load_customer(match.customer_id)
+        except UserError:  # merged or deleted since the match: pop as unknown
+            return dataclasses.replace(match, result="none", customers=()), None
 
     def recent_open_case(self, customer_id: int) -> int | None:
         since = utcnow() - dt.timedelta(days=RECENT_CASE_DAYS)
