@@ -125,20 +125,24 @@ async def run(args: Any, engine: Engine) -> None:
             received_monotonic=time.perf_counter(),
         )
 
+    shown: dict[str, asyncio.Future[float]] = {}
+
+    def on_popped(call_id: str, latency_ms: float) -> None:
+        future = shown.pop(call_id, None)
+        if future is not None and not future.done():
+            future.set_result(latency_ms)
+
+    window.popped.connect(on_popped)
+
     async def pop(number: str, index: int) -> float:
+        """Ring, and await the window's own report that the view is painted (no polling:
+        a busy wait would compete with the worker thread for the GIL)."""
         event = ringing(number, index)
-        arrived = event.received_monotonic
-        before = window.tabs.currentWidget()
+        shown[event.call_id] = asyncio.get_running_loop().create_future()
         window.handle_call(event)
-        deadline = arrived + POP_TIMEOUT_S
-        while window.tabs.currentWidget() is before or not isinstance(
-            window.tabs.currentWidget(), CustomerPanel
-        ):
-            if time.perf_counter() > deadline:
-                raise RuntimeError(f"{number!r} did not pop a customer within {POP_TIMEOUT_S} s")
-            await asyncio.sleep(0.0005)
-        window.tabs.currentWidget().repaint()
-        elapsed = (time.perf_counter() - arrived) * 1000
+        latency = await asyncio.wait_for(shown[event.call_id], POP_TIMEOUT_S)
+        if not isinstance(window.tabs.currentWidget(), CustomerPanel):
+            raise RuntimeError(f"{number!r} did not pop a customer")
         while bridge.running:
             await asyncio.sleep(0.001)
         # Close it again so every pop builds a fresh view.
@@ -146,7 +150,7 @@ async def run(args: Any, engine: Engine) -> None:
         window._closed.clear()
         window.toast.hide()
         window.calls.clear()
-        return elapsed
+        return latency
 
     raw = raw_lookup(engine)
     # Numbers of exactly one customer: a shared household phone shows a pick list instead.

@@ -6,6 +6,7 @@ Signals:
     ready(): services are connected (or failed: see `connection_error`).
     customer_shown(int): a customer tab was filled and shown.
     call_log_loaded(): the call log tab shows fresh rows.
+    popped(str, float): a ringing call was shown (call id, ms from arrival to painted).
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ class MainWindow(QMainWindow):
     ready = Signal()
     customer_shown = Signal(int)
     call_log_loaded = Signal()
+    popped = Signal(str, float)
 
     def __init__(self, settings: Settings, bridge: DatabaseBridge) -> None:
         super().__init__()
@@ -239,6 +241,7 @@ class MainWindow(QMainWindow):
             )
         latency = (time.perf_counter() - event.received_monotonic) * 1000
         self.pop_log.info(pop_log_line(event, match, latency))
+        self.popped.emit(event.call_id, latency)
 
     def _toast_for(self, panel: CustomerPanel, case_id: int | None) -> None:
         header = panel.data.header
