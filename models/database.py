@@ -12,12 +12,10 @@ from sqlalchemy import URL, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from models.errors import DatabaseError as DatabaseError  # re-exported: callers import it here
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 WRITE_OPTION = "rapport_write"
-
-
-class DatabaseError(Exception):
-    """A database problem with a message meant for a person, in one line."""
 
 
 def normalize_url(url: str | URL) -> URL:
