@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
@@ -26,14 +26,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.bootstrap import Services, ensure_demo_data, open_services
 from app.config import Settings, user_data_dir
 from app.drafts import DraftStore
 from app.errors import UserError
-from app.services.calls import pop_log_line
 from app.services.views import CustomerView
 from app.telephony.events import CallEvent, CallState
-from models.database import DatabaseError, check_connection
+from models.errors import DatabaseError
 from ui import formatting as fmt
 from ui.bridge import DatabaseBridge
 from ui.call_widgets import CallToast, WrapUpPanel
@@ -41,6 +39,13 @@ from ui.customer_panel import CustomerPanel, plain_label
 from ui.icons import icon
 from ui.search_panel import SearchPanel
 from ui.shortcuts import ShortcutsDialog
+
+if TYPE_CHECKING:
+    from app.bootstrap import Services
+
+# This module paints the first window, so it does not import the core (app.bootstrap,
+# app.services.*, models.database: SQLAlchemy, Alembic) at the top: `connect_database`
+# loads it on a worker after the first paint (see "Start-up" in docs/architecture.md).
 
 log = logging.getLogger(__name__)
 RECENTLY_CLOSED = 10
@@ -204,6 +209,8 @@ class MainWindow(QMainWindow):
                 self,
             )
         latency = (time.perf_counter() - event.received_monotonic) * 1000
+        from app.services.calls import pop_log_line  # loaded with the services
+
         self.pop_log.info(pop_log_line(event, match, latency))
 
     def _toast_for(self, panel: CustomerPanel, case_id: int | None) -> None:
@@ -332,6 +339,8 @@ class MainWindow(QMainWindow):
     async def _check_connection(self) -> None:
         if self.services is None:
             return
+        from models.database import check_connection  # loaded with the services
+
         try:
             await self.bridge.run(check_connection, self.services.engine)
         except Exception:
@@ -352,8 +361,10 @@ class MainWindow(QMainWindow):
 
     async def connect_database(self) -> None:
         try:
-            services = await self.bridge.run(open_services, self.settings)
+            services = await self.bridge.run(_open_services, self.settings)
             if self.settings.is_demo:
+                from app.bootstrap import ensure_demo_data  # imported by _open_services
+
                 self.db_label.setText("Preparing the demo database…")
                 await self.bridge.run(ensure_demo_data, services)
         except (DatabaseError, UserError) as exc:
@@ -466,3 +477,11 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         super().closeEvent(event)
+
+
+def _open_services(settings: Settings) -> Services:
+    """Runs on a worker: import the core there too (SQLAlchemy, Alembic, the services:
+    about 0.7 s), so the window is painted and answers keys while it loads."""
+    from app.bootstrap import open_services
+
+    return open_services(settings)
