@@ -18,8 +18,14 @@ from app.services.calls import CallService
 from app.services.contacts import ContactService
 from app.services.customers import CustomerService
 from app.services.search import SearchService
-from models.database import Database, check_connection, make_engine, normalize_url
-from models.migrate import ensure_schema
+from models.database import (
+    SCHEMA_HEAD,
+    Database,
+    check_connection,
+    make_engine,
+    normalize_url,
+    stored_revision,
+)
 from models.people import Customer
 
 log = logging.getLogger(__name__)
@@ -49,7 +55,10 @@ def open_engine(settings: Settings) -> Engine:
     engine = make_engine(url)
     try:
         check_connection(engine)
-        ensure_schema(engine, migrate=engine.dialect.name == "sqlite")
+        if stored_revision(engine) != SCHEMA_HEAD:  # Alembic loads only to migrate or explain
+            from models.migrate import ensure_schema
+
+            ensure_schema(engine, migrate=engine.dialect.name == "sqlite")
     except Exception:
         engine.dispose()
         raise

@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
-from sqlalchemy import make_url
-from sqlalchemy.exc import ArgumentError
 
 from app.errors import UserError
 
@@ -108,6 +106,10 @@ class Settings:
 
 
 def hide_url_password(url: str) -> str:
+    # SQLAlchemy is imported here, not at the top: the first window paints without it.
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
@@ -239,6 +241,9 @@ def write_user_config(values: Mapping[str, str | int | bool], path: Path | None 
 
     Used by the first-run dialog to remember the database URL (never a password).
     """
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import ArgumentError
+
     path = path or user_config_path()
     for key, value in values.items():
         if key not in KEYS:

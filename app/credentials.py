@@ -4,10 +4,13 @@ Secret Service), keyed by user, server and database; never in config files."""
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-import keyring
-from keyring.errors import KeyringError
-from sqlalchemy import URL
+if TYPE_CHECKING:
+    from sqlalchemy import URL
+
+# keyring is imported where a password is looked up, not here: it scans the installed
+# packages for backends (40 ms, 3 MB), which a SQLite or passwordless start never needs.
 
 SERVICE = "Rapport"
 log = logging.getLogger(__name__)
@@ -21,6 +24,9 @@ def with_stored_password(url: URL) -> URL:
     """Fill in the password from the keyring when the URL names a user but no password."""
     if url.get_backend_name() != "postgresql" or not url.username or url.password:
         return url
+    import keyring
+    from keyring.errors import KeyringError
+
     try:
         password = keyring.get_password(SERVICE, keyring_account(url))
     except KeyringError as exc:  # no usable backend: connect without, the server decides
@@ -30,4 +36,6 @@ def with_stored_password(url: URL) -> URL:
 
 
 def store_password(url: URL, password: str) -> None:
+    import keyring
+
     keyring.set_password(SERVICE, keyring_account(url), password)

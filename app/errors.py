@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy.exc import DBAPIError, OperationalError
-
-from models.database import DatabaseError
+from models.errors import DatabaseError
 
 
 class UserError(Exception):
@@ -17,6 +15,10 @@ class ConflictError(UserError):
 
 def is_connection_error(exc: BaseException) -> bool:
     """True when the database went away (as opposed to a bad query or a lock wait)."""
+    # Imported here, not at the top: the first window imports this module and
+    # paints before SQLAlchemy is loaded (see "Start-up" in docs/architecture.md).
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
     if isinstance(exc, DatabaseError):
         return "unreachable" in str(exc) or "cannot connect" in str(exc)
     if isinstance(exc, DBAPIError):

@@ -8,25 +8,18 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import URL, Engine, create_engine, event, make_url, text
+from sqlalchemy import URL, Engine, create_engine, event, inspect, make_url, text
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from models.errors import DatabaseError as DatabaseError  # re-exported: callers import it here
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# The newest revision in migrations/versions/, the schema this code is written for.
+# A start that finds it needs no Alembic (16 MB, 0.3 s); tests/test_database.py checks
+# it against the history, so a new migration that forgets it fails the tests.
+SCHEMA_HEAD = "0002"
 WRITE_OPTION = "rapport_write"
-
-
-class DatabaseError(Exception):
-    """A database problem with a message meant for a person, in one line.
-
-    `kind` lets callers react without parsing the message: "auth" (wrong user or
-    password, or none stored), "unreachable", "tls", "no_database", "schema"
-    (missing or another version), "file" (SQLite), "other".
-    """
-
-    def __init__(self, message: str, kind: str = "other") -> None:
-        super().__init__(message)
-        self.kind = kind
 
 
 def normalize_url(url: str | URL) -> URL:
@@ -190,3 +183,16 @@ def describe_connection_error(engine: Engine, exc: BaseException) -> str:
 def check_connection(engine: Engine) -> None:
     with friendly_errors(engine), engine.connect() as conn:
         conn.execute(text("SELECT 1"))
+
+
+def stored_revision(engine: Engine) -> str | None:
+    """The schema revision recorded in the database, read with plain SQL.
+
+    None when the database has no (or more than one) recorded revision: then
+    `models.migrate.ensure_schema` decides, with Alembic.
+    """
+    with friendly_errors(engine), engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        revisions = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    return revisions[0] if len(revisions) == 1 else None

@@ -11,7 +11,14 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from models.authority import AuditEntry
-from models.database import DatabaseError, check_connection, make_engine, normalize_url
+from models.database import (
+    SCHEMA_HEAD,
+    DatabaseError,
+    check_connection,
+    make_engine,
+    normalize_url,
+    stored_revision,
+)
 from models.enums import Tier
 from models.migrate import current_revision, ensure_schema, head_revision
 from models.people import Customer
@@ -223,6 +230,14 @@ def test_empty_shared_database_is_refused_with_the_fix(pg_admin_url: str) -> Non
 def test_embedded_database_migrates_itself(tmp_path: object) -> None:
     engine = make_engine(f"sqlite:///{tmp_path}/fresh.db")
     assert current_revision(engine) is None
+    assert stored_revision(engine) is None
     ensure_schema(engine, migrate=True)
     assert current_revision(engine) == head_revision()
+    assert stored_revision(engine) == SCHEMA_HEAD
     engine.dispose()
+
+
+def test_schema_head_constant_is_the_newest_migration() -> None:
+    # The app skips Alembic when the database is at SCHEMA_HEAD: a new revision in
+    # models/migrations/versions/ must move SCHEMA_HEAD with it.
+    assert head_revision() == SCHEMA_HEAD

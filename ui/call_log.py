@@ -13,6 +13,7 @@ Signals:
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QColor, QKeySequence, QShortcut
@@ -25,13 +26,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.services.calls import CallService
 from app.services.views import CallLogEntry
 from ui import formatting as fmt
 from ui.bridge import DatabaseBridge
 from ui.customer_panel import make_table, plain_label
 from ui.icons import icon
 from ui.table_model import Column, RowTableModel
+
+if TYPE_CHECKING:  # SQLAlchemy is imported after the first paint
+    from app.services.calls import CallService
 
 log = logging.getLogger(__name__)
 MISSED_OPEN = QColor("#c62828")

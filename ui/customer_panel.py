@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import shiboken6
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
@@ -34,7 +35,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.bootstrap import Services
 from app.drafts import DraftStore
 from app.errors import UserError
 from app.services import views as v
@@ -42,6 +42,9 @@ from ui import formatting as fmt
 from ui.bridge import DatabaseBridge
 from ui.icons import icon
 from ui.table_model import Column, RowTableModel
+
+if TYPE_CHECKING:
+    from app.bootstrap import Services  # the core loads after the first paint
 
 log = logging.getLogger(__name__)
 WARN = QBrush(QColor("#c62828"))

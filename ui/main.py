@@ -19,10 +19,10 @@ from app import __version__
 from app.config import load_settings
 from app.errors import UserError
 from app.logs import log_dir, log_unhandled, setup_logging
+from app.telephony.events import CallEvent
 from app.telephony.handoff import HandoffRequest, is_handoff_argv, parse_handoff_args
 from app.telephony.tel import LookupRequest
-from models.database import DatabaseError
-from models.migrate import head_revision
+from models.errors import DatabaseError
 from ui.bridge import DatabaseBridge
 from ui.garbage import GuiThreadGarbageCollector
 from ui.main_window import MainWindow
@@ -122,18 +122,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     result: dict[str, Any] = {"code": 0}
 
     telephony = TelephonyHub(settings, app)
-    telephony.call_event.connect(window.handle_call)
     telephony.lookup_requested.connect(window.look_up)
     telephony.status_changed.connect(window.show_adapter_status)
     window.telephony = telephony
+    # Calls that ring while the core loads and the database connects wait here, in
+    # order, and pop once the services are up (the hand-off server listens at once).
+    early_calls: list[CallEvent] = [pending_call] if isinstance(pending_call, CallEvent) else []
+
+    def hold_call(event: CallEvent) -> None:
+        early_calls.append(event)
+
+    telephony.call_event.connect(hold_call)
 
     async def start() -> None:
         telephony.start()
         await window.connect_database()
         if isinstance(pending_call, LookupRequest):
             window.look_up(pending_call.number)
-        elif pending_call is not None:
-            window.handle_call(pending_call)
+        telephony.call_event.disconnect(hold_call)
+        telephony.call_event.connect(window.handle_call)
+        for event in early_calls:
+            window.handle_call(event)
+        early_calls.clear()
 
     # Connect after the first paint, so the window is up before any I/O.
     QTimer.singleShot(0, lambda: bridge.spawn(start()))
@@ -176,6 +186,8 @@ async def _self_test(window: MainWindow, app: QApplication, result: dict[str, An
         report["backend"] = services.backend
         report["db"] = services.engine.url.render_as_string(hide_password=True)
         checks.append(f"database connected ({services.backend})")
+        from models.migrate import head_revision  # Alembic: loaded with the services
+
         checks.append(f"schema at {head_revision()}")
         hits = await window.bridge.run(services.search.search, STORY_PHONE)
         customer_id = (

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QCloseEvent, QDesktopServices, QKeySequence, QShortcut
@@ -29,15 +29,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.bootstrap import Services, ensure_demo_data, open_services
 from app.config import Settings, user_data_dir
 from app.drafts import DraftStore
 from app.errors import UserError
-from app.services.calls import pop_log_line
 from app.services.views import CallLogEntry, CustomerView
 from app.telephony.events import CallEvent, CallState
-from models.database import DatabaseError, check_connection
-from ui import connection_setup
+from models.errors import DatabaseError
 from ui import formatting as fmt
 from ui.bridge import DatabaseBridge
 from ui.call_log import CallLogView
@@ -46,6 +43,13 @@ from ui.customer_panel import CustomerPanel, plain_label
 from ui.icons import icon
 from ui.search_panel import SearchPanel
 from ui.shortcuts import ShortcutsDialog
+
+if TYPE_CHECKING:
+    from app.bootstrap import Services
+
+# This module paints the first window, so it does not import the core (app.bootstrap,
+# app.services.*, models.database: SQLAlchemy, Alembic) at the top: `connect_database`
+# loads it on a worker after the first paint (see "Start-up" in docs/architecture.md).
 
 log = logging.getLogger(__name__)
 RECENTLY_CLOSED = 10
@@ -240,6 +244,8 @@ class MainWindow(QMainWindow):
                 self,
             )
         latency = (time.perf_counter() - event.received_monotonic) * 1000
+        from app.services.calls import pop_log_line  # loaded with the services
+
         self.pop_log.info(pop_log_line(event, match, latency))
         self.popped.emit(event.call_id, latency)
 
@@ -438,6 +444,8 @@ class MainWindow(QMainWindow):
     async def _check_connection(self) -> None:
         if self.services is None:
             return
+        from models.database import check_connection  # loaded with the services
+
         try:
             await self.bridge.run(check_connection, self.services.engine)
         except Exception:
@@ -468,6 +476,8 @@ class MainWindow(QMainWindow):
         if existing is not None and existing.isVisible():
             existing.raise_()
             return
+        from ui import connection_setup  # SQLAlchemy: loaded after the first paint
+
         dialog = connection_setup.make_connection_dialog(self, self.settings, problem)
         dialog.connection_chosen.connect(lambda url: self.bridge.spawn(self.switch_database(url)))
         dialog.destroyed.connect(lambda: setattr(self, "connection_dialog", None))
@@ -476,6 +486,8 @@ class MainWindow(QMainWindow):
 
     async def switch_database(self, url: str) -> None:
         """Remember the URL chosen in the dialog (user config), then connect to it."""
+        from ui import connection_setup
+
         remembered = await self.bridge.run(connection_setup.remember_database, self.settings, url)
         self.settings = remembered.settings
         old, self.services = self.services, None
@@ -492,12 +504,16 @@ class MainWindow(QMainWindow):
 
     async def connect_database(self) -> None:
         try:
-            services = await self.bridge.run(open_services, self.settings)
+            services = await self.bridge.run(_open_services, self.settings)
             if self.settings.is_demo:
+                from app.bootstrap import ensure_demo_data  # imported by _open_services
+
                 self.db_label.setText("Preparing the demo database…")
                 await self.bridge.run(ensure_demo_data, services)
         except (DatabaseError, UserError) as exc:
             self._fail(str(exc))
+            from ui import connection_setup
+
             if connection_setup.asks_for_credentials(self.settings, exc):
                 self.open_connection_dialog(str(exc))
             return
@@ -620,3 +636,11 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         super().closeEvent(event)
+
+
+def _open_services(settings: Settings) -> Services:
+    """Runs on a worker: import the core there too (SQLAlchemy, Alembic, the services:
+    about 0.7 s), so the window is painted and answers keys while it loads."""
+    from app.bootstrap import open_services
+
+    return open_services(settings)

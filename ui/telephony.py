@@ -14,8 +14,6 @@ import logging
 import time
 from typing import Any
 
-import keyring
-from keyring.errors import KeyringError
 from PySide6.QtCore import QByteArray, QObject, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
@@ -46,6 +44,9 @@ def build_adapters(settings: Settings) -> dict[str, Any]:
             WebhookSettings(token=str(values["webhook_token"]), port=int(values["webhook_port"]))
         )
     if values.get("ami_host") and values.get("ami_username") and values.get("ami_device"):
+        import keyring  # only with AMI configured (see app/credentials.py)
+        from keyring.errors import KeyringError
+
         try:
             secret = keyring.get_password(SERVICE, f"ami:{values['ami_username']}") or ""
         except KeyringError:
