@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import sys
 from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
 from app.config import load_settings
+from app.telephony.events import CallEvent, CallState
 from ui.bridge import DatabaseBridge
 from ui.customer_panel import CustomerPanel
 from ui.main_window import MainWindow
@@ -42,6 +44,76 @@ async def shoot(app: QApplication, window: MainWindow, out: Path, name: str) -> 
     path = out / f"{name}.png"
     window.grab().save(str(path))
     print(path)
+
+
+def ringing(number: str, call_id: str, state: CallState) -> CallEvent:
+    return CallEvent(
+        call_id=call_id,
+        number=number,
+        name=None,
+        line="agent01",
+        state=state,
+        at=dt.datetime.now(dt.UTC),
+        source="screenshots",
+    )
+
+
+async def shoot_screen(app: QApplication, window: MainWindow, out: Path, name: str) -> None:
+    """The whole screen: the toast is a window of its own, outside the main window."""
+    await settle(app, window)
+    path = out / f"{name}.png"
+    frame = window.frameGeometry()
+    app.primaryScreen().grabWindow(0, frame.x(), frame.y(), frame.width(), frame.height()).save(
+        str(path)
+    )
+    print(path)
+
+
+async def run_calls(app: QApplication, db: str, out: Path) -> None:
+    """S4's call: pop with the toast, wrap-up after hanging up, then the call log."""
+    out.mkdir(parents=True, exist_ok=True)
+    apply_theme(app, "light")
+    bridge = DatabaseBridge()
+    window = MainWindow(load_settings(cli={"db_url": db, "user": "agent01"}), bridge)
+    window.show()
+    await window.connect_database()
+    for width, height in SIZES:
+        window.setGeometry(0, 0, width, height)
+        suffix = f"{width}x{height}"
+        window.statusBar().clearMessage()
+        call = f"shot-{width}"
+        window.handle_call(ringing("020 7946 0018", call, CallState.RINGING))
+        await settle(app, window, 0.8)
+        await shoot_screen(app, window, out, f"pop-toast-{suffix}")
+        window.handle_call(ringing("020 7946 0018", call, CallState.ANSWERED))
+        await asyncio.sleep(2.2)
+        window.handle_call(ringing("020 7946 0018", call, CallState.ENDED))
+        await settle(app, window, 0.6)
+        window.wrap_up.code.setCurrentText("complaint")
+        window.wrap_up.summary.setPlainText(
+            "Engraving reads the wrong names; re-engraving promised for Saturday."
+        )
+        window.wrap_up.follow_up.setText("Call back after delivery")
+        await asyncio.sleep(1.2)
+        await shoot_screen(app, window, out, f"wrap-up-{suffix}")
+        window.wrap_up.save.click()
+        await settle(app, window, 0.6)
+        missed = f"missed-{width}"
+        window.handle_call(ringing("+1 202 555 0111", missed, CallState.RINGING))
+        await settle(app, window, 0.6)
+        if getattr(window, "new_customer_dialog", None) is not None:
+            window.new_customer_dialog.reject()  # nothing saved for an unknown caller
+        window.handle_call(ringing("+1 202 555 0111", missed, CallState.ENDED))
+        await settle(app, window, 0.6)
+        window.toast.hide()
+        window.show_call_log()
+        await settle(app, window, 0.8)
+        await shoot(app, window, out, f"call-log-{suffix}")
+        window.close_tab(window.tabs.currentIndex())
+    window.close()
+    bridge.shutdown()
+    if window.services:
+        window.services.close()
 
 
 async def run(app: QApplication, db: str, out: Path) -> None:
@@ -85,6 +157,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", required=True)
     parser.add_argument("--out", default="docs/screenshots")
+    parser.add_argument("--calls", action="store_true", help="only the screen-pop shots")
     args = parser.parse_args()
     app = QApplication(sys.argv[:1])
     import qasync
@@ -92,7 +165,8 @@ def main() -> None:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     with loop:
-        loop.run_until_complete(run(app, args.db, Path(args.out)))
+        scenario = run_calls if args.calls else run
+        loop.run_until_complete(scenario(app, args.db, Path(args.out)))
 
 
 if __name__ == "__main__":

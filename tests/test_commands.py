@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from models.migrate import head_revision
 from models.seed import seed_database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,7 +40,7 @@ def test_upgrade_then_seed_then_status(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/cli.db"
     up = _run("-m", "app.cli", "db", "upgrade", "--db", url)
     assert up.returncode == 0, up.stderr
-    assert "-> 0001" in up.stdout
+    assert f"-> {head_revision()}" in up.stdout
     seed = _run("-m", "app.cli", "db", "seed", "--db", url, "--customers", "25", "--seed", "4")
     assert seed.returncode == 0, seed.stderr
     assert "seeded 30 customers" in seed.stdout  # 25 asked for + the 5 story customers

@@ -122,7 +122,9 @@ def test_bundle_ships_the_migrations_and_the_icon(bundle: Path) -> None:
     internal = bundle / "_internal"
     assert (internal / "models" / "migrations" / "env.py").is_file()
     assert (internal / "models" / "migrations" / "script.py.mako").is_file()
-    assert list((internal / "models" / "migrations" / "versions").glob("0001_*.py"))
+    assert list(
+        (internal / "models" / "migrations" / "versions").glob("0002_*.py")
+    )  # the newest migration ships
     assert (internal / "resources" / "icons" / "rapport.ico").is_file()
     # Trimmed on purpose (see installer/hooks): unused Qt modules and phone geodata.
     assert not list(internal.rglob("libQt6WebEngine*"))
