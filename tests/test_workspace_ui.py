@@ -5,6 +5,8 @@ Every database call must run off the GUI thread: the SQL guard fails the test ot
 
 from __future__ import annotations
 
+import gc
+import weakref
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -160,3 +162,21 @@ def test_only_the_overview_is_built_before_the_first_paint(
     aloop.until(lambda: panel.fully_built)  # the rest, one per event-loop turn
     assert panel.notes_model.rowCount() == len(data.notes)
     panel.deleteLater()
+
+
+def test_a_closed_customer_tab_is_freed(window: MainWindow, aloop: LoopRunner) -> None:
+    """Closed before its sections were all built, a panel must not stay in memory."""
+    assert window.services is not None
+    customer_id = aloop.run(window.bridge.run(window.services.customers.first_customer_id))
+    data = aloop.run(window.bridge.run(window.services.customers.load_customer, customer_id))
+    panel = window.show_customer(data)
+    freed = weakref.ref(panel)
+    assert not panel.fully_built
+    window.close_tab(window.tabs.indexOf(panel))
+    del panel
+
+    def gone() -> bool:
+        gc.collect()
+        return freed() is None
+
+    aloop.until(gone, timeout=5)

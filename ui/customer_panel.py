@@ -149,7 +149,11 @@ class CustomerPanel(QWidget):
             self._unbuilt[index] = build
         self.ensure_section(0)
         self.sections.currentChanged.connect(self.ensure_section)
-        QTimer.singleShot(0, self, self._build_next_section)
+        # A child timer, not QTimer.singleShot(0, self, ...): PySide keeps the callable
+        # of a single shot whose context died, and with it the whole closed panel.
+        self._section_timer = QTimer(self, singleShot=True, interval=0)
+        self._section_timer.timeout.connect(self._build_next_section)
+        self._section_timer.start()
         layout.addWidget(self.sections, 1)
         for number in range(self.sections.count()):
             shortcut = QShortcut(QKeySequence(f"Alt+{number + 1}"), self)
@@ -174,7 +178,7 @@ class CustomerPanel(QWidget):
         if self._unbuilt:
             self.ensure_section(min(self._unbuilt))
         if self._unbuilt:
-            QTimer.singleShot(0, self, self._build_next_section)
+            self._section_timer.start()
 
     # -- header --------------------------------------------------------------------
 
