@@ -68,7 +68,7 @@ class CallToast(QFrame):
         self.lines.setText("\n".join(lines))
         self.adjustSize()
         corner = anchor.mapToGlobal(anchor.rect().bottomRight())
-        self.move(corner.x() - self.width() - 16, corner.y() - self.height() - 40)
+        self.move(corner.x() - self.width() - 16, corner.y() - self.height() - 16)
         self.show()
         self._timer.start()
 

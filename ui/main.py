@@ -88,15 +88,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.excepthook = log_unhandled  # until the crash dialog can be shown
     qInstallMessageHandler(_qt_message)
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    assert isinstance(app, QApplication)
     if pending_call is not None:
+        # Before QApplication: handing a call over needs only a local socket, and must
+        # work where no window could open (a softphone hook without a display).
         try:
             if hand_off(pending_call):
                 return 0  # the running instance pops it
         except ValueError as exc:
             print(f"rapport: the running Rapport refused it: {exc}", file=sys.stderr)
             return 2
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
     app.setApplicationName("Rapport")
     app.setOrganizationName("Rapport")
     app.setApplicationVersion(__version__)

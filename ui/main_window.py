@@ -229,20 +229,20 @@ class MainWindow(QMainWindow):
                     f"{len(match.customers)} customers share this number",
                     "Pick one in the list on the left",
                 ],
-                self,
+                self.tabs,
             )
         elif match.result == "none":
             self.toast.show_call(
                 f"Incoming call: {event.number}",
                 ["Unknown caller", "A new-customer form is ready"],
-                self,
+                self.tabs,
             )
             self.new_customer(event.number)
         else:
             self.toast.show_call(
                 "Incoming call: withheld number",
                 ["Ask for a name or order number and search (Ctrl+K)"],
-                self,
+                self.tabs,
             )
         latency = (time.perf_counter() - event.received_monotonic) * 1000
         from app.services.calls import pop_log_line  # loaded with the services
@@ -267,7 +267,7 @@ class MainWindow(QMainWindow):
             if case is not None:
                 panel.sections.setCurrentIndex(2)
                 lines.append(f"Recent case {case.reference}: {case.subject}")
-        self.toast.show_call(f"Incoming call: {header.name}", lines, self)
+        self.toast.show_call(f"Incoming call: {header.name}", lines, self.tabs)
 
     async def _answered(self, event: CallEvent) -> None:
         assert self.services is not None
