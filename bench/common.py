@@ -53,6 +53,13 @@ def summary(samples_ms: list[float]) -> dict[str, float]:
     }
 
 
+def rss_mb() -> float:
+    """This process's resident memory (VmRSS), in MB; Linux."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        text = status.read()
+    return int(text.split("VmRSS:")[1].split()[0]) / 1024
+
+
 def backend_name(engine: Engine) -> str:
     return engine.dialect.name
 

@@ -19,21 +19,15 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from bench.common import backend_name, emit, run_gui_bench, summary
+from bench.common import backend_name, emit, rss_mb, run_gui_bench, summary
 
 CYCLES = 1000
 WARMUP = 50
 TARGET_GROWTH_MB = 10.0
-
-
-def rss_mb() -> float:
-    status = Path("/proc/self/status").read_text()
-    return int(status.split("VmRSS:")[1].split()[0]) / 1024
 
 
 def random_customer_ids(engine: Engine, count: int, seed: int = 7) -> list[int]:

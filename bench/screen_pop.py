@@ -19,14 +19,13 @@ import os
 import random
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import phonenumbers
 from sqlalchemy import Engine, func, select
 from sqlalchemy import event as sa_event
 
-from bench.common import backend_name, emit, run_gui_bench, summary, with_baseline
+from bench.common import backend_name, emit, rss_mb, run_gui_bench, summary, with_baseline
 from bench.lookup import ensure_seeded, raw_lookup
 from models.people import CustomerPhone
 
@@ -34,11 +33,6 @@ POPS = 200
 POP_TIMEOUT_S = 10
 TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 ENDURANCE = int(os.environ.get("RAPPORT_BENCH_POPS", "1000"))
-
-
-def rss_mb() -> float:
-    status = Path("/proc/self/status").read_text()
-    return int(status.split("VmRSS:")[1].split()[0]) / 1024
 
 
 def capture_statements(engine: Engine, work: Callable[[], None]) -> list[tuple[str, Any]]:
