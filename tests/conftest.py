@@ -11,7 +11,10 @@ import asyncio
 import gc
 import os
 import shutil
+import subprocess
+import sys
 import threading
+import time
 import uuid
 from collections.abc import Coroutine, Iterator
 from pathlib import Path
@@ -27,6 +30,8 @@ from sqlalchemy import Engine
 from models.database import make_engine
 from models.migrate import upgrade
 from tests import pg_cluster
+
+ROOT = Path(__file__).resolve().parent.parent
 
 T = TypeVar("T")
 BACKENDS = ["sqlite", "postgresql"]
@@ -273,3 +278,62 @@ def pg_password_db() -> Iterator[tuple[str, str]]:
 
 
 PG_AGENT_PASSWORD = "s3cret-Agent"
+
+
+# -- a second process ---------------------------------------------------------------
+
+
+class RunningRapport:
+    """`rapport --db URL` in a process of its own (offscreen), and its rapport.log."""
+
+    def __init__(self, url: str, log_dir: Path) -> None:
+        self.env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "RAPPORT_LOG_DIR": str(log_dir)}
+        self.log = log_dir / "rapport.log"
+        self.deadline = time.monotonic() + 60
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "ui.main", "--db", url],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+
+    def logged(self, marker: str) -> list[str]:
+        text = self.log.read_text() if self.log.exists() else ""
+        return [line for line in text.splitlines() if marker in line]
+
+    def wait_for(self, marker: str) -> None:
+        while not self.logged(marker) and time.monotonic() < self.deadline:
+            time.sleep(0.1)
+        tail = self.log.read_text()[-2000:] if self.log.exists() else "(no log)"
+        assert self.logged(marker), f"never logged {marker!r}:\n{tail}"
+
+    def command(self, *args: str, log_dir: Path | None = None) -> subprocess.CompletedProcess[str]:
+        """`rapport ARGS` as a softphone would run it, next to the running one."""
+        env = self.env if log_dir is None else {**self.env, "RAPPORT_LOG_DIR": str(log_dir)}
+        return subprocess.run(
+            [sys.executable, "-m", "ui.main", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+@pytest.fixture
+def running_rapport(engine: Engine, tmp_path: Path) -> Iterator[RunningRapport]:
+    """A seeded database with Rapport running on it, listening for hand-offs."""
+    from models.seed import seed_database
+
+    seed_database(engine, 10)
+    running = RunningRapport(engine.url.render_as_string(hide_password=False), tmp_path)
+    try:
+        running.wait_for("hand-off listening")
+        yield running
+    finally:
+        running.stop()

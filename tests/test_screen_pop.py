@@ -11,9 +11,6 @@ import asyncio
 import datetime as dt
 import http.client
 import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -22,13 +19,10 @@ from sqlalchemy import Engine, select
 
 from app.telephony.events import CallEvent, CallState
 from app.telephony.webhook import WebhookAdapter, WebhookSettings
-from models.seed import seed_database
 from models.service import Interaction
-from tests.conftest import LoopRunner
+from tests.conftest import LoopRunner, RunningRapport
 from ui.customer_panel import CustomerPanel
 from ui.main_window import MainWindow
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _event(number: str, state: CallState, call_id: str = "call-1") -> CallEvent:
@@ -139,52 +133,13 @@ def test_webhook_call_pops_the_customer(window: MainWindow, aloop: LoopRunner) -
     aloop.run(asyncio.gather(task, return_exceptions=True))
 
 
-def test_hand_off_between_two_processes(engine: Engine, tmp_path: Path) -> None:
-    seed_database(engine, 10)
-    url = engine.url.render_as_string(hide_password=False)
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "RAPPORT_LOG_DIR": str(tmp_path)}
-    running = subprocess.Popen(
-        [sys.executable, "-m", "ui.main", "--db", url],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    log = tmp_path / "rapport.log"
-
-    def logged(marker: str) -> list[str]:
-        text = log.read_text() if log.exists() else ""
-        return [line for line in text.splitlines() if marker in line]
-
-    try:
-        deadline = time.monotonic() + 60
-        while not logged("hand-off listening") and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert logged("hand-off listening"), "the first instance did not start"
-        result = subprocess.run(
-            [sys.executable, "-m", "ui.main", "pop", "+1 (617) 555-0142"],
-            cwd=ROOT,
-            env={**env, "RAPPORT_LOG_DIR": str(tmp_path / "pop")},
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
-        assert result.returncode == 0, result.stderr
-        while not logged("rapport.pop:") and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert logged("rapport.pop:"), "the running instance never logged a pop"
-        popped = json.loads(logged("rapport.pop:")[-1].split("rapport.pop: ", 1)[1])
-        assert popped["match"] == "one" and popped["normalized"] == "+16175550142"
-        assert popped["source"] == "handoff" and popped["latency_ms"] >= 0
-        garbage = subprocess.run(
-            [sys.executable, "-m", "ui.main", "pop", "12; rm -rf /"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert garbage.returncode == 2 and "rapport:" in garbage.stderr
-    finally:
-        running.terminate()
-        running.wait(timeout=30)
+def test_hand_off_between_two_processes(running_rapport: RunningRapport, tmp_path: Path) -> None:
+    result = running_rapport.command("pop", "+1 (617) 555-0142", log_dir=tmp_path / "pop")
+    assert result.returncode == 0, result.stderr
+    running_rapport.wait_for("rapport.pop:")
+    line = running_rapport.logged("rapport.pop:")[-1]
+    popped = json.loads(line.split("rapport.pop: ", 1)[1])
+    assert popped["match"] == "one" and popped["normalized"] == "+16175550142"
+    assert popped["source"] == "handoff" and popped["latency_ms"] >= 0
+    garbage = running_rapport.command("pop", "12; rm -rf /")
+    assert garbage.returncode == 2 and "rapport:" in garbage.stderr

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +9,9 @@ from sqlalchemy import Engine, func, select
 
 from models.seed import seed_database
 from models.service import Interaction
-from tests.conftest import LoopRunner
+from tests.conftest import LoopRunner, RunningRapport
 from ui.customer_panel import CustomerPanel
 from ui.main_window import MainWindow
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _interactions(engine: Engine) -> int:
@@ -71,55 +65,16 @@ def test_look_up_before_the_database_is_connected(
     main.services.close()
 
 
-def test_tel_hand_off_between_two_processes(engine: Engine, tmp_path: Path) -> None:
-    seed_database(engine, 10)
-    url = engine.url.render_as_string(hide_password=False)
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "RAPPORT_LOG_DIR": str(tmp_path)}
-    running = subprocess.Popen(
-        [sys.executable, "-m", "ui.main", "--db", url],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    log = tmp_path / "rapport.log"
-
-    def logged(marker: str) -> list[str]:
-        text = log.read_text() if log.exists() else ""
-        return [line for line in text.splitlines() if marker in line]
-
-    def wait_for(marker: str, deadline: float) -> None:
-        while not logged(marker) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert logged(marker), f"never logged {marker!r}:\n{log.read_text()[-2000:]}"
-
-    try:
-        deadline = time.monotonic() + 60
-        wait_for("hand-off listening", deadline)
-        before = _interactions(engine)
-        result = subprocess.run(
-            [sys.executable, "-m", "ui.main", "tel:+1-617-555-0142"],
-            cwd=ROOT,
-            env={**env, "RAPPORT_LOG_DIR": str(tmp_path / "tel")},
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
-        assert result.returncode == 0, result.stderr
-        wait_for("hand-off: look-up from tel", deadline)
-        wait_for("look-up: 1 match(es); opened", deadline)
-        assert not logged("rapport.pop:")  # a look-up is not a call
-        assert _interactions(engine) == before
-        garbage = subprocess.run(
-            [sys.executable, "-m", "ui.main", "tel:+1415;$(reboot)"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert garbage.returncode == 2, garbage.stderr
-        assert garbage.stderr.startswith("rapport: ") and garbage.stderr.count("\n") == 1
-    finally:
-        running.terminate()
-        running.wait(timeout=30)
+def test_tel_hand_off_between_two_processes(
+    running_rapport: RunningRapport, engine: Engine, tmp_path: Path
+) -> None:
+    before = _interactions(engine)
+    result = running_rapport.command("tel:+1-617-555-0142", log_dir=tmp_path / "tel")
+    assert result.returncode == 0, result.stderr
+    running_rapport.wait_for("hand-off: look-up from tel")
+    running_rapport.wait_for("look-up: 1 match(es); opened")
+    assert not running_rapport.logged("rapport.pop:")  # a look-up is not a call
+    assert _interactions(engine) == before
+    garbage = running_rapport.command("tel:+1415;$(reboot)")
+    assert garbage.returncode == 2, garbage.stderr
+    assert garbage.stderr.startswith("rapport: ") and garbage.stderr.count("\n") == 1
