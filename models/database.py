@@ -8,7 +8,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import URL, Engine, create_engine, event, inspect, make_url, text
+from sqlalchemy import URL, Engine, create_engine, event, inspect, make_url, select, text
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,7 +18,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # The newest revision in migrations/versions/, the schema this code is written for.
 # A start that finds it needs no Alembic (16 MB, 0.3 s); tests/test_database.py checks
 # it against the history, so a new migration that forgets it fails the tests.
-SCHEMA_HEAD = "0002"
+SCHEMA_HEAD = "0003"
 WRITE_OPTION = "rapport_write"
 
 
@@ -196,3 +196,32 @@ def stored_revision(engine: Engine) -> str | None:
             return None
         revisions = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
     return revisions[0] if len(revisions) == 1 else None
+
+
+def insert_or_get(
+    session: Session, model: Any, values: dict[str, Any], keys: tuple[str, ...]
+) -> tuple[int, bool]:
+    """Insert a row unless one with the same `keys` exists: (its id, whether it is new).
+
+    One statement (`INSERT ... ON CONFLICT DO NOTHING RETURNING id`) that a UNIQUE
+    index on `keys` makes safe under concurrency: of several sessions inserting the
+    same key at once exactly one inserts, the others wait for it and then find its row.
+    """
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(model)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=list(keys))
+        .returning(model.id)
+    )
+    new_id = session.execute(statement).scalar()
+    if new_id is not None:
+        return int(new_id), True
+    existing = session.scalar(
+        select(model.id).where(*(getattr(model, key) == values[key] for key in keys))
+    )
+    if existing is None:  # only if the key columns differ from the unique index's
+        raise LookupError(f"{model.__tablename__}: conflict on {keys} but no row found")
+    return int(existing), False

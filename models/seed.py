@@ -6,7 +6,8 @@ Rows are generated in plain Python (pools drawn once from Faker, then
 so rows can reference each other without a round trip.
 
 The story customers of S1, S2, S4 and S7 (models/seed_stories.py) are created
-first, with ids 1..5, relative to `today` so their key dates stay near.
+first, with ids 1..5, relative to `now` (the instant of the seed) so their key dates stay near;
+nothing that has happened is dated after `now`.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ CHUNK = 5_000
 # An order line to write: product, quantity, discount in cents, personalisation text.
 Line = tuple[dict[str, Any], int, int, str | None]
 UTC = dt.UTC
+_EIGHT_HOURS = dt.timedelta(hours=8)
 
 
 class SeedError(Exception):
@@ -264,6 +266,7 @@ def shift_years(day: dt.date, years: int) -> dt.date:
 
 
 def at(day: dt.date, rng: random.Random, start_hour: int = 8, end_hour: int = 20) -> dt.datetime:
+    """A moment in the working hours of `day` (may be later than now: see Seeder.past)."""
     seconds = rng.randint(start_hour * 3600, end_hour * 3600 - 1)
     return dt.datetime(day.year, day.month, day.day, tzinfo=UTC) + dt.timedelta(seconds=seconds)
 
@@ -392,11 +395,13 @@ class Catalog:
 
 
 class Seeder:
-    def __init__(self, engine: Engine, seed: int, today: dt.date) -> None:
+    def __init__(self, engine: Engine, seed: int, now: dt.datetime) -> None:
         self.w = Writer(engine)
         self.rng = random.Random(seed)
-        self.today = today
-        self.now = dt.datetime(today.year, today.month, today.day, 12, tzinfo=UTC)
+        # Everything that has happened happened before `now`, the real instant of the
+        # seed (or the one a test passes); what is due later is relative to it.
+        self.now = now.astimezone(UTC)
+        self.today = self.now.date()
         self.faker_pools(seed)
         self.catalog = Catalog()
         self.users: dict[str, list[int]] = defaultdict(list)
@@ -406,6 +411,17 @@ class Seeder:
         self.order_seq = 0
         self.contract_seq = 0
         self.used_e164: set[str] = set()
+
+    def past(self, moment: dt.datetime, after: dt.datetime | None = None) -> dt.datetime:
+        """`moment`, or, when that is later than now, a moment between `after` and now.
+
+        Without `after` the moment lands in the last eight hours. Every moment that has
+        happened goes through here, so the seed never dates a contact in the future.
+        """
+        if moment <= self.now:
+            return moment
+        floor = after if after is not None and after < self.now else self.now - _EIGHT_HOURS
+        return floor + (self.now - floor) * self.rng.uniform(0.2, 0.9)
 
     def faker_pools(self, seed: int) -> None:
         self.pools: dict[str, dict[str, list[str]]] = {}
@@ -838,9 +854,13 @@ class Seeder:
             delivered = None
             ship_status = "in_transit"
             if status in ("delivered", "returned"):
-                delivered = at(
-                    promised + dt.timedelta(days=rng.randint(1, 4) if late else -rng.randint(0, 1)),
-                    rng,
+                delivered = self.past(
+                    at(
+                        promised
+                        + dt.timedelta(days=rng.randint(1, 4) if late else -rng.randint(0, 1)),
+                        rng,
+                    ),
+                    placed,
                 )
                 ship_status = "delivered"
             elif rng.random() < 0.02:
@@ -851,7 +871,7 @@ class Seeder:
                 carrier=rng.choice(("UPS", "DHL", "FedEx", "Royal Mail", "DPD")),
                 tracking_number=f"1Z{rng.randint(10**9, 10**10 - 1)}",
                 promised_date=promised,
-                shipped_at=placed + dt.timedelta(days=1),
+                shipped_at=self.past(placed + dt.timedelta(days=1), placed),
                 delivered_at=delivered,
                 status=ship_status,
             )
@@ -879,7 +899,7 @@ class Seeder:
             placed = start + dt.timedelta(
                 days=rng.randint(0, span), seconds=rng.randint(28800, 72000)
             )
-            self.order(c, placed, self.basket())
+            self.order(c, self.past(placed, start), self.basket())
         # A consumable re-bought on the customer's own rhythm.
         if rng.random() < 0.35:
             candidates = [p for p in self.catalog.products if p["replenish_days"]]
@@ -906,7 +926,8 @@ class Seeder:
             day = self.today - dt.timedelta(
                 days=rng.randint(0, max((self.today - c["since"]).days, 1))
             )
-            started = at(day, rng)
+            # Room for the call to be answered and ended before now.
+            started = self.past(at(day, rng) + dt.timedelta(minutes=20)) - dt.timedelta(minutes=20)
             missed = channel == "phone" and rng.random() < 0.08
             answered = None if missed else started + dt.timedelta(seconds=rng.randint(3, 40))
             ended = (
@@ -948,7 +969,7 @@ class Seeder:
                     sentiment=sentiment,
                     text=rng.choice(FEEDBACK_TEXT[sentiment]),
                     source=channel,
-                    received_at=started + dt.timedelta(hours=2),
+                    received_at=self.past(started + dt.timedelta(hours=2), ended or started),
                 )
 
     def reference_code(self, opened: dt.datetime) -> str:
@@ -971,7 +992,7 @@ class Seeder:
     ) -> tuple[int, str, dt.datetime]:
         rng = self.rng
         category, subject, dept = topic or rng.choice(CASE_TOPICS)
-        opened = opened or at(self.today - dt.timedelta(days=rng.randint(0, 900)), rng)
+        opened = opened or self.past(at(self.today - dt.timedelta(days=rng.randint(0, 900)), rng))
         is_open = (
             open_ if open_ is not None else (self.now - opened).days < 20 and rng.random() < 0.6
         )
@@ -979,7 +1000,9 @@ class Seeder:
             rng.choice(("open", "waiting_customer", "waiting_internal")) if is_open else "closed"
         )
         priority = priority or rng.choices(("low", "normal", "high", "urgent"), (15, 60, 20, 5))[0]
-        resolved = None if is_open else opened + dt.timedelta(days=rng.randint(1, 12))
+        resolved = (
+            None if is_open else self.past(opened + dt.timedelta(days=rng.randint(1, 12)), opened)
+        )
         reference = self.reference_code(opened)
         assignee = self.agent()
         case_id = self.w.add(
@@ -999,7 +1022,7 @@ class Seeder:
             sla_due_at=opened + dt.timedelta(days=3 if priority in ("high", "urgent") else 7),
             opened_at=opened,
             updated_at=resolved or opened,
-            first_response_at=opened + dt.timedelta(hours=2),
+            first_response_at=self.past(opened + dt.timedelta(hours=2), opened),
             resolved_at=resolved,
             closed_at=resolved,
             resolution=None if is_open else "Resolved with the customer",
@@ -1019,7 +1042,7 @@ class Seeder:
             self.w.add(
                 "case_events",
                 case_id=case_id,
-                at=opened + dt.timedelta(hours=3),
+                at=self.past(opened + dt.timedelta(hours=3), opened),
                 kind="handoff",
                 author_id=assignee,
                 department_id=self.departments[dept],
@@ -1054,6 +1077,8 @@ class Seeder:
             )
         if extras and rng.random() < 0.4:
             due = opened + dt.timedelta(days=rng.randint(1, 5))
+            if not is_open:  # kept or broken: its day has come
+                due = self.past(due, opened)
             if is_open:
                 state = "open"
             else:
@@ -1108,7 +1133,7 @@ class Seeder:
                 decided_by_id=supervisor,
                 approved=True,
                 comment="Long-standing customer, approved",
-                decided_at=when + dt.timedelta(minutes=rng.randint(1, 6)),
+                decided_at=self.past(when + dt.timedelta(minutes=rng.randint(1, 6)), when),
             )
         concession_id = self.w.add(
             "concessions",
@@ -1675,7 +1700,7 @@ def seed_database(
     customers: int,
     seed: int = 1,
     *,
-    today: dt.date | None = None,
+    now: dt.datetime | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> SeedReport:
     """Fill an empty, migrated database with the story customers and `customers` more."""
@@ -1685,7 +1710,7 @@ def seed_database(
         if conn.scalar(select(func.count()).select_from(Customer)):
             raise SeedError("the database already holds customers; seed an empty database")
     started = time.perf_counter()
-    seeder = Seeder(engine, seed, today or dt.date.today())
+    seeder = Seeder(engine, seed, now or dt.datetime.now(UTC))
     seeder.reference()
     seeder.stories()
     seeder.w.flush()

@@ -6,7 +6,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, Versioned, utcnow
@@ -24,6 +33,7 @@ from models.enums import (
     TaskStatus,
     enum_type,
 )
+from models.limits import CALL_ID_LENGTH, CALL_SOURCE_LENGTH
 
 
 class Case(Versioned, Base):
@@ -121,6 +131,12 @@ class Interaction(Versioned, Base):
         Index("ix_interactions_customer_started", "customer_id", "started_at"),
         Index("ix_interactions_agent_started", "agent_id", "started_at"),
         Index("ix_interactions_line_started", "line", "started_at"),
+        # One interaction per call: the same event reported twice (a retry, a second
+        # delivery) finds the first row instead of adding one (see CallService).
+        Index("uq_interactions_call", "call_source", "call_id", unique=True),
+        CheckConstraint(
+            "call_id IS NULL OR call_source IS NOT NULL", name="ck_interactions_call_has_source"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -136,7 +152,10 @@ class Interaction(Versioned, Base):
     ended_at: Mapped[dt.datetime | None]
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
-    call_id: Mapped[str | None] = mapped_column(String(80), index=True)  # telephony id
+    call_id: Mapped[str | None] = mapped_column(String(CALL_ID_LENGTH), index=True)  # telephony id
+    call_source: Mapped[str | None] = mapped_column(
+        String(CALL_SOURCE_LENGTH)
+    )  # webhook, ami, baresip, pop...
     phone_number: Mapped[str | None] = mapped_column(String(40))
     line: Mapped[str | None] = mapped_column(String(80))  # the dialled line or agent device
     wrap_up_code: Mapped[str | None] = mapped_column(String(40))

@@ -82,6 +82,64 @@ def isolated_config(
     return home
 
 
+# -- the clock ----------------------------------------------------------------------
+
+# `pytest --any-hour` runs every test marked `clock` once at each of these instants
+# (the clock ticks on from there), in the zone named, so a test that only passes at
+# some hours, on some dates or in some zones fails here rather than in CI at 03:55.
+ANY_HOUR = {
+    "00:05Z": ("2026-12-02T00:05:00+00:00", "UTC"),
+    "11:59Z": ("2026-12-02T11:59:00+00:00", "UTC"),
+    "12:01Z": ("2026-12-02T12:01:00+00:00", "UTC"),
+    "23:59Z": ("2026-12-02T23:59:00+00:00", "UTC"),
+    "london-spring-dst": ("2027-03-28T00:59:30+00:00", "Europe/London"),
+    "london-autumn-dst": ("2026-10-25T00:59:30+00:00", "Europe/London"),
+    "newyork-spring-dst": ("2027-03-14T06:59:30+00:00", "America/New_York"),
+    "newyork-autumn-dst": ("2026-11-01T05:59:30+00:00", "America/New_York"),
+    "29-february": ("2028-02-29T23:30:00+00:00", "Europe/London"),
+    "31-december": ("2026-12-31T23:59:00+00:00", "America/New_York"),
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--any-hour",
+        action="store_true",
+        help="run only the tests marked `clock`, each at every instant of ANY_HOUR",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if metafunc.config.getoption("--any-hour") and metafunc.definition.get_closest_marker("clock"):
+        metafunc.parametrize("frozen_clock", list(ANY_HOUR), indirect=True)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.getoption("--any-hour"):
+        return
+    keep = [item for item in items if item.get_closest_marker("clock")]
+    config.hook.pytest_deselected(items=[item for item in items if item not in keep])
+    items[:] = keep
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Under --any-hour: travel to the instant and zone of the parameter, ticking on."""
+    name = getattr(request, "param", None)
+    if name is None:
+        yield
+        return
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    import time_machine
+
+    instant, zone = ANY_HOUR[name]
+    destination = dt.datetime.fromisoformat(instant).astimezone(ZoneInfo(zone))
+    with time_machine.travel(destination, tick=True):
+        yield
+
+
 # -- databases -------------------------------------------------------------------
 
 

@@ -12,6 +12,7 @@ import datetime as dt
 from typing import Any
 
 import keyring
+import pytest
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication
@@ -26,6 +27,8 @@ from tests.telephony.fake_ami import FakeAmi, FakeCall
 from ui.customer_panel import CustomerPanel
 from ui.main_window import MainWindow
 from ui.telephony import TelephonyHub
+
+pytestmark = pytest.mark.clock  # seeds relative to now, or shows dates
 
 
 def test_missed_call_in_the_call_log_and_called_back_through_ami(

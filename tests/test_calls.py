@@ -5,16 +5,29 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import threading
+from typing import Any
 
+import pytest
 from sqlalchemy import Engine, select
 
+from app.clock import fixed_clock
 from app.services.calls import CallService, pop_log_line
 from app.services.customers import CustomerService
-from app.telephony.events import CallEvent, CallState
+from app.telephony.events import MAX_CALL_ID_LENGTH, CallEvent, CallState, event_from_json
 from models.database import Database
 from models.seed import seed_database
 from models.seed_stories import S1_SHARED_HOME_RAW, STORY_CUSTOMERS
 from models.service import Interaction, Task
+
+pytestmark = pytest.mark.clock  # seeds relative to now, or shows dates
+
+# The instant of the calls; the seed is made a minute earlier, so every seeded contact
+# is older than the calls whatever the hour of the run.
+NOW = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC)
+SEEDED = NOW - dt.timedelta(minutes=1)
+# What the services read as "now": after every event of a test (a call back comes later).
+CLOCK = fixed_clock(NOW + dt.timedelta(minutes=5))
 
 
 def _event(number: str, state: CallState, call_id: str = "c-1", seconds: int = 0) -> CallEvent:
@@ -24,7 +37,7 @@ def _event(number: str, state: CallState, call_id: str = "c-1", seconds: int = 0
         name=None,
         line="agent01",
         state=state,
-        at=dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC) + dt.timedelta(seconds=seconds),
+        at=NOW + dt.timedelta(seconds=seconds),
         source="test",
         received_monotonic=0.0,
     )
@@ -32,11 +45,11 @@ def _event(number: str, state: CallState, call_id: str = "c-1", seconds: int = 0
 
 def _service(engine: Engine, region: str = "US") -> CallService:
     db = Database(engine)
-    return CallService(db, CustomerService(db, region), region)
+    return CallService(db, CustomerService(db, region, CLOCK), region, CLOCK)
 
 
 def test_ringing_numbers_resolve_one_several_none_withheld(engine: Engine) -> None:
-    seed_database(engine, 10)
+    seed_database(engine, 10, now=SEEDED)
     calls = _service(engine)
     priya = calls.match(_event("+44 20 7946 0018", CallState.RINGING))
     assert priya.result == "one" and priya.customers[0].name == "Priya Raman"
@@ -52,7 +65,7 @@ def test_ringing_numbers_resolve_one_several_none_withheld(engine: Engine) -> No
 
 
 def test_answered_call_lands_on_the_timeline_with_its_duration(engine: Engine) -> None:
-    seed_database(engine, 5)
+    seed_database(engine, 5, now=SEEDED)
     calls = _service(engine)
     sandra = calls.match(_event(STORY_CUSTOMERS["S2"].phone_raw, CallState.RINGING))
     interaction_id = calls.answered(
@@ -68,7 +81,9 @@ def test_answered_call_lands_on_the_timeline_with_its_duration(engine: Engine) -
     record = calls.ended(_event("6175550142", CallState.ENDED, seconds=95), None, "agent01")
     assert record.duration_s == 95 and record.customer_id == sandra.customer_id
     calls.wrap_up(interaction_id, "complaint", "Still no coverage; escalated", "Call back Friday")
-    view = CustomerService(Database(engine), "US").load_customer(sandra.customer_id or 0)
+    view = CustomerService(Database(engine), "US", fixed_clock(NOW)).load_customer(
+        sandra.customer_id or 0
+    )
     newest = view.timeline[0]
     assert (newest.summary, newest.duration_s) == ("Still no coverage; escalated", 95)
     with Database(engine).read() as session:
@@ -76,7 +91,7 @@ def test_answered_call_lands_on_the_timeline_with_its_duration(engine: Engine) -
 
 
 def test_missed_call_becomes_a_callback_task(engine: Engine) -> None:
-    seed_database(engine, 5)
+    seed_database(engine, 5, now=SEEDED)
     calls = _service(engine)
     record = calls.ended(_event("+1 202 555 0123", CallState.ENDED, call_id="m-1"), None, None)
     with Database(engine).read() as session:
@@ -89,7 +104,7 @@ def test_missed_call_becomes_a_callback_task(engine: Engine) -> None:
 
 
 def test_call_log_of_the_agent_and_the_line_and_calling_back(engine: Engine) -> None:
-    seed_database(engine, 5)
+    seed_database(engine, 5, now=SEEDED)
     calls = _service(engine)
     sandra = calls.match(_event(STORY_CUSTOMERS["S2"].phone_raw, CallState.RINGING))
     calls.answered(_event("6175550142", CallState.ANSWERED, "a-1"), sandra.customer_id, None, None)
@@ -114,3 +129,82 @@ def test_call_log_of_the_agent_and_the_line_and_calling_back(engine: Engine) -> 
     assert next(e for e in after if e.interaction_id == missed.interaction_id).callback_status == (
         "done"
     )
+
+
+def _at_once(count: int, work: Any) -> list[Any]:
+    """Run `work(i)` in `count` real threads released together; results in order."""
+    barrier = threading.Barrier(count)
+    results: list[Any] = [None] * count
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = work(i)
+        except BaseException as exc:  # reported below with the thread's index
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors, errors
+    return results
+
+
+def test_concurrent_answers_of_one_call_record_it_once(engine: Engine) -> None:
+    seed_database(engine, 5, now=SEEDED)
+    calls = _service(engine)
+    sandra = calls.match(_event(STORY_CUSTOMERS["S2"].phone_raw, CallState.RINGING))
+    # Four adapters (threads, each its own connection) report each of five calls at once.
+    ids = _at_once(
+        20,
+        lambda i: calls.answered(
+            _event("6175550142", CallState.ANSWERED, call_id=f"race-{i % 5}"),
+            sandra.customer_id,
+            None,
+            "agent01",
+        ),
+    )
+    assert len(set(ids)) == 5
+    assert all(ids[i] == ids[i % 5] for i in range(20))
+    with Database(engine).read() as session:
+        rows = session.scalars(
+            select(Interaction.call_id).where(Interaction.call_id.like("race-%"))
+        ).all()
+    assert sorted(rows) == [f"race-{n}" for n in range(5)]
+    # The same call id from another source is another call.
+    other = dataclasses.replace(_event("6175550142", CallState.ANSWERED, "race-0"), source="ami")
+    assert calls.answered(other, sandra.customer_id, None, "agent01") not in ids
+
+
+def test_concurrent_hang_ups_of_a_missed_call_make_one_callback(engine: Engine) -> None:
+    seed_database(engine, 5, now=SEEDED)
+    calls = _service(engine)
+    event = _event("+1 202 555 0188", CallState.ENDED, call_id="gone-1")
+    records = _at_once(4, lambda _i: calls.ended(event, None, "agent01"))
+    assert len({r.interaction_id for r in records}) == 1
+    assert [r.callback_task_id is not None for r in records].count(True) == 1
+    with Database(engine).read() as session:
+        tasks = session.scalars(select(Task).where(Task.title == "Call back +1 202 555 0188"))
+        assert len(tasks.all()) == 1
+
+
+def test_withheld_missed_call_makes_no_callback(engine: Engine) -> None:
+    seed_database(engine, 5, now=SEEDED)
+    record = _service(engine).ended(_event("anonymous", CallState.ENDED, "w-1"), None, None)
+    assert record.callback_task_id is None
+
+
+def test_a_call_id_the_parser_accepts_fits_the_column(engine: Engine) -> None:
+    seed_database(engine, 5, now=SEEDED)
+    longest = "x" * MAX_CALL_ID_LENGTH
+    decoded = event_from_json(
+        {"number": "6175550142", "state": "answered", "call_id": longest}, "webhook"
+    )
+    assert decoded.call_id == longest
+    interaction_id = _service(engine).answered(decoded, None, None, None)
+    with Database(engine).read() as session:
+        stored = session.get(Interaction, interaction_id)
+        assert stored is not None and stored.call_id == longest

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, select
 
 from app.telephony.events import CallEvent, CallState
@@ -23,6 +24,8 @@ from models.service import Interaction
 from tests.conftest import LoopRunner, RunningRapport
 from ui.customer_panel import CustomerPanel
 from ui.main_window import MainWindow
+
+pytestmark = pytest.mark.clock  # seeds relative to now, or shows dates
 
 
 def _event(number: str, state: CallState, call_id: str = "call-1") -> CallEvent:

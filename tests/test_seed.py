@@ -21,9 +21,11 @@ from models.seed_stories import (
     STORY_CUSTOMERS,
 )
 
+pytestmark = pytest.mark.clock  # seeds relative to now, or shows dates
+
 # Two days before 1 March: Kevin's birthday falls across a month end, and the
 # year is not a leap year, which catches naive date arithmetic.
-TODAY = dt.date(2025, 2, 27)
+NOW = dt.datetime(2025, 2, 27, 0, 5, tzinfo=dt.UTC)
 N = 200
 
 
@@ -62,8 +64,73 @@ def next_occurrence(day: dt.date, today: dt.date) -> dt.date:
 
 @pytest.fixture
 def seeded(engine: Engine) -> tuple[Engine, SeedReport]:
-    report = seed_database(engine, N, seed=7, today=TODAY)
+    report = seed_database(engine, N, seed=7, now=NOW)
     return engine, report
+
+
+# Columns that say when something happened: none may be after the seed's instant.
+# (Due dates, launch dates, SLA deadlines, contract ends and key dates may be later.)
+HAPPENED = {
+    "audit_log": ("at",),
+    "customers": ("customer_since", "created_at", "updated_at"),
+    "store_stock": ("updated_at",),
+    "users": ("created_at",),
+    "customer_notes": ("created_at",),
+    "orders": ("placed_at",),
+    "contracts": ("start_date",),
+    "shipments": ("shipped_at", "delivered_at"),
+    "cases": ("opened_at", "updated_at", "first_response_at", "resolved_at", "closed_at"),
+    "case_events": ("at",),
+    "commitments": ("created_at", "resolved_at"),
+    "interactions": ("started_at", "answered_at", "ended_at"),
+    "override_requests": ("requested_at",),
+    "concessions": ("granted_at",),
+    "feedback": ("received_at",),
+    "offer_events": ("at",),
+    "override_decisions": ("decided_at",),
+    "tasks": ("created_at", "completed_at"),
+}
+
+
+def future_rows(engine: Engine, now: dt.datetime) -> list[str]:
+    """`table.column = value` for every stored moment after `now`."""
+    found = []
+    with engine.connect() as conn:
+        for table, columns in HAPPENED.items():
+            for column in columns:
+                values = conn.execute(text(f"SELECT {column} FROM {table}")).scalars()  # noqa: S608 -- names from the constant above
+                for value in values:
+                    if value is None:
+                        continue
+                    if isinstance(value, str):  # SQLite returns raw text to text()
+                        value = (
+                            dt.datetime.fromisoformat(value)
+                            if " " in value or "T" in value
+                            else dt.date.fromisoformat(value)
+                        )
+                    if isinstance(value, dt.datetime):
+                        late = (value if value.tzinfo else value.replace(tzinfo=dt.UTC)) > now
+                    else:
+                        late = value > now.date()
+                    if late:
+                        found.append(f"{table}.{column} = {value}")
+    return found
+
+
+@pytest.mark.parametrize(
+    "now",
+    [
+        dt.datetime(2026, 12, 2, 0, 5, tzinfo=dt.UTC),
+        dt.datetime(2026, 12, 2, 11, 59, tzinfo=dt.UTC),
+        dt.datetime(2026, 12, 2, 12, 1, tzinfo=dt.UTC),
+        dt.datetime(2026, 12, 31, 23, 59, tzinfo=dt.UTC),
+        dt.datetime(2028, 2, 29, 8, 0, tzinfo=dt.UTC),
+    ],
+    ids=lambda now: now.strftime("%Y-%m-%dT%H:%M"),
+)
+def test_nothing_that_happened_is_in_the_future(engine: Engine, now: dt.datetime) -> None:
+    seed_database(engine, 60, seed=11, now=now)
+    assert future_rows(engine, now) == []
 
 
 def test_every_phone_is_valid_and_consistent(seeded: tuple[Engine, SeedReport]) -> None:
@@ -175,7 +242,7 @@ def test_same_seed_same_data(seeded: tuple[Engine, SeedReport], tmp_path: Path) 
     other = make_engine(f"sqlite:///{tmp_path / 'second.db'}")
     try:
         upgrade(other)
-        seed_database(other, N, seed=7, today=TODAY)
+        seed_database(other, N, seed=7, now=NOW)
         query = (
             "SELECT c.id, c.first_name, c.last_name, p.raw, p.e164 FROM customers c "
             "JOIN customer_phones p ON p.customer_id = c.id ORDER BY p.id"
@@ -190,7 +257,7 @@ def test_same_seed_same_data(seeded: tuple[Engine, SeedReport], tmp_path: Path) 
 def test_refuses_a_database_with_customers(seeded: tuple[Engine, SeedReport]) -> None:
     engine, report = seeded
     with pytest.raises(SeedError, match="already holds customers"):
-        seed_database(engine, 10, today=TODAY)
+        seed_database(engine, 10, now=NOW)
     assert scalar(engine, "SELECT count(*) FROM customers") == report.customers
 
 
@@ -201,3 +268,19 @@ def test_sequences_continue_after_seeding(seeded: tuple[Engine, SeedReport]) -> 
             text("INSERT INTO households (name) VALUES ('After seeding') RETURNING id")
         ).scalar_one()
     assert new_id == report.rows["households"] + 1
+
+
+def test_story_customers_show_nothing_after_now(engine: Engine) -> None:
+    """What the agent sees of the story customers (timeline, orders) is all in the past."""
+    from app.clock import fixed_clock
+    from app.services.customers import CustomerService
+    from models.database import Database
+
+    now = dt.datetime.now(dt.UTC)  # the real instant (frozen under --any-hour)
+    seed_database(engine, 0)
+    customers = CustomerService(Database(engine), "US", fixed_clock(now))
+    for key in STORY_CUSTOMERS:
+        view = customers.load_customer(customer_id(engine, key))
+        assert all(row.started_at <= now for row in view.timeline), key
+        assert all(order.placed_at <= now for order in view.orders), key
+        assert all(b.last_at <= now for b in view.last_bought), key

@@ -9,6 +9,7 @@ import gc
 import weakref
 from typing import Any
 
+import pytest
 from PySide6.QtCore import Qt
 from sqlalchemy import Engine, select
 
@@ -17,6 +18,8 @@ from models.seed_stories import S1_REFILL_SKU, S4_ENGRAVING, STORY_CUSTOMERS
 from tests.conftest import LoopRunner
 from ui.customer_panel import CustomerPanel
 from ui.main_window import MainWindow
+
+pytestmark = pytest.mark.clock  # seeds relative to now, or shows dates
 
 
 def _search(window: MainWindow, aloop: LoopRunner, qtbot: Any, text: str) -> list[Any]:

@@ -108,7 +108,6 @@ class CustomerPanel(QWidget):
         data: v.CustomerView,
         services: Services,
         bridge: DatabaseBridge,
-        today: dt.date | None = None,
         drafts: DraftStore | None = None,
         parent: QWidget | None = None,
     ) -> None:
@@ -119,7 +118,7 @@ class CustomerPanel(QWidget):
         self.customer_id = data.header.id
         self._services = services
         self._bridge = bridge
-        self._today = today or dt.date.today()
+        self._today = data.today
         self.setAccessibleName(f"Customer {data.header.name}")
 
         layout = QVBoxLayout(self)
@@ -209,9 +208,9 @@ class CustomerPanel(QWidget):
         QShortcut(QKeySequence("F2"), self).activated.connect(self.edit_contact)
         grid.addLayout(title, 0, 0, 1, 3)
 
-        tenure = h.tenure_years(self._today)
+        tenure = fmt.tenure(h.customer_since, self._today)
         facts = [
-            f"Customer since {fmt.day(h.customer_since)} ({fmt.plural(tenure, 'year')})",
+            f"Customer since {fmt.day(h.customer_since)} ({tenure})",
             f"Segment: {h.segment or 'none'}",
             f"Language: {h.preferred_language.upper()}",
         ]

@@ -41,6 +41,21 @@ def relative_day(value: dt.date, today: dt.date) -> str:
     return f"in {delta} days ({value.day} {value:%b})"
 
 
+def tenure(since: dt.date, today: dt.date) -> str:
+    """How long someone has been a customer: 'new today', '5 months', '12 years'."""
+    days = (today - since).days
+    if days <= 0:
+        return "new today"
+    months = (today.year - since.year) * 12 + today.month - since.month
+    if today.day < since.day:
+        months -= 1
+    if months < 1:
+        return plural(days, "day")
+    if months < 12:
+        return plural(months, "month")
+    return plural(months // 12, "year")
+
+
 def duration(seconds: int | None) -> str:
     if seconds is None:
         return ""

@@ -11,7 +11,6 @@ Signals:
 
 from __future__ import annotations
 
-import datetime as dt
 import gc
 import logging
 import time
@@ -47,6 +46,7 @@ from ui.shortcuts import ShortcutsDialog
 
 if TYPE_CHECKING:
     from app.bootstrap import Services
+    from app.services.calls import CallRecord
 
 # This module paints the first window, so it does not import the core (app.bootstrap,
 # app.services.*, models.database: SQLAlchemy, Alembic) at the top: `connect_database`
@@ -55,6 +55,15 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 RECENTLY_CLOSED = 10
 RETRY_MS = 5000
+
+
+def missed_call_message(number: str | None, record: CallRecord) -> str:
+    """What the status bar says of a missed call: a callback task only when one exists."""
+    if record.callback_task_id is not None:
+        return f"Missed call from {number}: a callback task was created (call log: Ctrl+L)."
+    if not number:
+        return "Missed call from a withheld number: no number to call back."
+    return f"Missed call from {number} (call log: Ctrl+L); no callback task was created."
 
 
 class MainWindow(QMainWindow):
@@ -261,7 +270,7 @@ class MainWindow(QMainWindow):
         if soon:
             first = soon[0]
             what = first.label or first.kind.replace("_", " ")
-            lines.append(f"{what}: {fmt.relative_day(first.next_on, dt.date.today())}")
+            lines.append(f"{what}: {fmt.relative_day(first.next_on, panel.data.today)}")
         if case_id is not None:
             case = next((c for c in panel.data.cases if c.id == case_id), None)
             if case is not None:
@@ -300,11 +309,7 @@ class MainWindow(QMainWindow):
         )
         self._refresh_call_log()
         if "answered" not in call:
-            self.statusBar().showMessage(
-                f"Missed call from {event.number or 'a withheld number'}: "
-                "a callback task was created (call log: Ctrl+L).",
-                10000,
-            )
+            self.statusBar().showMessage(missed_call_message(event.number, record), 10000)
             return
         self.wrap_up.begin(record.interaction_id, str(call["name"]), record.duration_s)
         self.wrap_up.summary.setFocus()
@@ -592,9 +597,7 @@ class MainWindow(QMainWindow):
 
     def _make_panel(self, data: CustomerView) -> CustomerPanel:
         assert self.services is not None
-        panel = CustomerPanel(
-            data, self.services, self.bridge, today=dt.date.today(), drafts=self.drafts
-        )
+        panel = CustomerPanel(data, self.services, self.bridge, drafts=self.drafts)
         panel.open_customer_requested.connect(self.open_customer)
         panel.reload_requested.connect(lambda cid: self.bridge.spawn(self.reload_customer(cid)))
         return panel

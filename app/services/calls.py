@@ -13,18 +13,20 @@ import datetime as dt
 import json
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import false, or_, select
+from sqlalchemy import false, or_, select, update
 from sqlalchemy.orm import Session
 
 from app import phones
+from app.clock import Clock, system_clock
 from app.errors import UserError
 from app.services import views as v
 from app.services.customers import CustomerService
 from app.telephony.events import CallEvent
-from models.base import utcnow
-from models.database import Database
+from models.database import Database, insert_or_get
 from models.enums import Channel, Direction, InteractionOutcome, TaskStatus
+from models.limits import CALL_SOURCE_LENGTH, FOLLOW_UP_LENGTH, LINE_LENGTH, PHONE_RAW_LENGTH
 from models.people import Customer, Department, User
 from models.service import Case, Interaction, Task
 
@@ -52,6 +54,7 @@ class CallRecord:
     customer_id: int | None
     case_id: int | None
     duration_s: int | None
+    callback_task_id: int | None = None  # the task a missed call created, if any
 
 
 def pop_log_line(event: CallEvent, match: CallMatch, latency_ms: float) -> str:
@@ -72,10 +75,17 @@ def pop_log_line(event: CallEvent, match: CallMatch, latency_ms: float) -> str:
 
 
 class CallService:
-    def __init__(self, db: Database, customers: CustomerService, default_region: str) -> None:
+    def __init__(
+        self,
+        db: Database,
+        customers: CustomerService,
+        default_region: str,
+        clock: Clock = system_clock,
+    ) -> None:
         self._db = db
         self._customers = customers
         self.default_region = default_region
+        self.clock = clock
 
     def match(self, event: CallEvent) -> CallMatch:
         if event.withheld:
@@ -104,7 +114,7 @@ class CallService:
             return dataclasses.replace(match, result="none", customers=()), None
 
     def recent_open_case(self, customer_id: int) -> int | None:
-        since = utcnow() - dt.timedelta(days=RECENT_CASE_DAYS)
+        since = self.clock() - dt.timedelta(days=RECENT_CASE_DAYS)
         with self._db.read() as session:
             return session.scalar(
                 select(Case.id)
@@ -120,73 +130,98 @@ class CallService:
     def answered(
         self, event: CallEvent, customer_id: int | None, case_id: int | None, agent: str | None
     ) -> int:
-        """The call becomes an interaction on the timeline as soon as it is answered."""
+        """The call becomes an interaction on the timeline as soon as it is answered.
+
+        Idempotent per (source, call id), also when several threads or processes
+        report the same answer at once: the UNIQUE index decides, one row results.
+        """
         with self._db.write() as session:
-            existing = session.scalar(
-                select(Interaction).where(Interaction.call_id == event.call_id)
+            interaction_id, _new = insert_or_get(
+                session,
+                Interaction,
+                {
+                    **_call_identity(event),
+                    "customer_id": customer_id,
+                    "case_id": case_id,
+                    "outcome": InteractionOutcome.COMPLETED,
+                    "answered_at": event.at,
+                    "agent_id": _user_id(session, agent),
+                },
+                CALL_KEY,
             )
-            if existing is not None:  # the same call reported twice (two adapters)
-                return existing.id
-            interaction = Interaction(
-                customer_id=customer_id,
-                case_id=case_id,
-                channel=Channel.PHONE,
-                direction=Direction.INBOUND,
-                outcome=InteractionOutcome.COMPLETED,
-                started_at=event.at,
-                answered_at=event.at,
-                agent_id=_user_id(session, agent),
-                call_id=event.call_id,
-                phone_number=event.number or None,
-                line=event.line,
-            )
-            session.add(interaction)
-            session.flush()
-            return interaction.id
+            return interaction_id
 
     def ended(self, event: CallEvent, customer_id: int | None, agent: str | None) -> CallRecord:
-        """Close the call; one never answered is logged as missed with a callback task."""
+        """Close the call; one never answered is logged as missed with a callback task.
+
+        Idempotent per (source, call id) like `answered`: a hang-up reported twice
+        closes the call once and creates at most one callback task.
+        """
         with self._db.write() as session:
-            interaction = session.scalar(
-                select(Interaction).where(Interaction.call_id == event.call_id)
+            interaction_id, new = insert_or_get(
+                session,
+                Interaction,
+                {
+                    **_call_identity(event),
+                    "customer_id": customer_id,
+                    "outcome": InteractionOutcome.MISSED,
+                    "summary": "Missed call",
+                },
+                CALL_KEY,
             )
-            if interaction is None:
-                interaction = Interaction(
-                    customer_id=customer_id,
-                    channel=Channel.PHONE,
-                    direction=Direction.INBOUND,
-                    outcome=InteractionOutcome.MISSED,
-                    started_at=event.at,
-                    call_id=event.call_id,
-                    phone_number=event.number or None,
-                    line=event.line,
-                    summary="Missed call",
+            callback_task_id = None
+            if new:
+                callback_task_id = self._callback_task(
+                    session, event, customer_id, agent, interaction_id
                 )
-                session.add(interaction)
-                session.flush()
-                department = session.scalar(
-                    select(Department.id).where(Department.code == "call_centre")
-                )
-                if department is not None and event.number and not event.withheld:
-                    session.add(
-                        Task(
-                            customer_id=customer_id,
-                            department_id=department,
-                            assignee_id=_user_id(session, agent),
-                            title=f"Call back {event.number}",
-                            description=f"Missed call at {event.at:%Y-%m-%d %H:%M} UTC",
-                            status=TaskStatus.OPEN,
-                            due_at=event.at + dt.timedelta(hours=4),
-                            interaction_id=interaction.id,
-                        )
-                    )
-            interaction.ended_at = event.at
+            # A plain UPDATE (version bumped by hand): two hang-ups of one call racing
+            # here must not turn into a StaleDataError for the second.
+            session.execute(
+                update(Interaction)
+                .where(Interaction.id == interaction_id, Interaction.ended_at.is_(None))
+                .values(ended_at=event.at, version=Interaction.version + 1)
+            )
+            row = session.execute(
+                select(
+                    Interaction.customer_id,
+                    Interaction.case_id,
+                    Interaction.answered_at,
+                    Interaction.ended_at,
+                ).where(Interaction.id == interaction_id)
+            ).one()
             duration = None
-            if interaction.answered_at is not None:
-                duration = int((event.at - interaction.answered_at).total_seconds())
+            if row.answered_at is not None and row.ended_at is not None:
+                duration = int((row.ended_at - row.answered_at).total_seconds())
             return CallRecord(
-                interaction.id, interaction.customer_id, interaction.case_id, duration
+                interaction_id, row.customer_id, row.case_id, duration, callback_task_id
             )
+
+    def _callback_task(
+        self,
+        session: Session,
+        event: CallEvent,
+        customer_id: int | None,
+        agent: str | None,
+        interaction_id: int,
+    ) -> int | None:
+        """A task to call a missed caller back: none for a withheld number or without a
+        call-centre department (the caller is then told no task was made)."""
+        department = session.scalar(select(Department.id).where(Department.code == "call_centre"))
+        if department is None or not event.number or event.withheld:
+            return None
+        task = Task(
+            customer_id=customer_id,
+            department_id=department,
+            assignee_id=_user_id(session, agent),
+            title=f"Call back {event.number}"[:FOLLOW_UP_LENGTH],
+            description=f"Missed call at {event.at:%Y-%m-%d %H:%M} UTC",
+            status=TaskStatus.OPEN,
+            due_at=event.at + dt.timedelta(hours=4),
+            interaction_id=interaction_id,
+        )
+        session.add(task)
+        session.flush()
+        return task.id
 
     def wrap_up(self, interaction_id: int, code: str, summary: str, follow_up: str | None) -> None:
         if not code.strip():
@@ -210,7 +245,7 @@ class CallService:
                             assignee_id=interaction.agent_id,
                             title=follow_up.strip()[:200],
                             status=TaskStatus.OPEN,
-                            due_at=utcnow() + dt.timedelta(days=1),
+                            due_at=self.clock() + dt.timedelta(days=1),
                         )
                     )
 
@@ -289,7 +324,7 @@ class CallService:
     ) -> int:
         """Click-to-call: log the outgoing call; dialling a callback closes its task."""
         with self._db.write() as session:
-            now = utcnow()
+            now = self.clock()
             interaction = Interaction(
                 customer_id=customer_id,
                 channel=Channel.PHONE,
@@ -298,6 +333,7 @@ class CallService:
                 started_at=now,
                 agent_id=_user_id(session, agent),
                 call_id=f"dial-{uuid.uuid4().hex}",
+                call_source="dial",
                 phone_number=number,
                 line=line,
                 summary="Called back" if callback_task_id else "Outgoing call",
@@ -310,6 +346,23 @@ class CallService:
                     task.completed_at = now
             session.flush()
             return interaction.id
+
+
+# What makes a call one call, whichever adapter reports it again.
+CALL_KEY = ("call_source", "call_id")
+
+
+def _call_identity(event: CallEvent) -> dict[str, Any]:
+    return {
+        "call_source": event.source[:CALL_SOURCE_LENGTH],
+        "call_id": event.call_id,
+        "channel": Channel.PHONE,
+        "direction": Direction.INBOUND,
+        "started_at": event.at,
+        "phone_number": (event.number or None) and event.number[:PHONE_RAW_LENGTH],
+        "line": event.line and event.line[:LINE_LENGTH],
+        "version": 1,
+    }
 
 
 def _user_id(session: Session, login: str | None) -> int | None:

@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from app import phones
+from app.clock import Clock, local_today, system_clock
 from app.errors import ConflictError, UserError
 from app.services.search import fold
 from models.authority import AuditEntry
-from models.base import utcnow
 from models.database import Database
 from models.enums import PhoneKind
 from models.people import ContactPreference, Customer, CustomerEmail, CustomerPhone
@@ -69,7 +69,8 @@ class _Validated:
 
 
 class ContactService:
-    def __init__(self, db: Database, default_region: str) -> None:
+    def __init__(self, db: Database, default_region: str, clock: Clock = system_clock) -> None:
+        self.clock = clock
         self._db = db
         self.default_region = default_region
 
@@ -119,7 +120,7 @@ class ContactService:
                 last_name=details.last_name.strip(),
                 search_name=fold(f"{details.first_name} {details.last_name}"),
                 preferred_language=details.preferred_language.strip().lower() or "en",
-                customer_since=dt.date.today(),
+                customer_since=local_today(self.clock),
             )
             session.add(customer)
             session.flush()
@@ -156,7 +157,7 @@ class ContactService:
                     raise ContactConflict(_saved(customer, session), details)
                 # Touching the row makes its one UPDATE carry `WHERE version = loaded`,
                 # which also catches a save that lands between our read and write.
-                customer.updated_at = utcnow()
+                customer.updated_at = self.clock()
                 with session.no_autoflush:
                     _apply(session, customer, details, checked)
                 session.flush()

@@ -10,6 +10,7 @@ from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from app import phones
+from app.clock import Clock, local_today, system_clock
 from app.errors import UserError
 from app.services import views as v
 from models.authority import AuditEntry
@@ -39,9 +40,10 @@ _DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 class CustomerService:
     """Read side of the customer record; each call is one short unit of work."""
 
-    def __init__(self, db: Database, default_region: str) -> None:
+    def __init__(self, db: Database, default_region: str, clock: Clock = system_clock) -> None:
         self._db = db
         self.default_region = default_region
+        self.clock = clock
 
     # -- lookups -----------------------------------------------------------------
 
@@ -84,12 +86,12 @@ class CustomerService:
     # -- the record ---------------------------------------------------------------
 
     def load_customer(self, customer_id: int, today: dt.date | None = None) -> v.CustomerView:
-        today = today or dt.date.today()
+        now = self.clock()
+        today = today or local_today(self.clock)
         with self._db.read() as session:
             customer = session.get(Customer, customer_id)
             if customer is None or customer.status == CustomerStatus.MERGED:
                 raise UserError(f"customer {customer_id} does not exist (or was merged)")
-            now = dt.datetime.now(dt.UTC)
             commitments = _commitments(session, customer_id, now)
             cases = _cases(session, customer_id, commitments)
             header = _header(session, customer, cases, commitments)
@@ -106,6 +108,7 @@ class CustomerService:
                 relations=tuple(_relations(session, customer_id)),
                 addresses=tuple(_addresses(session, customer_id)),
                 notes=tuple(_notes(session, customer_id)),
+                today=today,
             )
 
     def more_orders(self, customer_id: int, before: dt.datetime) -> tuple[list[v.OrderRow], bool]:
@@ -149,6 +152,7 @@ class CustomerService:
                         status=s.status.value,
                         promised_date=s.promised_date,
                         delivered_at=s.delivered_at,
+                        late=_late(s.promised_date, s.delivered_at, local_today(self.clock)),
                     )
                     for s in shipments
                 ),
@@ -284,6 +288,14 @@ def _aware(value: dt.datetime | str | None) -> dt.datetime | None:
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _late(promised: dt.date | None, delivered: dt.datetime | None, today: dt.date) -> bool:
+    if promised is None:
+        return False
+    if delivered is None:
+        return promised < today
+    return delivered.date() > promised
 
 
 def _user_by_login(session: Session, login: str | None) -> User | None:

@@ -78,12 +78,6 @@ class CustomerHeader:
     def average_order_cents(self) -> int:
         return self.lifetime_value_cents // self.order_count if self.order_count else 0
 
-    def tenure_years(self, today: dt.date) -> int:
-        years = today.year - self.customer_since.year
-        if (today.month, today.day) < (self.customer_since.month, self.customer_since.day):
-            years -= 1
-        return max(years, 0)
-
 
 @dataclass(frozen=True)
 class OrderRow:
@@ -115,14 +109,7 @@ class ShipmentRow:
     status: str
     promised_date: dt.date | None
     delivered_at: dt.datetime | None
-
-    @property
-    def late(self) -> bool:
-        if self.promised_date is None:
-            return False
-        if self.delivered_at is None:
-            return self.promised_date < dt.date.today()
-        return self.delivered_at.date() > self.promised_date
+    late: bool  # promised and not delivered by then, as of the service's clock
 
 
 @dataclass(frozen=True)
@@ -230,6 +217,7 @@ class CustomerView:
     timeline: tuple[TimelineRow, ...]
     relations: tuple[RelationRow, ...]
     addresses: tuple[AddressRow, ...]
+    today: dt.date  # the day the record was loaded for (tenure, "in 3 days")
     notes: tuple[NoteRow, ...] = field(default_factory=tuple)
 
 

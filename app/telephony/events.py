@@ -15,10 +15,12 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from models.limits import CALL_ID_LENGTH
+
 MAX_NUMBER_LENGTH = 32
 MAX_NAME_LENGTH = 80
 MAX_LINE_LENGTH = 80
-MAX_CALL_ID_LENGTH = 128
+MAX_CALL_ID_LENGTH = CALL_ID_LENGTH  # the column's length: nothing accepted can fail to store
 MAX_URL_LENGTH = 2048
 
 WITHHELD_MARKERS = frozenset({"anonymous", "unknown", "private", "restricted", "withheld"})
