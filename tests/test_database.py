@@ -241,3 +241,36 @@ def test_schema_head_constant_is_the_newest_migration() -> None:
     # The app skips Alembic when the database is at SCHEMA_HEAD: a new revision in
     # models/migrations/versions/ must move SCHEMA_HEAD with it.
     assert head_revision() == SCHEMA_HEAD
+
+
+@pytest.mark.parametrize("revision", ["base", "0001", "0002"])
+def test_every_migration_downgrades_and_upgrades_keeping_what_the_code_needs(
+    engine: Engine, revision: str
+) -> None:
+    from alembic import command
+
+    from app.services.customers import CustomerService
+    from app.services.search import SearchService
+    from models.database import Database
+    from models.migrate import alembic_config
+
+    config = alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, revision)
+        command.upgrade(config, "head")
+    assert current_revision(engine) == head_revision()
+    inspector = inspect(engine)
+    assert "uq_interactions_call" in {i["name"] for i in inspector.get_indexes("interactions")}
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            triggers = set(
+                conn.scalars(text("SELECT name FROM sqlite_master WHERE type = 'trigger'"))
+            )
+        assert {"customers_fts_insert", "customers_fts_update", "customers_fts_delete"} <= triggers
+    # A customer inserted after the migrations is found by name.
+    with Session(engine) as session, session.begin():
+        session.add(_customer(first_name="Wilhelmina", search_name="wilhelmina lovelace"))
+    db = Database(engine)
+    hits = SearchService(db, CustomerService(db, "US")).search("Wilhelmina Lovelace")
+    assert [h.name for h in hits][:1] == ["Wilhelmina Lovelace"]
