@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from app.config import KEYS, load_settings
+from app.config import KEYS, demo_db_path, load_settings
 from app.credentials import with_stored_password
 from app.errors import UserError
 from models.database import DatabaseError, check_connection, make_engine, normalize_url
@@ -57,7 +57,11 @@ def _run(args: argparse.Namespace) -> int:
     settings = load_settings(cli={"db_url": getattr(args, "db", None)})
     if args.area == "config":
         # Secrets (the webhook token, a password typed into --db) are never printed.
-        return _show_config(settings.redacted(), dict(settings.sources), as_json=args.json)
+        values, sources = settings.redacted(), dict(settings.sources)
+        if settings.is_demo:  # no URL configured: the demo database is the one used
+            values["db_url"] = str(demo_db_path())
+            sources["db_url"] = "demo default"
+        return _show_config(values, sources, as_json=args.json)
 
     url = normalize_url(settings.db_url)
     engine = make_engine(with_stored_password(url))

@@ -57,8 +57,12 @@ def default_log_dir() -> Path:
     return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
 
 
+def demo_db_path() -> Path:
+    return user_data_dir() / "demo.db"
+
+
 def demo_db_url() -> str:
-    return f"sqlite:///{(user_data_dir() / 'demo.db').as_posix()}"
+    return f"sqlite:///{demo_db_path().as_posix()}"
 
 
 @dataclass(frozen=True)
@@ -112,8 +116,36 @@ def hide_url_password(url: str) -> str:
 
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         return "(not a valid URL)"
+
+
+def describe_database(settings: Settings) -> str:
+    """The database as a person names it, for the status bar: never a driver or password.
+
+    "Demo database (SQLite) ~/.local/share/Rapport/demo.db", "SQLite ~/work/r.db",
+    "PostgreSQL agent01@dbhost/rapport" (the port only when it is not 5432).
+    """
+    from sqlalchemy import make_url  # after the first paint, like hide_url_password
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(settings.db_url)
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+        return "(not a valid database URL)"
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        where = _home_relative(url.database or "") or "in memory"
+        return f"Demo database (SQLite) {where}" if settings.is_demo else f"SQLite {where}"
+    name = {"postgresql": "PostgreSQL"}.get(backend, backend)
+    port = f":{url.port}" if url.port and not (backend == "postgresql" and url.port == 5432) else ""
+    user = f"{url.username}@" if url.username else ""
+    return f"{name} {user}{url.host or 'localhost'}{port}/{url.database or ''}"
+
+
+def _home_relative(path: str) -> str:
+    home = str(Path.home())
+    return "~" + path[len(home) :] if home != "/" and path.startswith(home + os.sep) else path
 
 
 def _read_file(path: Path) -> dict[str, Any]:

@@ -70,7 +70,7 @@ def test_config_show_names_the_sources(tmp_path: Path) -> None:
     result = _run("-m", "app.cli", "config", "show", "--json", env={"RAPPORT_DEFAULT_REGION": "GB"})
     shown = json.loads(result.stdout)
     assert shown["default_region"] == {"value": "GB", "source": "environment"}
-    assert shown["db_url"]["source"] == "default"
+    assert shown["db_url"]["source"] == "demo default"
 
 
 def test_self_test_on_both_databases(engine: Engine) -> None:

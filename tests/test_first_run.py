@@ -104,7 +104,7 @@ def test_first_run_asks_for_the_password_stores_it_and_remembers_the_url(
     assert make_url(settings.db_url).username == "rapport_agent"
     assert settings.default_region == "GB"
     assert window.connection_error is None and not window.banner.isVisible()
-    assert window.db_label.text().startswith("postgresql:")
+    assert window.db_label.text().startswith("PostgreSQL rapport_agent@")
     assert "saved in" in window.statusBar().currentMessage()
 
     # The next start finds the password in the keyring and connects without asking.

@@ -118,6 +118,8 @@ def test_add_a_note_from_the_keyboard(
     panel = _open_by_enter(window, aloop, qtbot, "Eleanor Whitfield")
     panel.sections.setCurrentIndex(5)
     text = "<b>Prefers</b> samples of the new line"
+    panel.note_editor.setFocus()  # Ctrl+Enter saves the note being typed in, nothing else
+    aloop.until(panel.note_editor.hasFocus)
     qtbot.keyClicks(panel.note_editor, text)
     qtbot.keyClick(panel.note_editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     aloop.until(lambda: panel.note_status.text() == "Note saved.")

@@ -15,8 +15,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QModelIndex, Qt, Signal
-from PySide6.QtGui import QColor, QKeySequence, QShortcut
+from PySide6.QtCore import QModelIndex, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.services.views import CallLogEntry
+from ui import actions
 from ui import formatting as fmt
 from ui.bridge import DatabaseBridge
 from ui.customer_panel import make_table, plain_label
@@ -105,7 +106,7 @@ class CallLogView(QWidget):
         self.count = plain_label("")
         top.addWidget(self.count)
         self.refresh_button = QPushButton(icon("refresh"), "Refresh")
-        self.refresh_button.setToolTip("Reload the call log (F5)")
+        self.refresh_button.setToolTip(actions.tooltip("call_log.refresh"))
         self.refresh_button.clicked.connect(self.refresh)
         top.addWidget(self.refresh_button)
         layout.addLayout(top)
@@ -125,14 +126,12 @@ class CallLogView(QWidget):
         self.open_button.clicked.connect(lambda: self._open_row(self.table.currentIndex()))
         bottom.addWidget(self.open_button)
         self.call_button = QPushButton(icon("dial"), "Call")
-        self.call_button.setToolTip("Call this number through the softphone (Ctrl+D)")
+        self.call_button.setToolTip(actions.tooltip("call_log.dial"))
         self.call_button.clicked.connect(self.call_selected)
         bottom.addWidget(self.call_button)
         layout.addLayout(bottom)
-        for keys, slot in (("F5", self.refresh), ("Ctrl+D", self.call_selected)):
-            shortcut = QShortcut(QKeySequence(keys), self)
-            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            shortcut.activated.connect(slot)
+        actions.bind("call_log.refresh", self, self.refresh)
+        actions.bind("call_log.dial", self, self.call_selected)
         self._update_buttons()
 
     def selected(self) -> CallLogEntry | None:

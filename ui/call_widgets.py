@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui import actions
 from ui.customer_panel import plain_label
 
 TOAST_MS = 8000
@@ -105,8 +106,9 @@ class WrapUpPanel(QFrame):
         self.summary.setMaximumHeight(70)
         layout.addWidget(self.summary)
         self.save = QPushButton("Save wrap-up")
-        self.save.setToolTip("Save the wrap-up (Ctrl+Enter)")
+        self.save.setToolTip(actions.tooltip("wrap_up.save"))
         self.save.clicked.connect(self._submit)
+        actions.bind("wrap_up.save", self, self._submit)
         self.message = plain_label("")
         bottom = QHBoxLayout()
         bottom.addWidget(self.message, 1)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import shiboken6
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
+from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 from app.drafts import DraftStore
 from app.errors import UserError
 from app.services import views as v
+from ui import actions
 from ui import formatting as fmt
 from ui.bridge import DatabaseBridge
 from ui.icons import icon
@@ -49,6 +50,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 WARN = QBrush(QColor("#c62828"))
 DRAFT_SAVE_MS = 400
+# Alt+1 ... Alt+6, in the order of the section tabs.
+SECTION_ACTIONS = tuple(a.id for a in actions.ACTIONS if a.id.startswith("customer.section."))
 
 
 def plain_label(text: str = "", *, bold: bool = False, point_delta: int = 0) -> QLabel:
@@ -154,9 +157,8 @@ class CustomerPanel(QWidget):
         self._section_timer.timeout.connect(self._build_next_section)
         self._section_timer.start()
         layout.addWidget(self.sections, 1)
-        for number in range(self.sections.count()):
-            shortcut = QShortcut(QKeySequence(f"Alt+{number + 1}"), self)
-            shortcut.activated.connect(lambda index=number: self.sections.setCurrentIndex(index))
+        for number, name in enumerate(SECTION_ACTIONS):
+            actions.bind(name, self, lambda index=number: self.sections.setCurrentIndex(index))
 
     def ensure_section(self, index: int) -> None:
         """Build section `index` now if it is not built yet."""
@@ -201,11 +203,11 @@ class CustomerPanel(QWidget):
             title.addWidget(plain_label(f"({h.status})"))
         title.addStretch(1)
         self.edit_button = QPushButton(icon("edit"), "Edit contact…")
-        self.edit_button.setToolTip("Edit name and contact details (F2)")
+        self.edit_button.setToolTip(actions.tooltip("customer.edit_contact"))
         self.edit_button.setAccessibleName("Edit contact details")
         self.edit_button.clicked.connect(self.edit_contact)
         title.addWidget(self.edit_button)
-        QShortcut(QKeySequence("F2"), self).activated.connect(self.edit_contact)
+        actions.bind("customer.edit_contact", self, self.edit_contact)
         grid.addLayout(title, 0, 0, 1, 3)
 
         tenure = fmt.tenure(h.customer_since, self._today)
@@ -544,7 +546,12 @@ class CustomerPanel(QWidget):
             [
                 Column("Written", lambda n: fmt.day_time(n.created_at)),
                 Column("By", lambda n: n.author or ""),
-                Column("Note", lambda n: n.body.replace("\n", " "), stretch=True),
+                Column(
+                    "Note",
+                    lambda n: n.body.replace("\n", " "),
+                    tooltip=lambda n: n.body,
+                    stretch=True,
+                ),
             ]
         )
         self.notes_model.set_rows(list(data.notes))
@@ -558,13 +565,12 @@ class CustomerPanel(QWidget):
         self.note_status = plain_label("")
         row.addWidget(self.note_status, 1)
         self.add_note_button = QPushButton(icon("add"), "Add note")
-        self.add_note_button.setToolTip("Add note (Ctrl+Enter)")
+        self.add_note_button.setToolTip(actions.tooltip("note.save"))
         self.add_note_button.setAccessibleName("Add note")
         self.add_note_button.clicked.connect(self.submit_note)
         row.addWidget(self.add_note_button)
         layout.addLayout(row)
-        shortcut = QShortcut(QKeySequence("Ctrl+Return"), self.note_editor)
-        shortcut.activated.connect(self.submit_note)
+        actions.bind("note.save", self.note_editor, self.submit_note)
         if self._drafts is not None:
             draft = self._drafts.get(self._draft_key)
             if draft:

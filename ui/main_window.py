@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import gc
 import logging
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QCloseEvent, QDesktopServices, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices
 from PySide6.QtWidgets import (
     QApplication,
     QLabel,
     QMainWindow,
+    QMessageBox,
     QSplitter,
     QTabWidget,
     QToolButton,
@@ -29,12 +31,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.config import Settings, user_data_dir
+from app import __version__
+from app.config import Settings, describe_database, user_data_dir
 from app.drafts import DraftStore
 from app.errors import UserError
 from app.services.views import CallLogEntry, CustomerView
 from app.telephony.events import CallEvent, CallState
 from models.errors import DatabaseError
+from ui import actions
 from ui import formatting as fmt
 from ui.bridge import DatabaseBridge
 from ui.call_log import CallLogView
@@ -55,6 +59,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 RECENTLY_CLOSED = 10
 RETRY_MS = 5000
+HELD_CALLS_MAX = 50  # calls kept while the database is down; older ones are only logged
 
 
 def missed_call_message(number: str | None, record: CallRecord) -> str:
@@ -130,9 +135,7 @@ class MainWindow(QMainWindow):
         self.call_log_button.setText("Call log")
         self.call_log_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.call_log_button.setAutoRaise(True)
-        self.call_log_button.setToolTip(
-            "Calls of this agent and line, answered and missed (Ctrl+L)"
-        )
+        self.call_log_button.setToolTip(actions.tooltip("call_log.show"))
         self.call_log_button.clicked.connect(self.show_call_log)
         self.statusBar().addPermanentWidget(self.call_log_button)
         self.adapter_status = AdapterStatusBar()
@@ -152,26 +155,35 @@ class MainWindow(QMainWindow):
         self._retry = QTimer(self, interval=RETRY_MS)
         self._retry.timeout.connect(lambda: self.bridge.spawn(self._check_connection()))
         self.drafts = DraftStore(user_data_dir() / "drafts.json")
-        self._install_shortcuts()
-        self._install_connection_menu()
+        # Calls that ring while no database is connected: popped in order once it is.
+        self.held_calls: list[CallEvent] = []
+        self.sql_guard: Any = None  # app.sql_guard.GuiThreadSqlGuard, once connected
+        self._install_actions()
 
-    def _install_shortcuts(self) -> None:
-        bindings = [
-            ("Ctrl+K", self.search.focus_box),
-            ("F3", self.search.focus_box),
-            ("Ctrl+W", lambda: self.close_tab(self.tabs.currentIndex())),
-            ("Ctrl+Tab", lambda: self._cycle(1)),
-            ("Ctrl+Shift+Tab", lambda: self._cycle(-1)),
-            ("Ctrl+Shift+T", self.reopen_closed),
-            ("Ctrl+N", lambda: self.new_customer(self.search.box.text())),
-            ("Ctrl+L", self.show_call_log),
-            ("F1", self.show_shortcuts),
-            ("Ctrl+/", self.show_shortcuts),
-        ]
-        for keys, slot in bindings:
-            shortcut = QShortcut(QKeySequence(keys), self)
-            shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
-            shortcut.activated.connect(slot)
+    def _install_actions(self) -> None:
+        """The window's actions and menus, from the registry (ui/actions.py)."""
+        slots = {
+            "search.focus": self.search.focus_box,
+            "customer.new": lambda: self.new_customer(self.search.box.text()),
+            "call_log.show": self.show_call_log,
+            "tab.close": lambda: self.close_tab(self.tabs.currentIndex()),
+            "tab.next": lambda: self._cycle(1),
+            "tab.previous": lambda: self._cycle(-1),
+            "tab.reopen": self.reopen_closed,
+            "database.connection": lambda: self.open_connection_dialog(),
+            "app.quit": self.close,
+            "help.shortcuts": self.show_shortcuts,
+            "help.about": self.show_about,
+        }
+        bound: dict[str, QAction] = {
+            name: actions.bind(name, self, slot) for name, slot in slots.items()
+        }
+        for title in actions.MENUS:
+            menu = self.menuBar().addMenu(title)
+            for spec in actions.ACTIONS:
+                if spec.menu == title:
+                    menu.addAction(bound[spec.id])
+        self.connection_action = bound["database.connection"]
 
     def show_adapter_status(self, name: str, status: str, detail: str) -> None:
         self.adapter_status.set_status(name, status, detail)
@@ -188,10 +200,59 @@ class MainWindow(QMainWindow):
 
     def handle_call(self, event: CallEvent) -> None:
         """Entry point for every call event, whatever its source."""
+        if self.services is None:
+            # Not connected (yet): keep it, pop it once connected; while the database
+            # is known to be down, show the agent who rings rather than nothing.
+            self.held_calls.append(event)
+            if len(self.held_calls) > HELD_CALLS_MAX:
+                dropped = self.held_calls.pop(0)
+                log.warning("database down: call %s no longer held", dropped.call_id)
+            if self.connection_error is not None:
+                self._show_held_calls()
+            return
         self.bridge.spawn(self._on_call(event))
+
+    def _held_numbers(self) -> list[str]:
+        numbers = [
+            e.number or "withheld number" for e in self.held_calls if e.state == CallState.RINGING
+        ]
+        return list(dict.fromkeys(numbers))
+
+    def _show_held_calls(self) -> None:
+        numbers = self._held_numbers()
+        if not numbers:
+            return
+        title = (
+            f"Incoming call: {numbers[0]}"
+            if len(numbers) == 1
+            else f"{len(numbers)} incoming calls"
+        )
+        lines = [*numbers[-5:], "Database unavailable: cannot look up the caller"]
+        self.toast.show_call(title, lines, self.tabs)
+        self._show_failure_banner()
+
+    def _show_failure_banner(self) -> None:
+        text = (
+            f"Database unavailable: {self.connection_error}. "
+            "File → Database connection… changes it."
+        )
+        numbers = self._held_numbers()
+        if numbers:
+            text += (
+                f"\nCalls not looked up: {', '.join(numbers)} "
+                "(they pop when the database connects)."
+            )
+        self.banner.setText(text)
+        self.banner.show()
+
+    async def _pop_held_calls(self) -> None:
+        held, self.held_calls = self.held_calls, []
+        for event in held:  # in order: a call's ringing before its answer and hang-up
+            await self._on_call(event)
 
     async def _on_call(self, event: CallEvent) -> None:
         if self.services is None:
+            self.handle_call(event)  # the database went away meanwhile: hold it
             return
         if event.state == CallState.RINGING:
             await self._ringing(event)
@@ -434,6 +495,19 @@ class MainWindow(QMainWindow):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
 
+    def show_about(self) -> None:
+        # open(), never exec() or QMessageBox.about(): a nested loop breaks qasync.
+        box = QMessageBox(self)
+        box.setWindowTitle("About Rapport")
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setText(f"Rapport {__version__}")
+        box.setInformativeText(
+            "Customer-service workstation. Built with Python, Qt for Python (PySide6, "
+            "LGPL) and SQLAlchemy. F1 lists the keyboard shortcuts."
+        )
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
     def _show_busy(self, busy: bool) -> None:
         self.busy_label.setText("Working…" if busy else "")
 
@@ -458,23 +532,10 @@ class MainWindow(QMainWindow):
             return  # still down: the banner stays, the timer tries again
         self._retry.stop()
         self.banner.hide()
-        self.db_label.setText(self._where())
+        self.db_label.setText(describe_database(self.settings))
         self.statusBar().showMessage("Database connection restored.", 5000)
 
-    def _where(self) -> str:
-        assert self.services is not None
-        if self.settings.is_demo:
-            return f"{self.services.backend}: demo database"
-        url = self.services.engine.url.render_as_string(hide_password=True)
-        return f"{self.services.backend}: {url}"
-
     # -- connecting ------------------------------------------------------------------
-
-    def _install_connection_menu(self) -> None:
-        menu = self.menuBar().addMenu("&File")
-        self.connection_action = menu.addAction("&Database connection…")
-        self.connection_action.setToolTip("Server, database, user, TLS and password")
-        self.connection_action.triggered.connect(lambda: self.open_connection_dialog())
 
     def open_connection_dialog(self, problem: str | None = None) -> None:
         """The connection dialog, window-modal via open() (never exec(): qasync)."""
@@ -535,23 +596,28 @@ class MainWindow(QMainWindow):
         # (ui/garbage.py) scan only what customers and calls create. A full collection
         # then takes a few ms instead of tens, and no longer stalls a screen pop.
         gc.freeze()
+        self._guard_gui_thread(services)
         self.search.set_service(services.search)
-        where = (
-            "demo database"
-            if self.settings.is_demo
-            else services.engine.url.render_as_string(hide_password=True)
-        )
-        self.db_label.setText(f"{services.backend}: {where}")
+        self.db_label.setText(describe_database(self.settings))
+        self.db_label.setToolTip(f"Connected to {describe_database(self.settings)}")
         self.ready.emit()
+        if self.held_calls:
+            self.bridge.spawn(self._pop_held_calls())
+
+    def _guard_gui_thread(self, services: Services) -> None:
+        """Log (once per call site, with the stack) any SQL that runs on this thread."""
+        from app.sql_guard import GuiThreadSqlGuard  # SQLAlchemy: loaded with the services
+
+        if self.sql_guard is None:
+            self.sql_guard = GuiThreadSqlGuard(threading.current_thread(), raise_error=False)
+        self.sql_guard.attach(services.engine)
 
     def _fail(self, message: str) -> None:
         self.connection_error = message
-        self.banner.setText(
-            f"Database unavailable: {message}. File → Database connection… changes it."
-        )
-        self.banner.show()
+        self._show_failure_banner()
         self.db_label.setText("Not connected")
         self.ready.emit()
+        self._show_held_calls()
 
     # -- tabs ------------------------------------------------------------------------
 

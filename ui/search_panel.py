@@ -17,6 +17,7 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QLineEdit, QPushButton, QTableView, QVBoxLayout, QWidget
 
 from app.services import views as v
+from ui import actions
 from ui import formatting as fmt
 from ui.bridge import DatabaseBridge
 from ui.customer_panel import make_table, plain_label
@@ -46,10 +47,7 @@ class SearchPanel(QWidget):
         self.box.setObjectName("searchBox")
         self.box.setAccessibleName("Search customers")
         self.box.setPlaceholderText("Phone, e-mail, order, case or name")
-        self.box.setToolTip(
-            "Search (Ctrl+K or F3): phone in any format, e-mail, "
-            "order number, case reference or a name, typos allowed"
-        )
+        self.box.setToolTip(actions.tooltip("search.focus") + "; typos allowed in names")
         self.box.setClearButtonEnabled(True)
         self.box.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
         self.box.installEventFilter(self)
@@ -73,7 +71,7 @@ class SearchPanel(QWidget):
         self.results.installEventFilter(self)
         layout.addWidget(self.results, 1)
         self.new_button = QPushButton(icon("new_customer"), "New customer…")
-        self.new_button.setToolTip("Create a customer from what you typed (Ctrl+N)")
+        self.new_button.setToolTip(actions.tooltip("customer.new"))
         self.new_button.setAccessibleName("New customer")
         self.new_button.clicked.connect(
             lambda: self.new_customer_requested.emit(self.box.text().strip())

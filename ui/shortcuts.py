@@ -1,33 +1,34 @@
-"""The keyboard shortcuts, listed once: bound from here and shown in the help (F1)."""
+"""The F1 help: every key of the action registry (`ui/actions.py`), by section.
+
+Made from the registry, so it lists exactly what is bound. It fits a 1366x768
+screen without scrolling sideways: the "Does" column takes the width left and wraps.
+"""
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont, QGuiApplication
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QDialog,
     QDialogButtonBox,
+    QHeaderView,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-SHORTCUTS: tuple[tuple[str, str], ...] = (
-    ("Ctrl+K, F3", "Search: phone, e-mail, order, case or name"),
-    ("↑ / ↓", "Move through search results"),
-    ("Enter", "Open the selected (or best) match"),
-    ("Esc", "Clear the search"),
-    ("Ctrl+W", "Close the customer tab"),
-    ("Ctrl+Tab / Ctrl+Shift+Tab", "Next / previous customer tab"),
-    ("Ctrl+Shift+T", "Reopen the last closed customer"),
-    ("Alt+1 … Alt+6", "Overview, Orders, Cases, Timeline, Household, Notes"),
-    ("F2", "Edit the customer's contact details"),
-    ("Ctrl+N", "New customer, prefilled with what was searched"),
-    ("Ctrl+Enter", "Save the note being written"),
-    ("Ctrl+L", "Call log: this agent's and line's calls, missed ones with their callback"),
-    ("Ctrl+D", "In the call log: call the selected number back through the softphone"),
-    ("F5", "Reload the call log"),
-    ("F1, Ctrl+/", "This list"),
-)
+from ui.actions import ACTIONS, SECTIONS, ActionSpec
+
+
+def shortcut_rows() -> list[tuple[str, list[ActionSpec]]]:
+    """(section, its actions that have keys), in the order of SECTIONS."""
+    return [
+        (section, [a for a in ACTIONS if a.section == section and a.keys])
+        for section in SECTIONS
+        if any(a.section == section and a.keys for a in ACTIONS)
+    ]
 
 
 class ShortcutsDialog(QDialog):
@@ -35,18 +36,50 @@ class ShortcutsDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Keyboard shortcuts")
         layout = QVBoxLayout(self)
-        table = QTableWidget(len(SHORTCUTS), 2)
+        groups = shortcut_rows()
+        self.table = table = QTableWidget(sum(1 + len(g) for _, g in groups), 2)
         table.setAccessibleName("Keyboard shortcuts")
         table.setHorizontalHeaderLabels(["Keys", "Does"])
         table.verticalHeader().hide()
-        for row, (keys, does) in enumerate(SHORTCUTS):
-            table.setItem(row, 0, QTableWidgetItem(keys))
-            table.setItem(row, 1, QTableWidgetItem(does))
-        table.resizeColumnsToContents()
-        table.horizontalHeader().setStretchLastSection(True)
-        table.setMinimumWidth(560)
-        table.setMinimumHeight(360)
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setWordWrap(True)
+        table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        bold = QFont(table.font())
+        bold.setBold(True)
+        row = 0
+        for section, specs in groups:
+            heading = QTableWidgetItem(section)
+            heading.setFont(bold)
+            heading.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            table.setItem(row, 0, heading)
+            table.setSpan(row, 0, 1, 2)
+            row += 1
+            for spec in specs:
+                keys = QTableWidgetItem(spec.keys_text)
+                keys.setData(Qt.ItemDataRole.UserRole, spec.id)
+                table.setItem(row, 0, keys)
+                table.setItem(row, 1, QTableWidgetItem(spec.help))
+                row += 1
+        header = table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        # Rows grow to fit wrapped text whenever the width changes.
+        table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         layout.addWidget(table)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.close)
         layout.addWidget(buttons)
+        screen = (parent.screen() if parent is not None else None) or (
+            QGuiApplication.primaryScreen()
+        )
+        available = screen.availableGeometry()
+        self.resize(min(720, available.width() - 80), min(640, available.height() - 80))
+
+    def listed_ids(self) -> list[str]:
+        """The registry ids of the rows, in order (section headings have none)."""
+        ids = (
+            self.table.item(r, 0).data(Qt.ItemDataRole.UserRole)
+            for r in range(self.table.rowCount())
+        )
+        return [i for i in ids if i]

@@ -9,6 +9,7 @@ Signals:
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -17,6 +18,12 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 
 Row = TypeVar("Row")
 Index = QModelIndex | QPersistentModelIndex
+
+
+def plain_tooltip(text: str) -> str:
+    """`text` as a tooltip that shows it as written: Qt renders a tooltip that looks
+    like HTML as HTML, so user data is escaped, and as rich text a long one wraps."""
+    return "<p>" + html.escape(text).replace("\n", "<br>") + "</p>"
 
 
 @dataclass(frozen=True)
@@ -79,8 +86,10 @@ class RowTableModel(QAbstractTableModel, Generic[Row]):
         column = self._columns[index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
             return column.text(row)
-        if role == Qt.ItemDataRole.ToolTipRole and column.tooltip is not None:
-            return column.tooltip(row)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            # Cells elide long text, so each says all of it on hover.
+            tip = column.tooltip(row) if column.tooltip is not None else column.text(row)
+            return plain_tooltip(tip) if tip else None
         if role == Qt.ItemDataRole.ForegroundRole and column.foreground is not None:
             return column.foreground(row)
         if role == Qt.ItemDataRole.TextAlignmentRole and column.align_right:

@@ -1,0 +1,244 @@
+"""Every action the agent can take by key or menu, declared once.
+
+Menus, QAction shortcuts, the tooltips that name a key and the F1 table
+(`ui/shortcuts.py`) are all made from `ACTIONS`, so a tooltip cannot promise a key
+that nothing binds, and the help cannot list a key that does nothing (the spirit of
+Picard's `@add_action` and qutebrowser's command registry).
+
+Each action says where its keys work (`Scope`):
+- WINDOW: anywhere in the window that owns it (the main window, or a customer tab
+  while it is the one shown);
+- FOCUS: only while the keyboard focus is inside its widget (Ctrl+Enter saves the
+  wrap-up when typing in the wrap-up, the note when typing in the note);
+- NATIVE: keys a widget reads itself (the search box's arrows, Enter, Esc); listed
+  here so the help and the tooltips name them, bound by that widget.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QWidget
+
+
+class Scope(enum.Enum):
+    WINDOW = "window"
+    FOCUS = "focus"
+    NATIVE = "native"
+
+
+# Sections of the F1 table, in the order shown.
+SECTIONS = ("Find", "Customer", "Calls", "Tabs and window", "Help")
+# Menus of the menu bar, in the order shown (menu title -> its actions, from `menu`).
+MENUS = ("&File", "&Go", "&Call", "&Help")
+
+_KEY_NAMES = {"Return": "Enter", "Up": "↑", "Down": "↓", "Escape": "Esc"}
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    id: str
+    text: str  # menu text, with its & mnemonic
+    help: str  # what it does, as the F1 table says it
+    section: str  # F1 table section, one of SECTIONS
+    keys: tuple[str, ...] = ()  # portable QKeySequence strings; the first is the main one
+    scope: Scope = Scope.WINDOW
+    menu: str | None = None  # one of MENUS; only WINDOW actions of the main window
+    tip: str | None = None  # tooltip of the button/menu item, without the keys
+
+    @property
+    def keys_text(self) -> str:
+        """The keys as people read them: Ctrl+Enter (also for Ctrl+Return), ↑, Esc."""
+        shown: list[str] = []
+        for keys in self.keys:
+            text = "+".join(_KEY_NAMES.get(part, part) for part in keys.split("+"))
+            if text not in shown:
+                shown.append(text)
+        return ", ".join(shown)
+
+    @property
+    def tooltip(self) -> str:
+        """E.g. "Save the wrap-up (Ctrl+Enter)"."""
+        tip = self.tip or self.help
+        return f"{tip} ({self.keys_text})" if self.keys else tip
+
+
+def _sections() -> tuple[ActionSpec, ...]:
+    names = ("Overview", "Orders", "Cases", "Timeline", "Household", "Notes")
+    return tuple(
+        ActionSpec(
+            f"customer.section.{name.lower()}",
+            name,
+            f"Show the customer's {name} section",
+            "Customer",
+            (f"Alt+{number}",),
+        )
+        for number, name in enumerate(names, start=1)
+    )
+
+
+ACTIONS: tuple[ActionSpec, ...] = (
+    # -- Find
+    ActionSpec(
+        "search.focus",
+        "&Search…",
+        "Search: phone in any format, e-mail, order, case or name",
+        "Find",
+        ("Ctrl+K", "F3"),
+        menu="&Go",
+    ),
+    ActionSpec(
+        "search.move", "", "Move through the search results", "Find", ("Up", "Down"), Scope.NATIVE
+    ),
+    ActionSpec(
+        "search.open", "", "Open the selected (or best) match", "Find", ("Return",), Scope.NATIVE
+    ),
+    ActionSpec("search.clear", "", "Clear the search", "Find", ("Escape",), Scope.NATIVE),
+    ActionSpec(
+        "customer.new",
+        "&New customer…",
+        "New customer, prefilled with what was searched",
+        "Find",
+        ("Ctrl+N",),
+        menu="&File",
+        tip="Create a customer from what you typed",
+    ),
+    # -- Customer
+    *_sections(),
+    ActionSpec(
+        "customer.edit_contact",
+        "Edit contact…",
+        "Edit the customer's name and contact details",
+        "Customer",
+        ("F2",),
+    ),
+    ActionSpec(
+        "note.save",
+        "Add note",
+        "Save the note being written (typing in the note)",
+        "Customer",
+        ("Ctrl+Return", "Ctrl+Enter"),
+        Scope.FOCUS,
+        tip="Add note",
+    ),
+    # -- Calls
+    ActionSpec(
+        "call_log.show",
+        "Call &log",
+        "Call log: this agent's and line's calls, missed ones with their callback",
+        "Calls",
+        ("Ctrl+L",),
+        menu="&Call",
+        tip="Calls of this agent and line, answered and missed",
+    ),
+    ActionSpec(
+        "call_log.dial",
+        "Call",
+        "In the call log: call the selected number back through the softphone",
+        "Calls",
+        ("Ctrl+D",),
+        Scope.FOCUS,
+        tip="Call this number through the softphone",
+    ),
+    ActionSpec(
+        "call_log.refresh",
+        "Refresh",
+        "In the call log: reload it",
+        "Calls",
+        ("F5",),
+        Scope.FOCUS,
+        tip="Reload the call log",
+    ),
+    ActionSpec(
+        "wrap_up.save",
+        "Save wrap-up",
+        "Save the wrap-up after a call (typing in the wrap-up)",
+        "Calls",
+        ("Ctrl+Return", "Ctrl+Enter"),
+        Scope.FOCUS,
+        tip="Save the wrap-up",
+    ),
+    # -- Tabs and window
+    ActionSpec(
+        "tab.close",
+        "&Close tab",
+        "Close the customer tab",
+        "Tabs and window",
+        ("Ctrl+W",),
+        menu="&Go",
+    ),
+    ActionSpec("tab.next", "&Next tab", "Next tab", "Tabs and window", ("Ctrl+Tab",), menu="&Go"),
+    ActionSpec(
+        "tab.previous",
+        "&Previous tab",
+        "Previous tab",
+        "Tabs and window",
+        ("Ctrl+Shift+Tab",),
+        menu="&Go",
+    ),
+    ActionSpec(
+        "tab.reopen",
+        "&Reopen closed customer",
+        "Reopen the last closed customer",
+        "Tabs and window",
+        ("Ctrl+Shift+T",),
+        menu="&Go",
+    ),
+    ActionSpec(
+        "database.connection",
+        "&Database connection…",
+        "Change the database: server, database, user, TLS and password",
+        "Tabs and window",
+        menu="&File",
+        tip="Server, database, user, TLS and password",
+    ),
+    ActionSpec("app.quit", "&Quit", "Quit Rapport", "Tabs and window", ("Ctrl+Q",), menu="&File"),
+    # -- Help
+    ActionSpec(
+        "help.shortcuts",
+        "&Keyboard shortcuts",
+        "This list of keyboard shortcuts",
+        "Help",
+        ("F1", "Ctrl+/"),
+        menu="&Help",
+    ),
+    ActionSpec("help.about", "&About Rapport", "Version and licences", "Help", menu="&Help"),
+)
+
+_BY_ID = {spec.id: spec for spec in ACTIONS}
+
+
+def spec(action_id: str) -> ActionSpec:
+    return _BY_ID[action_id]
+
+
+def tooltip(action_id: str) -> str:
+    return _BY_ID[action_id].tooltip
+
+
+def bind(action_id: str, widget: QWidget, slot: Callable[[], object]) -> QAction:
+    """Make the action, give it its keys and add it to `widget`, where they work.
+
+    WINDOW actions work while `widget`'s window is active and `widget` is shown;
+    FOCUS actions only while the focus is inside `widget`.
+    """
+    declared = _BY_ID[action_id]
+    if declared.scope is Scope.NATIVE:
+        raise ValueError(f"{action_id} is read by its widget, not bound as an action")
+    action = QAction(declared.text, widget)
+    action.setObjectName(declared.id)
+    action.setShortcuts([QKeySequence(keys) for keys in declared.keys])
+    action.setShortcutContext(
+        Qt.ShortcutContext.WindowShortcut
+        if declared.scope is Scope.WINDOW
+        else Qt.ShortcutContext.WidgetWithChildrenShortcut
+    )
+    action.setToolTip(declared.tooltip)
+    action.setStatusTip(declared.help)
+    action.triggered.connect(lambda _checked=False: slot())
+    widget.addAction(action)
+    return action
