@@ -182,6 +182,8 @@ class MainWindow(QMainWindow):
             menu = self.menuBar().addMenu(title)
             for spec in actions.ACTIONS:
                 if spec.menu == title:
+                    if spec.id == "app.quit":
+                        menu.addSeparator()
                     menu.addAction(bound[spec.id])
         self.connection_action = bound["database.connection"]
 
