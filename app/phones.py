@@ -7,6 +7,10 @@ from dataclasses import dataclass
 
 import phonenumbers
 
+# The kind of a phone follows its number; the seeder (models/) needs the same rule.
+from models.phone_kinds import kind_for as kind_for
+from models.phone_kinds import line_type as line_type
+
 TAIL_DIGITS = 7
 _DIGITS = re.compile(r"\D+")
 # Something a person could mean as a phone number: digits with the usual punctuation.
@@ -64,50 +68,12 @@ def tail_of(e164: str) -> str:
     return digits(e164)[-TAIL_DIGITS:]
 
 
-# What the number itself says about the line: libphonenumber's type, folded to the
-# two answers an agent cares about. North American numbers (FIXED_LINE_OR_MOBILE)
-# and special services say neither.
-_LANDLINE = frozenset({phonenumbers.PhoneNumberType.FIXED_LINE})
-_MOBILE = frozenset({phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.PAGER})
-
-
-def _parsed(number: str, default_region: str = "US") -> phonenumbers.PhoneNumber | None:
+def _parsed(text: str, default_region: str) -> phonenumbers.PhoneNumber | None:
     try:
-        parsed = phonenumbers.parse(number.strip(), default_region.upper())
+        parsed = phonenumbers.parse(text, default_region.upper())
     except phonenumbers.NumberParseException:
         return None
     return parsed if phonenumbers.is_valid_number(parsed) else None
-
-
-def line_type(e164: str | None) -> str | None:
-    """"landline", "mobile", or None when the number does not say (or is not valid)."""
-    parsed = _parsed(e164) if e164 else None
-    if parsed is None:
-        return None
-    kind = phonenumbers.number_type(parsed)
-    if kind in _LANDLINE:
-        return "landline"
-    if kind in _MOBILE:
-        return "mobile"
-    return None
-
-
-def kind_for(e164: str | None, chosen: str | None = None, hint: str | None = None) -> str:
-    """The phone kind to store (mobile, home, work, other).
-
-    What the agent chose wins. Otherwise the number decides: a mobile number is
-    "mobile"; a landline is the hint when that is a landline kind (home, work),
-    else "home". A number that does not say (North America) keeps the hint, or
-    "other": calling a landline "mobile" misleads the agent who texts it.
-    """
-    if chosen:
-        return chosen
-    line = line_type(e164)
-    if line == "mobile":
-        return "mobile"
-    if line == "landline":
-        return hint if hint in ("home", "work") else "home"
-    return hint or "other"
 
 
 def display(number: str | None, default_region: str) -> str:

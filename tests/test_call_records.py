@@ -54,9 +54,7 @@ def _event(
 
 def _service(engine: Engine, workstation: str | None = HERE) -> CallService:
     db = Database(engine)
-    return CallService(
-        db, CustomerService(db, "US", CLOCK), "US", CLOCK, workstation=workstation
-    )
+    return CallService(db, CustomerService(db, "US", CLOCK), "US", CLOCK, workstation=workstation)
 
 
 def _an_agent(engine: Engine) -> tuple[str, str]:
@@ -107,7 +105,14 @@ def test_a_rung_call_hung_up_unanswered_is_missed_with_one_callback(engine: Engi
     (entry,) = calls.call_log(missed_only=True)
     assert entry.outcome == "missed" and entry.callback_status == "open"
     with Database(engine).read() as session:
-        assert len(session.scalars(select(Task).where(Task.interaction_id == entry.interaction_id)).all()) == 1
+        assert (
+            len(
+                session.scalars(
+                    select(Task).where(Task.interaction_id == entry.interaction_id)
+                ).all()
+            )
+            == 1
+        )
 
 
 def test_missed_calls_that_rang_here_are_in_my_view(engine: Engine) -> None:

@@ -16,9 +16,9 @@ from app import phones
 from app.clock import fixed_clock
 from app.services.contacts import ContactDetails, ContactService, PhoneEdit
 from app.services.customers import CustomerService
+from models.commerce import Order
 from models.database import Database
 from models.enums import Channel, CustomerStatus, OrderStatus
-from models.commerce import Order
 from models.people import Customer, CustomerPhone
 from models.seed import seed_database
 from models.seed_stories import STORY_CUSTOMERS
@@ -96,7 +96,10 @@ def test_a_phone_saved_without_a_choice_takes_the_number_type(engine: Engine) ->
             "Iris",
             "Holm",
             "en",
-            phones=(PhoneEdit("+44 20 7946 0555", is_primary=True), PhoneEdit("+44 7911 123456", "work")),
+            phones=(
+                PhoneEdit("+44 20 7946 0555", is_primary=True),
+                PhoneEdit("+44 7911 123456", "work"),
+            ),
         )
     )
     assert [(p.raw, p.kind) for p in saved.details.phones] == [

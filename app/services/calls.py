@@ -141,7 +141,7 @@ class CallService:
                     "customer_id": match.customer_id,
                     "case_id": match.case_id,
                     # Not answered so far; with ended_at still empty the call log reads
-                    # it as "rang" (see call_outcome), never as missed.
+                    # it as "rang" (see views.call_outcome), never as missed.
                     "outcome": InteractionOutcome.MISSED,
                 },
                 CALL_KEY,
@@ -404,7 +404,7 @@ class CallService:
                 interaction_id=r[0],
                 started_at=r[1],
                 direction=r[4].value,
-                outcome=call_outcome(r[5].value, r[2], r[3]),
+                outcome=v.call_outcome(r[5].value, r[2], r[3]),
                 number=r[6],
                 customer_id=r[7],
                 customer_name=f"{r[8]} {r[9]}" if r[8] is not None else None,
@@ -414,6 +414,7 @@ class CallService:
                 line=r[12],
                 callback_task_id=r[13],
                 callback_status=r[14].value if r[14] is not None else None,
+                number_display=phones.display(r[6], self.default_region),
             )
             for r in rows
         ]
@@ -455,16 +456,6 @@ class CallService:
 
 # What makes a call one call, whichever adapter reports it again.
 CALL_KEY = ("call_source", "call_id")
-
-
-def call_outcome(
-    outcome: str, answered_at: dt.datetime | None, ended_at: dt.datetime | None
-) -> str:
-    """What became of a call: "rang" for one neither answered nor hung up as far as any
-    source said (`rapport pop` reports only the ring), else the stored outcome."""
-    if outcome == InteractionOutcome.MISSED and answered_at is None and ended_at is None:
-        return "rang"
-    return outcome
 
 
 def _lines_of(session: Session, workstation: str) -> list[str]:

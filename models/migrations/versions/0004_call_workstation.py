@@ -23,7 +23,8 @@ WORKSTATION_LENGTH = 80  # models.limits.WORKSTATION_LENGTH
 
 def upgrade() -> None:
     op.add_column(
-        "interactions", sa.Column("workstation", sa.String(length=WORKSTATION_LENGTH), nullable=True)
+        "interactions",
+        sa.Column("workstation", sa.String(length=WORKSTATION_LENGTH), nullable=True),
     )
     op.create_index(
         "ix_interactions_workstation_started", "interactions", ["workstation", "started_at"]
