@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from app.clock import fixed_clock
-from app.services.calls import CallService
+from app.services.calls import CallMatch, CallService
 from app.services.contacts import ContactDetails, ContactService, PhoneEdit
 from app.services.customers import CustomerService
 from app.telephony.events import CallEvent, CallState
@@ -57,6 +57,13 @@ def _service(engine: Engine, workstation: str | None = HERE) -> CallService:
     return CallService(db, CustomerService(db, "US", CLOCK), "US", CLOCK, workstation=workstation)
 
 
+def _ring(calls: CallService, event: CallEvent) -> CallMatch:
+    """What the window does on ringing: the pop's look-up, then the rung record."""
+    match, _view = calls.ring(event)
+    calls.record_ring(event, match)
+    return match
+
+
 def _an_agent(engine: Engine) -> tuple[str, str]:
     with Database(engine).read() as session:
         user = session.scalars(select(User).order_by(User.id)).first()
@@ -67,14 +74,14 @@ def _an_agent(engine: Engine) -> tuple[str, str]:
 def test_a_pop_without_hang_up_is_logged_as_rung_without_callback(engine: Engine) -> None:
     seed_database(engine, 5, now=SEEDED)
     calls = _service(engine)
-    calls.ring(_event("+1 202 555 0111", CallState.RINGING, "pop-1"))
+    _ring(calls, _event("+1 202 555 0111", CallState.RINGING, "pop-1"))
     (entry,) = calls.call_log()
     assert entry.outcome == "rang" and entry.number == "+1 202 555 0111"
     assert entry.callback_task_id is None
     # Not a missed call (nobody said it was not answered): not under "Missed only".
     assert calls.call_log(missed_only=True) == []
     # The same ring reported again (two sources) is one call.
-    calls.ring(_event("+1 202 555 0111", CallState.RINGING, "pop-1"))
+    _ring(calls, _event("+1 202 555 0111", CallState.RINGING, "pop-1"))
     assert len(calls.call_log()) == 1
 
 
@@ -82,7 +89,7 @@ def test_answer_and_hang_up_complete_the_rung_record(engine: Engine) -> None:
     seed_database(engine, 5, now=SEEDED)
     calls = _service(engine)
     login, name = _an_agent(engine)
-    match, _view = calls.ring(_event("617 555 0142", CallState.RINGING, "c-9"))
+    match = _ring(calls, _event("617 555 0142", CallState.RINGING, "c-9"))
     assert match.customer_id is not None
     answered_id = calls.answered(
         _event("617 555 0142", CallState.ANSWERED, "c-9", 5), None, None, login
@@ -98,7 +105,7 @@ def test_answer_and_hang_up_complete_the_rung_record(engine: Engine) -> None:
 def test_a_rung_call_hung_up_unanswered_is_missed_with_one_callback(engine: Engine) -> None:
     seed_database(engine, 5, now=SEEDED)
     calls = _service(engine)
-    calls.ring(_event("+1 202 555 0123", CallState.RINGING, "m-1"))
+    _ring(calls, _event("+1 202 555 0123", CallState.RINGING, "m-1"))
     first = calls.ended(_event("+1 202 555 0123", CallState.ENDED, "m-1", 30), None, None)
     again = calls.ended(_event("+1 202 555 0123", CallState.ENDED, "m-1", 31), None, None)
     assert first.callback_task_id is not None and again.callback_task_id is None
@@ -120,11 +127,11 @@ def test_missed_calls_that_rang_here_are_in_my_view(engine: Engine) -> None:
     login, _name = _an_agent(engine)
     calls = _service(engine)
     # A source without line information: the missed call has no agent and no line.
-    calls.ring(_event("+1 202 555 0144", CallState.RINGING, "here-1"))
+    _ring(calls, _event("+1 202 555 0144", CallState.RINGING, "here-1"))
     calls.ended(_event("+1 202 555 0144", CallState.ENDED, "here-1", 20), None, login)
     # A call that rang on another workstation, for nobody we know.
     elsewhere = _service(engine, workstation="agent02@pc-03")
-    elsewhere.ring(_event("+1 202 555 0155", CallState.RINGING, "there-1"))
+    _ring(elsewhere, _event("+1 202 555 0155", CallState.RINGING, "there-1"))
     elsewhere.ended(_event("+1 202 555 0155", CallState.ENDED, "there-1", 20), None, None)
     mine = calls.call_log(agent=login, line=None, workstation=calls.workstation)
     assert [e.number for e in mine] == ["+1 202 555 0144"]
@@ -136,7 +143,7 @@ def test_the_line_of_this_workstation_is_learnt_from_its_calls(engine: Engine) -
     seed_database(engine, 5, now=SEEDED)
     calls = _service(engine)
     # A call that rang here on line 5551000 teaches the workstation its line ...
-    calls.ring(_event("+1 202 555 0166", CallState.RINGING, "l-1", line="5551000", source="ami"))
+    _ring(calls, _event("+1 202 555 0166", CallState.RINGING, "l-1", line="5551000", source="ami"))
     # ... so a call on that line that rang while this PC was off is ours too.
     other = _service(engine, workstation=None)
     other.ended(
@@ -157,7 +164,7 @@ def test_a_caller_created_during_the_call_is_linked_to_it(engine: Engine) -> Non
     seed_database(engine, 5, now=SEEDED)
     calls = _service(engine)
     event = _event("+1 202 555 0199", CallState.RINGING, "new-1", name="Ann Example")
-    match, _view = calls.ring(event)
+    match = _ring(calls, event)
     assert match.result == "none"
     saved = ContactService(Database(engine), "US", CLOCK).create(
         ContactDetails("Ann", "Example", "en", phones=(PhoneEdit("+1 202 555 0199"),))

@@ -261,6 +261,13 @@ class MainWindow(QMainWindow):
 
         self.pop_log.info(pop_log_line(event, match, latency))
         self.popped.emit(event.call_id, latency)
+        # After the paint: the call is in the call log as rung even if its source
+        # never reports the answer or the hang-up (`rapport pop`).
+        try:
+            await self.bridge.run(self.services.calls.record_ring, event, match)
+        except Exception:  # the pop is shown; the log misses one ring, say so in the log
+            log.exception("recording the ring of call %s failed", event.call_id)
+        self._refresh_call_log()
 
     def _toast_for(self, panel: CustomerPanel, case_id: int | None) -> None:
         header = panel.data.header

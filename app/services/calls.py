@@ -116,22 +116,19 @@ class CallService:
         )
 
     def ring(self, event: CallEvent) -> tuple[CallMatch, v.CustomerView | None]:
-        """Who is ringing and, when it is one customer, their record: a pop's one worker trip.
-
-        The call is recorded as rung on the way, so it is in the call log even when
-        its source never reports the answer or the hang-up.
-        """
+        """Who is ringing and, when it is one customer, their record: a pop's one worker trip."""
         match = self.match(event)
-        view = None
-        if match.customer_id is not None:
-            try:
-                view = self._customers.load_customer(match.customer_id)
-            except UserError:  # merged or deleted since the match: pop as unknown
-                match = dataclasses.replace(match, result="none", customers=())
-        self._record_ring(event, match)
-        return match, view
+        if match.customer_id is None:
+            return match, None
+        try:
+            return match, self._customers.load_customer(match.customer_id)
+        except UserError:  # merged or deleted since the match: pop as unknown
+            return dataclasses.replace(match, result="none", customers=()), None
 
-    def _record_ring(self, event: CallEvent, match: CallMatch) -> None:
+    def record_ring(self, event: CallEvent, match: CallMatch) -> None:
+        """Record the call as rung, so it is in the call log even when its source never
+        reports the answer or the hang-up. The window calls it after the pop is painted
+        (a write must not delay the pop); a ring reported twice records one call."""
         with self._db.write() as session:
             insert_or_get(
                 session,
