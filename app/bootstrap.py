@@ -6,7 +6,9 @@ first window is painted, and `Services.close` when the app quits.
 
 from __future__ import annotations
 
+import getpass
 import logging
+import socket
 import time
 from dataclasses import dataclass
 
@@ -74,9 +76,18 @@ def build_services(settings: Settings, engine: Engine) -> Services:
         db=db,
         customers=customers,
         contacts=ContactService(db, settings.default_region),
-        calls=CallService(db, customers, settings.default_region),
+        calls=CallService(db, customers, settings.default_region, workstation=workstation_id()),
         search=SearchService(db, customers),
     )
+
+
+def workstation_id() -> str:
+    """login@host of the OS session: one per agent, also on a shared terminal server."""
+    try:
+        login = getpass.getuser()
+    except (OSError, KeyError):  # no login name in the environment or the user database
+        login = "user"
+    return f"{login}@{socket.gethostname()}"
 
 
 def open_services(settings: Settings) -> Services:

@@ -7,6 +7,10 @@ from dataclasses import dataclass
 
 import phonenumbers
 
+# The kind of a phone follows its number; the seeder (models/) needs the same rule.
+from models.phone_kinds import kind_for as kind_for
+from models.phone_kinds import line_type as line_type
+
 TAIL_DIGITS = 7
 _DIGITS = re.compile(r"\D+")
 # Something a person could mean as a phone number: digits with the usual punctuation.
@@ -62,3 +66,32 @@ def to_e164(raw: str, default_region: str) -> str:
 
 def tail_of(e164: str) -> str:
     return digits(e164)[-TAIL_DIGITS:]
+
+
+def _parsed(text: str, default_region: str) -> phonenumbers.PhoneNumber | None:
+    try:
+        parsed = phonenumbers.parse(text, default_region.upper())
+    except phonenumbers.NumberParseException:
+        return None
+    return parsed if phonenumbers.is_valid_number(parsed) else None
+
+
+def display(number: str | None, default_region: str) -> str:
+    """One way to show a phone number everywhere (header, household, call log, toast, search).
+
+    From its E.164 value: national format for the default region's country code
+    ("(415) 555-0134" in the US), international for others ("+44 20 7946 0018"), so
+    an agent reads local numbers as they dial them and foreign ones unambiguously.
+    Text that is not a valid number is shown as given, trimmed.
+    """
+    text = (number or "").strip()
+    parsed = _parsed(text, default_region) if text else None
+    if parsed is None:
+        return text
+    home = phonenumbers.country_code_for_region(default_region.upper())
+    style = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if parsed.country_code == home
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return phonenumbers.format_number(parsed, style)

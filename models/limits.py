@@ -7,6 +7,7 @@ CALL_ID_LENGTH = 128  # interactions.call_id; the call event parser refuses long
 CALL_SOURCE_LENGTH = 24  # interactions.call_source
 PHONE_RAW_LENGTH = 40  # customer_phones.raw, interactions.phone_number
 LINE_LENGTH = 80  # interactions.line
+WORKSTATION_LENGTH = 80  # interactions.workstation (login@host)
 NAME_LENGTH = 80  # customers.first_name / last_name
 EMAIL_LENGTH = 254  # customer_emails.address (RFC 5321 path limit)
 ADDRESS_LINE_LENGTH = 120

@@ -30,6 +30,7 @@ from sqlalchemy import JSON, Boolean, Date, DateTime, Engine, Time, func, select
 from models import seed_stories as story
 from models.base import UTCDateTime
 from models.people import Customer
+from models.phone_kinds import kind_for
 from models.schema import metadata
 
 CHUNK = 5_000
@@ -669,6 +670,9 @@ class Seeder:
         raise SeedError(f"could not generate a valid {region} phone number")
 
     def add_phone(self, customer_id: int, raw: str, e164: str, kind: str, primary: bool) -> int:
+        """`kind` is what the story means; the number overrides it when it says otherwise
+        (a London 020 number is no mobile), as the contact service does."""
+        kind = kind_for(e164, hint=kind)
         return self.w.add(
             "customer_phones",
             customer_id=customer_id,

@@ -33,7 +33,7 @@ from models.enums import (
     TaskStatus,
     enum_type,
 )
-from models.limits import CALL_ID_LENGTH, CALL_SOURCE_LENGTH
+from models.limits import CALL_ID_LENGTH, CALL_SOURCE_LENGTH, WORKSTATION_LENGTH
 
 
 class Case(Versioned, Base):
@@ -131,6 +131,7 @@ class Interaction(Versioned, Base):
         Index("ix_interactions_customer_started", "customer_id", "started_at"),
         Index("ix_interactions_agent_started", "agent_id", "started_at"),
         Index("ix_interactions_line_started", "line", "started_at"),
+        Index("ix_interactions_workstation_started", "workstation", "started_at"),
         # One interaction per call: the same event reported twice (a retry, a second
         # delivery) finds the first row instead of adding one (see CallService).
         Index("uq_interactions_call", "call_source", "call_id", unique=True),
@@ -158,6 +159,9 @@ class Interaction(Versioned, Base):
     )  # webhook, ami, baresip, pop...
     phone_number: Mapped[str | None] = mapped_column(String(40))
     line: Mapped[str | None] = mapped_column(String(80))  # the dialled line or agent device
+    # Where the call popped (login@host of the Rapport it rang on): a source without
+    # line information still leaves the workstation's missed calls in its call log.
+    workstation: Mapped[str | None] = mapped_column(String(WORKSTATION_LENGTH))
     wrap_up_code: Mapped[str | None] = mapped_column(String(40))
     summary: Mapped[str | None] = mapped_column(Text)
 

@@ -243,7 +243,7 @@ def test_schema_head_constant_is_the_newest_migration() -> None:
     assert head_revision() == SCHEMA_HEAD
 
 
-@pytest.mark.parametrize("revision", ["base", "0001", "0002"])
+@pytest.mark.parametrize("revision", ["base", "0001", "0002", "0003"])
 def test_every_migration_downgrades_and_upgrades_keeping_what_the_code_needs(
     engine: Engine, revision: str
 ) -> None:
@@ -261,7 +261,9 @@ def test_every_migration_downgrades_and_upgrades_keeping_what_the_code_needs(
         command.upgrade(config, "head")
     assert current_revision(engine) == head_revision()
     inspector = inspect(engine)
-    assert "uq_interactions_call" in {i["name"] for i in inspector.get_indexes("interactions")}
+    indexes = {i["name"] for i in inspector.get_indexes("interactions")}
+    assert {"uq_interactions_call", "ix_interactions_workstation_started"} <= indexes
+    assert "workstation" in {c["name"] for c in inspector.get_columns("interactions")}
     if engine.dialect.name == "sqlite":
         with engine.connect() as conn:
             triggers = set(

@@ -39,7 +39,8 @@ if TYPE_CHECKING:  # SQLAlchemy is imported after the first paint
 
 log = logging.getLogger(__name__)
 MISSED_OPEN = QColor("#c62828")
-OUTCOMES = {"completed": "Answered", "missed": "Missed", "abandoned": "Abandoned"}
+# "rang": popped here, but no source reported an answer or a hang-up (`rapport pop`).
+OUTCOMES = {"completed": "Answered", "missed": "Missed", "abandoned": "Abandoned", "rang": "Rang"}
 
 
 def outcome_text(entry: CallLogEntry) -> str:
@@ -61,7 +62,7 @@ def _missed_colour(entry: CallLogEntry) -> QColor | None:
 COLUMNS: list[Column[CallLogEntry]] = [
     Column("When", lambda e: fmt.day_time(e.started_at)),
     Column("", lambda e: "in" if e.direction == "inbound" else "out"),
-    Column("Number", lambda e: e.number or "withheld"),
+    Column("Number", lambda e: e.number_display or e.number or "withheld"),
     Column("Customer", lambda e: e.customer_name or "unknown caller", stretch=True),
     Column("Outcome", outcome_text, foreground=_missed_colour),
     Column("Talk", lambda e: fmt.duration(e.duration_s), align_right=True),
@@ -97,6 +98,10 @@ class CallLogView(QWidget):
         self.scope = QComboBox()
         self.scope.setAccessibleName("Which calls")
         self.scope.addItems(["My calls and my line", "All calls"])
+        self.scope.setToolTip(
+            "Mine: calls I answered, calls on my line and calls that rang on this workstation,"
+            " missed ones included"
+        )
         self.scope.currentIndexChanged.connect(self.refresh)
         top.addWidget(self.scope)
         self.missed_only = QCheckBox("Missed only")
@@ -144,12 +149,15 @@ class CallLogView(QWidget):
         self._generation += 1
         generation = self._generation
         mine = self.scope.currentIndex() == 0
+        workstation = self.calls.workstation if mine else None
         try:
             rows = await self.bridge.run(
                 self.calls.call_log,
                 self.agent if mine else None,
                 self.line if mine else None,
                 self.missed_only.isChecked(),
+                200,
+                workstation,
             )
         except Exception as exc:
             log.exception("loading the call log failed")
@@ -160,13 +168,15 @@ class CallLogView(QWidget):
         selected = self.selected()
         self.model.set_rows(rows)
         self.count.setText(fmt.plural(len(rows), "call"))
-        if mine and not (self.agent or self.line):
+        if mine and not (self.agent or self.line or workstation):
             self.message.setText(
-                "Showing every call: no agent login (RAPPORT_USER) is set and no call has"
-                " rung on this workstation yet."
+                "Showing every call: no agent login (RAPPORT_USER) is set and this"
+                " workstation is not known."
             )
         elif not rows:
-            self.message.setText("No calls yet.")
+            self.message.setText(
+                "No calls here yet (All calls shows everyone's)." if mine else "No calls yet."
+            )
         else:
             self.message.setText("")
         keep = next(

@@ -43,12 +43,16 @@ from ui.customer_panel import plain_label
 
 PHONE_ROWS = 3
 KINDS = ("mobile", "home", "work", "other")
+BY_NUMBER = "by number"  # no choice: the number decides (a landline is "home")
 log = logging.getLogger(__name__)
 
 
 def describe(details: ContactDetails) -> str:
     lines = [f"{details.first_name} {details.last_name}", f"Language: {details.preferred_language}"]
-    lines += [f"{p.kind}: {p.raw}{' (primary)' if p.is_primary else ''}" for p in details.phones]
+    lines += [
+        f"{p.kind or BY_NUMBER}: {p.raw}{' (primary)' if p.is_primary else ''}"
+        for p in details.phones
+    ]
     lines += [f"e-mail: {e}" for e in details.emails]
     flags = [
         n
@@ -65,8 +69,9 @@ def describe(details: ContactDetails) -> str:
     return "\n".join(lines)
 
 
-def prefilled(query: str) -> SavedContact:
-    """A blank new customer with what the agent typed in the right field."""
+def prefilled(query: str, name: str | None = None) -> SavedContact:
+    """A blank new customer with what the agent typed in the right field, and the
+    caller's name as the call source sent it (first word first name, the rest last)."""
     import datetime as dt
 
     from app import phones
@@ -78,10 +83,14 @@ def prefilled(query: str) -> SavedContact:
     if "@" in text:
         emails = (text,)
     elif phones.looks_like_phone(text):
-        phone_list = (PhoneEdit(text, "mobile", True),)
+        phone_list = (PhoneEdit(text, None, True),)
     else:
         first, _space, last = text.partition(" ")
         name_parts = [first.title(), last.title()]
+    if name and name.strip() and not any(name_parts):
+        # As sent: a carrier's "MCDONALD J" is not ours to re-case.
+        first, _space, last = " ".join(name.split()).partition(" ")
+        name_parts = [first, last]
     details = ContactDetails(
         first_name=name_parts[0],
         last_name=name_parts[1],
@@ -138,8 +147,9 @@ class ContactDialog(QDialog):
             number.setAccessibleName(f"Phone {row + 1}")
             number.setPlaceholderText("+1 415 555 0134")
             kind = QComboBox()
-            kind.addItems(KINDS)
+            kind.addItems((BY_NUMBER, *KINDS))
             kind.setAccessibleName(f"Phone {row + 1} kind")
+            kind.setToolTip("By number: a landline is saved as home, a mobile as mobile")
             primary = QRadioButton("primary")
             primary.setAccessibleName(f"Phone {row + 1} is primary")
             phones_box.addWidget(number, row + 1, 0)
@@ -209,7 +219,7 @@ class ContactDialog(QDialog):
         for index, (number, kind, primary) in enumerate(self.phone_edits):
             phone = details.phones[index] if index < len(details.phones) else None
             number.setText(phone.raw if phone else "")
-            kind.setCurrentText(phone.kind if phone else "mobile")
+            kind.setCurrentText(phone.kind if phone and phone.kind else BY_NUMBER)
             primary.setChecked(bool(phone and phone.is_primary))
         self.emails.setPlainText("\n".join(details.emails))
         self.do_not_call.setChecked(details.do_not_call)
@@ -223,7 +233,11 @@ class ContactDialog(QDialog):
             last_name=self.last_name.text(),
             preferred_language=self.language.text(),
             phones=tuple(
-                PhoneEdit(number.text(), kind.currentText(), primary.isChecked())
+                PhoneEdit(
+                    number.text(),
+                    None if kind.currentText() == BY_NUMBER else kind.currentText(),
+                    primary.isChecked(),
+                )
                 for number, kind, primary in self.phone_edits
                 if number.text().strip()
             ),

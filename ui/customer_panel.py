@@ -219,9 +219,9 @@ class CustomerPanel(QWidget):
         grid.addWidget(plain_label("   ·   ".join(facts)), 1, 0, 1, 3)
 
         value = (
-            f"Lifetime value {fmt.money(h.lifetime_value_cents, h.currency)}   ·   "
+            f"Lifetime value {fmt.money_totals(h.values_by_currency, 'total_cents')}   ·   "
             f"{fmt.plural(h.order_count, 'order')}   ·   "
-            f"average {fmt.money(h.average_order_cents, h.currency)}"
+            f"average {fmt.money_totals(h.values_by_currency, 'average_cents', ' / ')}"
         )
         self.value_label = plain_label(value)
         grid.addWidget(self.value_label, 2, 0, 1, 3)
@@ -239,7 +239,8 @@ class CustomerPanel(QWidget):
 
         contact_lines = []
         for p in h.phones:
-            contact_lines.append(f"{p.kind}: {p.raw}" + ("  (primary)" if p.is_primary else ""))
+            shown = p.display or p.raw
+            contact_lines.append(f"{p.kind}: {shown}" + ("  (primary)" if p.is_primary else ""))
         for e in h.emails:
             contact_lines.append(f"e-mail: {e.address}")
         contact = plain_label("\n".join(contact_lines) or "no phone or e-mail")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from typing import Any
 
 CURRENCY_SIGNS = {"USD": "$", "GBP": "£", "EUR": "€", "AUD": "A$"}
 
@@ -10,6 +12,14 @@ CURRENCY_SIGNS = {"USD": "$", "GBP": "£", "EUR": "€", "AUD": "A$"}
 def money(cents: int, currency: str = "USD") -> str:
     sign = "-" if cents < 0 else ""
     return f"{sign}{CURRENCY_SIGNS.get(currency, currency + ' ')}{abs(cents) / 100:,.2f}"
+
+
+def money_totals(totals: Sequence[Any], amount: str, joiner: str = " + ") -> str:
+    """Amounts per currency side by side ("$12,340.00 + £1,200.00"), never summed across
+    currencies (no rate source to convert with); `amount` names the field to show."""
+    if not totals:
+        return money(0)
+    return joiner.join(money(getattr(t, amount), t.currency) for t in totals)
 
 
 def day(value: dt.date | dt.datetime | None) -> str:

@@ -276,11 +276,14 @@ class MainWindow(QMainWindow):
             log.exception("pop of call %s failed", event.call_id)
             self.statusBar().showMessage(f"Incoming call {event.number}: lookup failed ({exc})")
             return
+        from app import phones  # loaded with the services
+
+        shown = phones.display(match.e164 or event.number, self.settings.default_region)
         call = {
             "match": match,
             "customer_id": match.customer_id,
             "case_id": match.case_id,
-            "name": event.name or event.number or "withheld number",
+            "name": event.name or shown or "withheld number",
         }
         self.calls[event.call_id] = call
         QApplication.alert(self)
@@ -294,9 +297,9 @@ class MainWindow(QMainWindow):
                 call["name"] = panel.data.header.name
                 self._toast_for(panel, match.case_id)
         elif match.result == "several":
-            self.search.show_candidates(match.customers, f"Incoming call from {event.number}")
+            self.search.show_candidates(match.customers, f"Incoming call from {shown}")
             self.toast.show_call(
-                f"Incoming call: {event.number}",
+                f"Incoming call: {shown}",
                 [
                     f"{len(match.customers)} customers share this number",
                     "Pick one in the list on the left",
@@ -305,11 +308,11 @@ class MainWindow(QMainWindow):
             )
         elif match.result == "none":
             self.toast.show_call(
-                f"Incoming call: {event.number}",
-                ["Unknown caller", "A new-customer form is ready"],
+                f"Incoming call: {shown}",
+                [event.name or "Unknown caller", "A new-customer form is ready"],
                 self.tabs,
             )
-            self.new_customer(event.number)
+            self.new_customer(event.number, caller=event)
         else:
             self.toast.show_call(
                 "Incoming call: withheld number",
@@ -321,6 +324,13 @@ class MainWindow(QMainWindow):
 
         self.pop_log.info(pop_log_line(event, match, latency))
         self.popped.emit(event.call_id, latency)
+        # After the paint: the call is in the call log as rung even if its source
+        # never reports the answer or the hang-up (`rapport pop`).
+        try:
+            await self.bridge.run(self.services.calls.record_ring, event, match)
+        except Exception:  # the pop is shown; the log misses one ring, say so in the log
+            log.exception("recording the ring of call %s failed", event.call_id)
+        self._refresh_call_log()
 
     def _toast_for(self, panel: CustomerPanel, case_id: int | None) -> None:
         header = panel.data.header
@@ -474,14 +484,16 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Calling {number} through {route}.", 8000)
         self._refresh_call_log()
 
-    def new_customer(self, typed: str) -> None:
-        """Quick-create, prefilled with what was searched; nothing is saved until Save."""
+    def new_customer(self, typed: str, caller: CallEvent | None = None) -> None:
+        """Quick-create, prefilled with what was searched (or the caller's number and the
+        name their source sent); nothing is saved until Save. A caller saved during
+        their call becomes the customer of that call."""
         if self.services is None:
             return
         from ui.contact_dialog import ContactDialog, prefilled
 
         dialog = ContactDialog(
-            prefilled(typed),
+            prefilled(typed, name=caller.name if caller else None),
             self.services.contacts,
             self.bridge,
             actor=str(self.settings.values.get("user") or "local"),
@@ -489,8 +501,19 @@ class MainWindow(QMainWindow):
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.saved.connect(lambda saved: self.open_customer(saved.customer_id))
+        if caller is not None:
+            dialog.saved.connect(lambda saved: self.bridge.spawn(self._link_caller(caller, saved)))
         self.new_customer_dialog = dialog
         dialog.open()
+
+    async def _link_caller(self, event: CallEvent, saved: Any) -> None:
+        assert self.services is not None
+        call = self.calls.get(event.call_id)
+        if call is not None and call.get("customer_id") is None:
+            call["customer_id"] = saved.customer_id  # the answer and hang-up still to come
+            call["name"] = f"{saved.details.first_name} {saved.details.last_name}".strip()
+        await self.bridge.run(self.services.calls.link_caller, event, saved.customer_id)
+        self._refresh_call_log()
 
     def show_shortcuts(self) -> None:
         dialog = ShortcutsDialog(self)

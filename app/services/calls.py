@@ -1,8 +1,11 @@
 """Calls: who is ringing, and what the call leaves on the record.
 
 `match` answers "who is this?" on ringing (E.164 first, then the last digits);
-`answered`, `ended` and `wrap_up` turn the call into an interaction on the
-customer's timeline; a call that was never answered becomes a callback task.
+`ring`, `answered`, `ended` and `wrap_up` turn the call into one interaction on the
+customer's timeline: a ring records it as rung ("rang" in the call log until a
+source reports more), an answer completes it, a hang-up closes it, and a call that
+was never answered becomes a missed call with a callback task. A source that reports
+only the ring (`rapport pop`) leaves a call that rang: neither answered nor missed.
 `pop_log_line` is the one JSON line per pop that IT reads in rapport.log.
 """
 
@@ -15,7 +18,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import false, or_, select, update
+from sqlalchemy import false, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app import phones
@@ -26,7 +29,13 @@ from app.services.customers import CustomerService
 from app.telephony.events import CallEvent
 from models.database import Database, insert_or_get
 from models.enums import Channel, Direction, InteractionOutcome, TaskStatus
-from models.limits import CALL_SOURCE_LENGTH, FOLLOW_UP_LENGTH, LINE_LENGTH, PHONE_RAW_LENGTH
+from models.limits import (
+    CALL_SOURCE_LENGTH,
+    FOLLOW_UP_LENGTH,
+    LINE_LENGTH,
+    PHONE_RAW_LENGTH,
+    WORKSTATION_LENGTH,
+)
 from models.people import Customer, Department, User
 from models.service import Case, Interaction, Task
 
@@ -81,11 +90,14 @@ class CallService:
         customers: CustomerService,
         default_region: str,
         clock: Clock = system_clock,
+        workstation: str | None = None,
     ) -> None:
         self._db = db
         self._customers = customers
         self.default_region = default_region
         self.clock = clock
+        # login@host of this Rapport: the calls that pop here belong to its call log.
+        self.workstation = workstation[:WORKSTATION_LENGTH] if workstation else None
 
     def match(self, event: CallEvent) -> CallMatch:
         if event.withheld:
@@ -113,6 +125,50 @@ class CallService:
         except UserError:  # merged or deleted since the match: pop as unknown
             return dataclasses.replace(match, result="none", customers=()), None
 
+    def record_ring(self, event: CallEvent, match: CallMatch) -> None:
+        """Record the call as rung, so it is in the call log even when its source never
+        reports the answer or the hang-up. The window calls it after the pop is painted
+        (a write must not delay the pop); a ring reported twice records one call."""
+        with self._db.write() as session:
+            insert_or_get(
+                session,
+                Interaction,
+                {
+                    **self._call_identity(event),
+                    "customer_id": match.customer_id,
+                    "case_id": match.case_id,
+                    # Not answered so far; with ended_at still empty the call log reads
+                    # it as "rang" (see views.call_outcome), never as missed.
+                    "outcome": InteractionOutcome.MISSED,
+                },
+                CALL_KEY,
+            )
+
+    def link_caller(self, event: CallEvent, customer_id: int) -> None:
+        """The unknown caller became a customer during the call: the call is theirs.
+
+        Only a call (and its callback task) that no customer owns yet is changed.
+        """
+        with self._db.write() as session:
+            interaction_id = session.scalar(
+                select(Interaction.id).where(
+                    Interaction.call_source == event.source[:CALL_SOURCE_LENGTH],
+                    Interaction.call_id == event.call_id,
+                )
+            )
+            if interaction_id is None:
+                return
+            session.execute(
+                update(Interaction)
+                .where(Interaction.id == interaction_id, Interaction.customer_id.is_(None))
+                .values(customer_id=customer_id, version=Interaction.version + 1)
+            )
+            session.execute(
+                update(Task)
+                .where(Task.interaction_id == interaction_id, Task.customer_id.is_(None))
+                .values(customer_id=customer_id, version=Task.version + 1)
+            )
+
     def recent_open_case(self, customer_id: int) -> int | None:
         since = self.clock() - dt.timedelta(days=RECENT_CASE_DAYS)
         with self._db.read() as session:
@@ -136,19 +192,31 @@ class CallService:
         report the same answer at once: the UNIQUE index decides, one row results.
         """
         with self._db.write() as session:
-            interaction_id, _new = insert_or_get(
+            agent_id = _user_id(session, agent)
+            interaction_id, new = insert_or_get(
                 session,
                 Interaction,
                 {
-                    **_call_identity(event),
+                    **self._call_identity(event),
                     "customer_id": customer_id,
                     "case_id": case_id,
                     "outcome": InteractionOutcome.COMPLETED,
                     "answered_at": event.at,
-                    "agent_id": _user_id(session, agent),
+                    "agent_id": agent_id,
                 },
                 CALL_KEY,
             )
+            if not new:  # the ring recorded it: complete that record, once
+                session.execute(
+                    update(Interaction)
+                    .where(Interaction.id == interaction_id, Interaction.answered_at.is_(None))
+                    .values(
+                        outcome=InteractionOutcome.COMPLETED,
+                        answered_at=event.at,
+                        version=Interaction.version + 1,
+                        **_fill_in(agent_id=agent_id, customer_id=customer_id, case_id=case_id),
+                    )
+                )
             return interaction_id
 
     def ended(self, event: CallEvent, customer_id: int | None, agent: str | None) -> CallRecord:
@@ -158,29 +226,39 @@ class CallService:
         closes the call once and creates at most one callback task.
         """
         with self._db.write() as session:
-            interaction_id, new = insert_or_get(
+            interaction_id, _new = insert_or_get(
                 session,
                 Interaction,
                 {
-                    **_call_identity(event),
+                    **self._call_identity(event),
                     "customer_id": customer_id,
                     "outcome": InteractionOutcome.MISSED,
-                    "summary": "Missed call",
                 },
                 CALL_KEY,
             )
-            callback_task_id = None
-            if new:
-                callback_task_id = self._callback_task(
-                    session, event, customer_id, agent, interaction_id
-                )
-            # A plain UPDATE (version bumped by hand): two hang-ups of one call racing
-            # here must not turn into a StaleDataError for the second.
-            session.execute(
-                update(Interaction)
-                .where(Interaction.id == interaction_id, Interaction.ended_at.is_(None))
-                .values(ended_at=event.at, version=Interaction.version + 1)
+            # Plain UPDATEs guarded by ended_at (version bumped by hand): of two hang-ups
+            # of one call racing here, exactly one closes it, the other matches no row
+            # (no StaleDataError), so at most one callback task results.
+            closed = update(Interaction).where(
+                Interaction.id == interaction_id, Interaction.ended_at.is_(None)
             )
+            missed = session.execute(
+                closed.where(Interaction.answered_at.is_(None)).values(
+                    ended_at=event.at,
+                    outcome=InteractionOutcome.MISSED,
+                    summary=func.coalesce(Interaction.summary, "Missed call"),
+                    version=Interaction.version + 1,
+                    **_fill_in(customer_id=customer_id),
+                )
+            )
+            callback_task_id = None
+            if _rowcount(missed):
+                owner = session.scalar(
+                    select(Interaction.customer_id).where(Interaction.id == interaction_id)
+                )
+                callback_task_id = self._callback_task(session, event, owner, agent, interaction_id)
+            else:
+                session.execute(closed.values(ended_at=event.at, version=Interaction.version + 1))
             row = session.execute(
                 select(
                     Interaction.customer_id,
@@ -223,6 +301,19 @@ class CallService:
         session.flush()
         return task.id
 
+    def _call_identity(self, event: CallEvent) -> dict[str, Any]:
+        return {
+            "call_source": event.source[:CALL_SOURCE_LENGTH],
+            "call_id": event.call_id,
+            "channel": Channel.PHONE,
+            "direction": Direction.INBOUND,
+            "started_at": event.at,
+            "phone_number": (event.number or None) and event.number[:PHONE_RAW_LENGTH],
+            "line": event.line and event.line[:LINE_LENGTH],
+            "workstation": self.workstation,
+            "version": 1,
+        }
+
     def wrap_up(self, interaction_id: int, code: str, summary: str, follow_up: str | None) -> None:
         if not code.strip():
             raise UserError("choose a disposition code")
@@ -255,8 +346,11 @@ class CallService:
         line: str | None = None,
         missed_only: bool = False,
         limit: int = 200,
+        workstation: str | None = None,
     ) -> list[v.CallLogEntry]:
-        """Calls newest first: those of `agent` or on `line` (all when both are None)."""
+        """Calls newest first: all of them, or when any of `agent`, `line`, `workstation`
+        is given, the calls of that agent, on that line, or that rang on that workstation
+        or on a line a call that rang there came in on (the line it learnt)."""
         agent_user = User.__table__.alias("agent_user")
         query = (
             select(
@@ -271,7 +365,7 @@ class CallService:
                 Customer.first_name,
                 Customer.last_name,
                 Interaction.wrap_up_code,
-                agent_user.c.login,
+                agent_user.c.display_name,
                 Interaction.line,
                 Task.id,
                 Task.status,
@@ -284,14 +378,21 @@ class CallService:
             .limit(limit)
         )
         if missed_only:
-            query = query.where(Interaction.outcome == InteractionOutcome.MISSED)
+            query = query.where(
+                Interaction.outcome == InteractionOutcome.MISSED,
+                Interaction.ended_at.is_not(None),
+            )
         with self._db.read() as session:
-            if agent or line:
+            if agent or line or workstation:
                 agent_id = _user_id(session, agent)  # None (no such user) must not match NULL
+                lines = {line} if line else set()
+                if workstation:
+                    lines |= set(_lines_of(session, workstation))
                 query = query.where(
                     or_(
                         Interaction.agent_id == agent_id if agent_id is not None else false(),
-                        Interaction.line == line if line else false(),
+                        Interaction.line.in_(sorted(lines)) if lines else false(),
+                        Interaction.workstation == workstation if workstation else false(),
                     )
                 )
             rows = session.execute(query).all()
@@ -300,7 +401,7 @@ class CallService:
                 interaction_id=r[0],
                 started_at=r[1],
                 direction=r[4].value,
-                outcome=r[5].value,
+                outcome=v.call_outcome(r[5].value, r[2], r[3]),
                 number=r[6],
                 customer_id=r[7],
                 customer_name=f"{r[8]} {r[9]}" if r[8] is not None else None,
@@ -310,6 +411,7 @@ class CallService:
                 line=r[12],
                 callback_task_id=r[13],
                 callback_status=r[14].value if r[14] is not None else None,
+                number_display=phones.display(r[6], self.default_region),
             )
             for r in rows
         ]
@@ -336,6 +438,7 @@ class CallService:
                 call_source="dial",
                 phone_number=number,
                 line=line,
+                workstation=self.workstation,
                 summary="Called back" if callback_task_id else "Outgoing call",
             )
             session.add(interaction)
@@ -352,17 +455,29 @@ class CallService:
 CALL_KEY = ("call_source", "call_id")
 
 
-def _call_identity(event: CallEvent) -> dict[str, Any]:
+def _lines_of(session: Session, workstation: str) -> list[str]:
+    """The lines the calls that rang on `workstation` came in on: its line, learnt."""
+    return list(
+        session.scalars(
+            select(Interaction.line)
+            .where(Interaction.workstation == workstation, Interaction.line.is_not(None))
+            .distinct()
+            .limit(20)
+        )
+    )
+
+
+def _fill_in(**known: int | None) -> dict[str, Any]:
+    """Values for the columns a later event knows and the record does not have yet."""
     return {
-        "call_source": event.source[:CALL_SOURCE_LENGTH],
-        "call_id": event.call_id,
-        "channel": Channel.PHONE,
-        "direction": Direction.INBOUND,
-        "started_at": event.at,
-        "phone_number": (event.number or None) and event.number[:PHONE_RAW_LENGTH],
-        "line": event.line and event.line[:LINE_LENGTH],
-        "version": 1,
+        name: func.coalesce(getattr(Interaction, name), value)
+        for name, value in known.items()
+        if value is not None
     }
+
+
+def _rowcount(result: Any) -> int:
+    return int(result.rowcount)
 
 
 def _user_id(session: Session, login: str | None) -> int | None:

@@ -28,7 +28,7 @@ from models.people import ContactPreference, Customer, CustomerEmail, CustomerPh
 @dataclass(frozen=True)
 class PhoneEdit:
     raw: str
-    kind: str = "mobile"
+    kind: str | None = None  # None: what the number is (landline -> home, mobile -> mobile)
     is_primary: bool = False
 
 
@@ -94,7 +94,7 @@ class ContactService:
                 checked.phones.append((phone, phones.to_e164(phone.raw, self.default_region)))
             except ValueError as exc:
                 problems.append(str(exc))
-            if phone.kind not in {k.value for k in PhoneKind}:
+            if phone.kind is not None and phone.kind not in {k.value for k in PhoneKind}:
                 problems.append(f"unknown phone kind {phone.kind!r}")
         for address in details.emails:
             if not address.strip():
@@ -203,7 +203,7 @@ def _apply(
             )
             session.add(phone)
         phone.raw = edit.raw.strip()
-        phone.kind = PhoneKind(edit.kind)
+        phone.kind = PhoneKind(phones.kind_for(e164, chosen=edit.kind))
         phone.is_primary = edit.is_primary
         keep.add(e164)
     for old_e164, old_phone in existing_phones.items():

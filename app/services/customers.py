@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from typing import Any
@@ -63,7 +64,12 @@ class CustomerService:
                 # legacy numbers that never parsed are considered.
                 lookup = "tail_unparsed" if query.e164 else "tail"
                 hits = _run(session, LOOKUPS[lookup], query.tail, "phone")
-            return hits
+            return [
+                dataclasses.replace(
+                    h, matched_text=phones.display(h.matched_text, self.default_region)
+                )
+                for h in hits
+            ]
 
     def find_by_email(self, address: str) -> list[v.SearchHit]:
         with self._db.lookup() as session:
@@ -94,7 +100,7 @@ class CustomerService:
                 raise UserError(f"customer {customer_id} does not exist (or was merged)")
             commitments = _commitments(session, customer_id, now)
             cases = _cases(session, customer_id, commitments)
-            header = _header(session, customer, cases, commitments)
+            header = _header(session, customer, cases, commitments, self.default_region)
             orders = _orders_page(session, customer_id, before=None)
             return v.CustomerView(
                 header=header,
@@ -244,14 +250,20 @@ def _hits_from(
     return result
 
 
-def _lookup(key: Any, condition: Any) -> Select[Any]:
-    """Customers whose row in `key`'s table meets `condition` (bound as :value)."""
+def _lookup(key: Any, condition: Any, table: Any = None) -> Select[Any]:
+    """Customers whose row in `key`'s table (or `table`) meets `condition` (bound as :value)."""
+    table = table if table is not None else key.class_
     return (
         _summary_columns()
         .add_columns(key)
-        .join(key.class_, key.class_.customer_id == Customer.id)
+        .join(table, table.customer_id == Customer.id)
         .where(condition)
     )
+
+
+# A matched phone is shown from its E.164 value (phones.display); legacy numbers that
+# never parsed only as typed.
+_PHONE_SHOWN = func.coalesce(CustomerPhone.e164, CustomerPhone.raw)
 
 
 def _run(
@@ -269,11 +281,12 @@ def summaries(
 
 
 LOOKUPS: dict[str, Select[Any]] = {
-    "e164": _lookup(CustomerPhone.raw, CustomerPhone.e164 == bindparam("value")),
-    "tail": _lookup(CustomerPhone.raw, CustomerPhone.digits_tail == bindparam("value")),
+    "e164": _lookup(_PHONE_SHOWN, CustomerPhone.e164 == bindparam("value"), CustomerPhone),
+    "tail": _lookup(_PHONE_SHOWN, CustomerPhone.digits_tail == bindparam("value"), CustomerPhone),
     "tail_unparsed": _lookup(
-        CustomerPhone.raw,
+        _PHONE_SHOWN,
         (CustomerPhone.digits_tail == bindparam("value")) & CustomerPhone.e164.is_(None),
+        CustomerPhone,
     ),
     "email": _lookup(CustomerEmail.address, CustomerEmail.address_normalized == bindparam("value")),
     "order": _lookup(Order.number, Order.number == bindparam("value")),
@@ -372,12 +385,18 @@ def _header(
     customer: Customer,
     cases: list[v.CaseRow],
     commitments: list[v.CommitmentRow],
+    default_region: str,
 ) -> v.CustomerHeader:
-    count, value, currency = session.execute(
-        select(
-            func.count(), func.coalesce(func.sum(Order.total_cents), 0), func.max(Order.currency)
-        ).where(Order.customer_id == customer.id, Order.status != "cancelled")
-    ).one()
+    totals = [
+        v.CurrencyTotal(currency=currency, total_cents=int(value), order_count=int(count))
+        for currency, value, count in session.execute(
+            select(Order.currency, func.sum(Order.total_cents), func.count())
+            .where(Order.customer_id == customer.id, Order.status != "cancelled")
+            .group_by(Order.currency)
+        )
+    ]
+    totals.sort(key=lambda t: (-t.order_count, -t.total_cents, t.currency))
+    main = totals[0] if totals else None
     phone_rows = session.scalars(
         select(CustomerPhone)
         .where(CustomerPhone.customer_id == customer.id)
@@ -409,20 +428,30 @@ def _header(
         do_not_email=customer.do_not_email,
         do_not_sms=customer.do_not_sms,
         do_not_mail=customer.do_not_mail,
-        order_count=int(count),
-        lifetime_value_cents=int(value),
+        order_count=sum(t.order_count for t in totals),
+        lifetime_value_cents=main.total_cents if main else 0,
         open_cases=sum(c.is_open for c in cases),
         overdue_commitments=sum(c.overdue for c in commitments),
         broken_commitments=sum(c.status == "broken" for c in commitments),
         phones=tuple(
-            v.PhoneView(id=p.id, raw=p.raw, e164=p.e164, kind=p.kind.value, is_primary=p.is_primary)
+            v.PhoneView(
+                id=p.id,
+                raw=p.raw,
+                e164=p.e164,
+                kind=p.kind.value,
+                is_primary=p.is_primary,
+                display=phones.display(p.e164 or p.raw, default_region),
+            )
             for p in phone_rows
         ),
         emails=tuple(
             v.EmailView(id=e.id, address=e.address, is_primary=e.is_primary) for e in email_rows
         ),
-        preferences=tuple(_preference_view(p, phones_by_id, emails_by_id) for p in prefs),
-        currency=currency or "USD",
+        preferences=tuple(
+            _preference_view(p, phones_by_id, emails_by_id, default_region) for p in prefs
+        ),
+        currency=main.currency if main else "USD",
+        values_by_currency=tuple(totals),
     )
 
 
@@ -430,11 +459,12 @@ def _preference_view(
     pref: ContactPreference,
     phones_by_id: dict[int, CustomerPhone],
     emails_by_id: dict[int, CustomerEmail],
+    default_region: str,
 ) -> v.ContactPreferenceView:
     target = None
     if pref.phone_id and pref.phone_id in phones_by_id:
         phone = phones_by_id[pref.phone_id]
-        target = f"{phone.kind.value} {phone.raw}"
+        target = f"{phone.kind.value} {phones.display(phone.e164 or phone.raw, default_region)}"
     elif pref.email_id and pref.email_id in emails_by_id:
         target = emails_by_id[pref.email_id].address
     return v.ContactPreferenceView(
@@ -608,7 +638,11 @@ def _timeline(session: Session, customer_id: int) -> list[v.TimelineRow]:
                 started_at=item.started_at,
                 channel=item.channel.value,
                 direction=item.direction.value,
-                outcome=item.outcome.value,
+                outcome=(
+                    v.call_outcome(item.outcome.value, item.answered_at, item.ended_at)
+                    if item.call_id
+                    else item.outcome.value
+                ),
                 summary=item.summary,
                 agent=agent,
                 case_reference=reference,
@@ -662,8 +696,16 @@ def _relations(session: Session, customer_id: int) -> list[v.RelationRow]:
     household = session.scalar(select(Customer.household_id).where(Customer.id == customer_id))
     if household is not None:
         known = {r.customer_id for r in result}
+        # A customer merged into another is that other person now: not listed again
+        # (their survivor is listed when in the household too).
         for member in session.scalars(
-            select(Customer).where(Customer.household_id == household, Customer.id != customer_id)
+            select(Customer)
+            .where(
+                Customer.household_id == household,
+                Customer.id != customer_id,
+                Customer.status != CustomerStatus.MERGED,
+            )
+            .order_by(Customer.id)
         ):
             if member.id not in known:
                 result.append(

@@ -25,6 +25,7 @@ class PhoneView:
     e164: str | None
     kind: str
     is_primary: bool
+    display: str = ""  # app.phones.display: the one format every screen shows
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,19 @@ class ContactPreferenceView:
     avoid: bool
     note: str | None
     rank: int
+
+
+@dataclass(frozen=True)
+class CurrencyTotal:
+    """Orders in one currency: amounts in two currencies are never added up."""
+
+    currency: str
+    total_cents: int
+    order_count: int
+
+    @property
+    def average_cents(self) -> int:
+        return self.total_cents // self.order_count if self.order_count else 0
 
 
 @dataclass(frozen=True)
@@ -68,7 +82,10 @@ class CustomerHeader:
     phones: tuple[PhoneView, ...]
     emails: tuple[EmailView, ...]
     preferences: tuple[ContactPreferenceView, ...]
-    currency: str = "USD"  # of the customer's orders
+    currency: str = "USD"  # the currency of most of the customer's orders
+    # Lifetime value per currency, most orders first; `lifetime_value_cents` is the
+    # total of the first (the `currency` one) only, never a sum across currencies.
+    values_by_currency: tuple[CurrencyTotal, ...] = ()
 
     @property
     def name(self) -> str:
@@ -76,7 +93,9 @@ class CustomerHeader:
 
     @property
     def average_order_cents(self) -> int:
-        return self.lifetime_value_cents // self.order_count if self.order_count else 0
+        """Average order in `currency` (of the orders in that currency)."""
+        main = self.values_by_currency[0] if self.values_by_currency else None
+        return main.average_cents if main else 0
 
 
 @dataclass(frozen=True)
@@ -228,7 +247,7 @@ class CallLogEntry:
     interaction_id: int
     started_at: dt.datetime
     direction: str  # "inbound", "outbound"
-    outcome: str  # "completed", "missed", ...
+    outcome: str  # "completed", "missed", "rang" (no source said answered or hung up), ...
     number: str | None
     customer_id: int | None
     customer_name: str | None
@@ -238,3 +257,14 @@ class CallLogEntry:
     line: str | None
     callback_task_id: int | None = None
     callback_status: str | None = None  # of the callback task a missed call left
+    number_display: str = ""  # app.phones.display of `number` (which is kept for dialling)
+
+
+def call_outcome(
+    outcome: str, answered_at: dt.datetime | None, ended_at: dt.datetime | None
+) -> str:
+    """What became of a call: "rang" for one neither answered nor hung up as far as any
+    source said (`rapport pop` reports only the ring), else the stored outcome."""
+    if outcome == "missed" and answered_at is None and ended_at is None:
+        return "rang"
+    return outcome
