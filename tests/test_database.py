@@ -243,7 +243,7 @@ def test_schema_head_constant_is_the_newest_migration() -> None:
     assert head_revision() == SCHEMA_HEAD
 
 
-@pytest.mark.parametrize("revision", ["base", "0001", "0002"])
+@pytest.mark.parametrize("revision", ["base", "0001", "0002", "0003"])
 def test_every_migration_downgrades_and_upgrades_keeping_what_the_code_needs(
     engine: Engine, revision: str
 ) -> None:
@@ -261,7 +261,12 @@ def test_every_migration_downgrades_and_upgrades_keeping_what_the_code_needs(
         command.upgrade(config, "head")
     assert current_revision(engine) == head_revision()
     inspector = inspect(engine)
-    assert "uq_interactions_call" in {i["name"] for i in inspector.get_indexes("interactions")}
+    interaction_indexes = {i["name"]: i for i in inspector.get_indexes("interactions")}
+    assert "uq_interactions_call" in interaction_indexes
+    # The idempotency keys of notes and wrap-ups, unique.
+    assert interaction_indexes["uq_interactions_wrap_up_key"]["unique"]
+    note_indexes = {i["name"]: i for i in inspector.get_indexes("customer_notes")}
+    assert note_indexes["uq_customer_notes_client_key"]["unique"]
     if engine.dialect.name == "sqlite":
         with engine.connect() as conn:
             triggers = set(
