@@ -75,3 +75,25 @@ def test_a_note_retried_after_a_lost_reply_is_saved_once(
     assert count == 1
     assert [row.body for row in panel.notes_model.rows].count(text) == 1
     assert panel._note_key is None and panel.note_editor.toPlainText() == ""
+
+
+def test_the_wrap_up_panel_sends_one_key_per_wrap_up(qapp: Any) -> None:
+    from ui.call_widgets import WrapUpPanel
+
+    panel = WrapUpPanel()
+    sent: list[tuple[Any, ...]] = []
+    panel.submitted.connect(lambda *args: sent.append(args))
+    try:
+        panel.begin(7, "Ada Lovelace", 95)
+        panel.summary.setPlainText("Sorted")
+        panel.save.click()
+        panel.save.click()  # a retry after "Not saved": the same key
+        panel.saved_elsewhere()  # the key was taken by other content: the next save is new
+        panel.save.click()
+        panel.begin(8, "Grace Hopper", None)
+        panel.save.click()
+    finally:
+        panel.deleteLater()
+    keys = [args[4] for args in sent]
+    assert [args[0] for args in sent] == [7, 7, 7, 8]
+    assert keys[0] == keys[1] and len(set(keys)) == 3 and all(keys)
