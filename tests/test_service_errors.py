@@ -173,6 +173,36 @@ def test_a_connection_lost_mid_write_is_a_database_error_and_the_retry_saves_onc
     assert again == saved and _count(pg_engine, CustomerNote) == 1
 
 
+def test_a_pooled_connection_killed_while_idle_is_replaced_quietly(
+    pg_engine: Engine, pg_admin_url: str
+) -> None:
+    customer_id = _customer(pg_engine)
+    customers = CustomerService(Database(pg_engine), "US")
+    with pg_engine.connect() as conn:
+        pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    with psycopg.connect(pg_admin_url, autocommit=True) as admin:
+        assert admin.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,)).fetchone() == (True,)
+    # pool_pre_ping finds the dead connection before the service uses it.
+    assert customers.load_customer(customer_id).header.id == customer_id
+
+
+def test_a_server_that_is_gone_is_a_database_error() -> None:
+    import socket
+
+    from models.database import make_engine
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    gone = make_engine(f"postgresql://nobody@127.0.0.1:{port}/rapport")
+    try:
+        with pytest.raises(DatabaseError) as caught:
+            CustomerService(Database(gone), "US").find_by_email("ada@example.com")
+    finally:
+        gone.dispose()
+    assert caught.value.kind == "unreachable" and "psycopg" not in str(caught.value)
+
+
 def test_a_contact_save_that_loses_its_connection_is_a_database_error(
     pg_engine: Engine, terminate_on_statement: dict[str, str | None]
 ) -> None:
