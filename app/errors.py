@@ -13,6 +13,15 @@ class ConflictError(UserError):
     """Someone else saved the record since it was loaded (optimistic locking)."""
 
 
+class KeyReusedError(UserError):
+    """A retry carried the key of an earlier save but different content.
+
+    The first save went through (its reply was lost); saving the new content under
+    the same key would either drop it or duplicate the first, so it is refused and
+    the client makes a new key.
+    """
+
+
 def is_connection_error(exc: BaseException) -> bool:
     """True when the database went away (as opposed to a bad query or a lock wait)."""
     # Imported here, not at the top: the first window imports this module and
@@ -20,7 +29,9 @@ def is_connection_error(exc: BaseException) -> bool:
     from sqlalchemy.exc import DBAPIError, OperationalError
 
     if isinstance(exc, DatabaseError):
-        return "unreachable" in str(exc) or "cannot connect" in str(exc)
+        return (
+            exc.kind == "unreachable" or "unreachable" in str(exc) or "cannot connect" in str(exc)
+        )
     if isinstance(exc, DBAPIError):
         if exc.connection_invalidated:
             return True
@@ -28,4 +39,10 @@ def is_connection_error(exc: BaseException) -> bool:
     return isinstance(exc, ConnectionError)
 
 
-__all__ = ["ConflictError", "DatabaseError", "UserError", "is_connection_error"]
+__all__ = [
+    "ConflictError",
+    "DatabaseError",
+    "KeyReusedError",
+    "UserError",
+    "is_connection_error",
+]

@@ -8,11 +8,29 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import os
+import re
 import sys
 from pathlib import Path
 from types import TracebackType
 
 LOG_FILE = "rapport.log"
+# PostgreSQL's DETAIL line quotes values ("Failing row contains (...)", "Key (...)=(...)")
+# and a statement's parameters would list what was typed: neither goes in a log or
+# a diagnostics report. Engines hide parameters already (models/database.py); the
+# pattern also catches errors from engines made elsewhere.
+_ROW_DATA = re.compile(r"^(\s*)(DETAIL:|\[parameters:).*$", re.MULTILINE)
+
+
+def without_row_data(text: str) -> str:
+    """`text` (a traceback, a driver error) with the lines that quote row values cut."""
+    return _ROW_DATA.sub(r"\1\2 (hidden: it may contain customer data)", text)
+
+
+class RedactingFormatter(logging.Formatter):
+    """Log lines and tracebacks without the values of a failing row."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return without_row_data(super().format(record))
 
 
 def log_dir(default: Path) -> Path:
@@ -24,7 +42,7 @@ def setup_logging(directory: Path, level: int = logging.INFO) -> Path | None:
     """Log to `directory/rapport.log` (5 x 2 MB); if the folder is unusable, to stderr."""
     root = logging.getLogger()
     root.setLevel(level)
-    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    formatter = RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     path: Path | None = directory / LOG_FILE
     try:
         directory.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -9,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import URL, Engine, create_engine, event, inspect, make_url, select, text
-from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.errors import DatabaseError as DatabaseError  # re-exported: callers import it here
@@ -18,8 +19,9 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # The newest revision in migrations/versions/, the schema this code is written for.
 # A start that finds it needs no Alembic (16 MB, 0.3 s); tests/test_database.py checks
 # it against the history, so a new migration that forgets it fails the tests.
-SCHEMA_HEAD = "0004"
+SCHEMA_HEAD = "0005"
 WRITE_OPTION = "rapport_write"
+log = logging.getLogger(__name__)
 
 
 def normalize_url(url: str | URL) -> URL:
@@ -67,8 +69,13 @@ def _sqlite_begin(conn: Any) -> None:
 
 
 def make_engine(url: str | URL, **kwargs: Any) -> Engine:
-    """Create an engine for a normalized URL. Nothing connects yet."""
+    """Create an engine for a normalized URL. Nothing connects yet.
+
+    `hide_parameters`: a driver error's text never carries the values bound to the
+    statement (names, notes, phone numbers), wherever it ends up shown or logged.
+    """
     parsed = normalize_url(url)
+    kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -97,7 +104,9 @@ class Database:
     """Sessions for one engine: `read()` for queries, `write()` for a unit of work.
 
     `with db.read() as session:` reads; `with db.write() as session:` commits on
-    success and rolls back on error.
+    success and rolls back on error. This is the services' boundary with the
+    driver: a driver error inside (or at the commit) leaves as `DatabaseError`
+    (`service_error`), so the UI never sees psycopg's or sqlite3's exceptions.
     """
 
     def __init__(self, engine: Engine) -> None:
@@ -117,15 +126,71 @@ class Database:
     def backend(self) -> str:
         return self.engine.dialect.name
 
-    def read(self) -> Session:
-        return self._reads()
+    def read(self) -> AbstractContextManager[Session]:
+        return _translated(self._reads())
 
-    def lookup(self) -> Session:
+    def lookup(self) -> AbstractContextManager[Session]:
         """A session for a single read-only statement (no transaction on PostgreSQL)."""
-        return self._lookups()
+        return _translated(self._lookups())
 
     def write(self) -> AbstractContextManager[Session]:
-        return self._writes.begin()
+        return _translated(self._writes.begin())
+
+
+@contextmanager
+def _translated(unit: AbstractContextManager[Session]) -> Iterator[Session]:
+    try:
+        with unit as session:
+            yield session
+    except DBAPIError as exc:
+        # `from None`: the driver's text (which may quote a failing row) stays out of
+        # tracebacks, the crash dialog and the log; `service_error` logs what is safe.
+        raise service_error(exc) from None
+
+
+# SQLSTATE classes and codes that mean the connection is gone (or going): 08 is
+# "connection exception", 57P01-57P03 the server shutting down or starting.
+_LOST_CONNECTION_STATES = ("08", "57P01", "57P02", "57P03")
+
+
+def connection_lost(exc: DBAPIError) -> bool:
+    """True when a driver error means the connection dropped, not a bad statement."""
+    if exc.connection_invalidated or isinstance(exc, InterfaceError):
+        return True
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate is not None:
+        return str(sqlstate).startswith(_LOST_CONNECTION_STATES)
+    # psycopg raises OperationalError without a SQLSTATE when the socket breaks;
+    # sqlite3 uses OperationalError for a busy database, a missing table and I/O
+    # errors alike, none of them a lost connection.
+    return isinstance(exc, OperationalError) and not _is_sqlite(exc)
+
+
+def _is_sqlite(exc: DBAPIError) -> bool:
+    return type(exc.orig).__module__.startswith("sqlite3")
+
+
+def service_error(exc: DBAPIError) -> DatabaseError:
+    """The one-line `DatabaseError` a service raises for a driver error.
+
+    Its message is built from the error's class and SQLSTATE only, never from the
+    driver's text, which can quote the values of a failing row.
+    """
+    name = type(exc.orig).__name__ if exc.orig is not None else type(exc).__name__
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    code = f"{name}, SQLSTATE {sqlstate}" if sqlstate else name
+    log.warning("database error in a service: %s (%s)", type(exc).__name__, code)
+    if connection_lost(exc):
+        return DatabaseError(
+            "the connection to the database was lost; try again",
+            "unreachable",
+        )
+    lowered = first_line(exc.orig).lower() if _is_sqlite(exc) else ""
+    if "locked" in lowered or "busy" in lowered:
+        return DatabaseError("the database is busy; try again in a moment", "busy")
+    if "no such table" in lowered or "no such column" in lowered:
+        return DatabaseError(f"the database schema does not match this version ({code})", "schema")
+    return DatabaseError(f"the database refused the request ({code})")
 
 
 @contextmanager

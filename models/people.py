@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, Versioned, utcnow
 from models.enums import Channel, CustomerStatus, KeyDateKind, PhoneKind, Role, Tier, enum_type
+from models.limits import CLIENT_KEY_LENGTH
 
 
 class Department(Base):
@@ -199,6 +200,8 @@ class KeyDate(Versioned, Base):
 
 class CustomerNote(Versioned, Base):
     __tablename__ = "customer_notes"
+    # A retry of a save whose reply was lost finds the first row (CustomerService.add_note).
+    __table_args__ = (Index("uq_customer_notes_client_key", "client_key", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
@@ -206,3 +209,5 @@ class CustomerNote(Versioned, Base):
     body: Mapped[str] = mapped_column(Text)
     pinned: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Made by the client when the agent starts the note (a UUID), reused on retry.
+    client_key: Mapped[str | None] = mapped_column(String(CLIENT_KEY_LENGTH))

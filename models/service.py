@@ -33,7 +33,12 @@ from models.enums import (
     TaskStatus,
     enum_type,
 )
-from models.limits import CALL_ID_LENGTH, CALL_SOURCE_LENGTH, WORKSTATION_LENGTH
+from models.limits import (
+    CALL_ID_LENGTH,
+    CALL_SOURCE_LENGTH,
+    CLIENT_KEY_LENGTH,
+    WORKSTATION_LENGTH,
+)
 
 
 class Case(Versioned, Base):
@@ -135,6 +140,8 @@ class Interaction(Versioned, Base):
         # One interaction per call: the same event reported twice (a retry, a second
         # delivery) finds the first row instead of adding one (see CallService).
         Index("uq_interactions_call", "call_source", "call_id", unique=True),
+        # The wrap-up's idempotency key: a retried wrap-up is recognised (CallService).
+        Index("uq_interactions_wrap_up_key", "wrap_up_key", unique=True),
         CheckConstraint(
             "call_id IS NULL OR call_source IS NOT NULL", name="ck_interactions_call_has_source"
         ),
@@ -164,6 +171,7 @@ class Interaction(Versioned, Base):
     workstation: Mapped[str | None] = mapped_column(String(WORKSTATION_LENGTH))
     wrap_up_code: Mapped[str | None] = mapped_column(String(40))
     summary: Mapped[str | None] = mapped_column(Text)
+    wrap_up_key: Mapped[str | None] = mapped_column(String(CLIENT_KEY_LENGTH))
 
 
 class Feedback(Base):

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.errors import UserError
-from app.services.contacts import ContactConflict, ContactDetails, ContactService, PhoneEdit
+from app.services.contacts import (
+    ContactConflict,
+    ContactDetails,
+    ContactService,
+    PhoneEdit,
+    SavedContact,
+)
 from app.services.customers import CustomerService
 from models.authority import AuditEntry
 from models.database import Database
@@ -127,5 +136,76 @@ def test_quick_create_from_a_typed_number(engine: Engine) -> None:
     assert created.customer_id > 0 and created.version == 1
     hits = CustomerService(db, "GB").find_by_phone("+44 (0)20 7946 0123")
     assert [h.name for h in hits] == ["Grace Hopper"]
-    with pytest.raises(UserError, match="a name is required"):
+    with pytest.raises(UserError, match="^name: is required"):
         contacts.create(ContactDetails(first_name=" ", last_name="", preferred_language="en"))
+
+
+def test_a_save_racing_another_becomes_a_conflict_never_an_overwrite(
+    engine: Engine, customer_id: int
+) -> None:
+    """Two agents save the same customer at once, each in its own thread and session.
+
+    Agent A has read the customer and is about to write when agent B saves. On
+    PostgreSQL B commits first and A's UPDATE (`WHERE version = loaded`) matches no
+    row: StaleDataError, turned into a ContactConflict showing B's version. On SQLite
+    A holds the write lock from BEGIN IMMEDIATE, so B waits and then finds the
+    version moved on. Either way one save lands and the other agent sees both.
+    """
+    db = Database(engine)
+    contacts = ContactService(db, "US")
+    loaded = contacts.load(customer_id)
+    mine = {
+        "agent-a": ContactDetails("Augusta", "Lovelace", "en", loaded.details.phones),
+        "agent-b": ContactDetails("Ada", "Byron", "en", loaded.details.phones),
+    }
+    a_has_read, b_finished = threading.Event(), threading.Event()
+    # SQLite: B cannot finish while A holds the write lock, so A waits only briefly.
+    a_waits = 30.0 if engine.dialect.name == "postgresql" else 0.5
+
+    def pause_agent_a_before_writing(*_args: object) -> None:
+        if threading.current_thread().name == "agent-a" and not a_has_read.is_set():
+            a_has_read.set()
+            b_finished.wait(a_waits)
+
+    outcome: dict[str, object] = {}
+
+    def save(name: str) -> None:
+        try:
+            outcome[name] = contacts.save(customer_id, loaded.version, mine[name], actor=name)
+        except Exception as exc:  # the assertions below look at it
+            outcome[name] = exc
+        finally:
+            if name == "agent-b":
+                b_finished.set()
+
+    event.listen(Session, "before_flush", pause_agent_a_before_writing)
+    try:
+        agent_a = threading.Thread(target=save, args=("agent-a",), name="agent-a")
+        agent_a.start()
+        assert a_has_read.wait(30)
+        agent_b = threading.Thread(target=save, args=("agent-b",), name="agent-b")
+        agent_b.start()
+        agent_a.join(60)
+        agent_b.join(60)
+    finally:
+        event.remove(Session, "before_flush", pause_agent_a_before_writing)
+
+    winner, loser = (
+        ("agent-b", "agent-a") if engine.dialect.name == "postgresql" else ("agent-a", "agent-b")
+    )
+    saved, conflict = outcome[winner], outcome[loser]
+    assert isinstance(saved, SavedContact), outcome
+    assert isinstance(conflict, ContactConflict), outcome
+    if engine.dialect.name == "postgresql":  # the optimistic lock itself caught it
+        assert isinstance(conflict.__context__, StaleDataError)
+    assert conflict.current == saved and conflict.mine == mine[loser]
+    assert contacts.load(customer_id) == saved  # nothing overwritten
+    with db.read() as session:
+        actors = session.scalars(
+            select(AuditEntry.actor).where(AuditEntry.action == "customer.contact.update")
+        ).all()
+    assert actors == [winner]
+    # The loser chooses "save mine over it": with the version the conflict showed.
+    again = contacts.save(customer_id, conflict.current.version, conflict.mine, actor=loser)
+    assert again.details.first_name == mine[loser].first_name
+    assert again.version == saved.version + 1

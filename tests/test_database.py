@@ -243,7 +243,7 @@ def test_schema_head_constant_is_the_newest_migration() -> None:
     assert head_revision() == SCHEMA_HEAD
 
 
-@pytest.mark.parametrize("revision", ["base", "0001", "0002", "0003"])
+@pytest.mark.parametrize("revision", ["base", "0001", "0002", "0003", "0004"])
 def test_every_migration_downgrades_and_upgrades_keeping_what_the_code_needs(
     engine: Engine, revision: str
 ) -> None:
@@ -261,9 +261,15 @@ def test_every_migration_downgrades_and_upgrades_keeping_what_the_code_needs(
         command.upgrade(config, "head")
     assert current_revision(engine) == head_revision()
     inspector = inspect(engine)
-    indexes = {i["name"] for i in inspector.get_indexes("interactions")}
-    assert {"uq_interactions_call", "ix_interactions_workstation_started"} <= indexes
+    interaction_indexes = {i["name"]: i for i in inspector.get_indexes("interactions")}
+    assert {"uq_interactions_call", "ix_interactions_workstation_started"} <= set(
+        interaction_indexes
+    )
     assert "workstation" in {c["name"] for c in inspector.get_columns("interactions")}
+    # The idempotency keys of notes and wrap-ups, unique.
+    assert interaction_indexes["uq_interactions_wrap_up_key"]["unique"]
+    note_indexes = {i["name"]: i for i in inspector.get_indexes("customer_notes")}
+    assert note_indexes["uq_customer_notes_client_key"]["unique"]
     if engine.dialect.name == "sqlite":
         with engine.connect() as conn:
             triggers = set(

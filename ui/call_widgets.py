@@ -2,13 +2,16 @@
 the status of each call source.
 
 Signals (WrapUpPanel):
-    submitted(int, str, str, str): interaction id, disposition code, summary, follow-up.
+    submitted(int, str, str, str, str): interaction id, disposition code, summary,
+        follow-up, and the wrap-up's idempotency key (made in `begin`, the same on
+        every retry: CallService.wrap_up saves it once).
 """
 
 from __future__ import annotations
 
 import html
 import time
+import uuid
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -75,13 +78,14 @@ class CallToast(QFrame):
 
 
 class WrapUpPanel(QFrame):
-    submitted = Signal(int, str, str, str)
+    submitted = Signal(int, str, str, str, str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("wrapUp")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.interaction_id = 0
+        self.client_key = ""
         layout = QVBoxLayout(self)
         header = QHBoxLayout()
         self.title = plain_label("Wrap-up", bold=True)
@@ -121,6 +125,7 @@ class WrapUpPanel(QFrame):
 
     def begin(self, interaction_id: int, who: str, talk_seconds: int | None) -> None:
         self.interaction_id = interaction_id
+        self.client_key = str(uuid.uuid4())
         talk = f", talked {talk_seconds // 60}:{talk_seconds % 60:02d}" if talk_seconds else ""
         self.title.setText(f"Wrap-up: call with {who}{talk}")
         self.summary.clear()
@@ -141,7 +146,12 @@ class WrapUpPanel(QFrame):
             self.code.currentText(),
             self.summary.toPlainText(),
             self.follow_up.text(),
+            self.client_key,
         )
+
+    def saved_elsewhere(self) -> None:
+        """The key was used by an earlier save with other content: the next save is new."""
+        self.client_key = str(uuid.uuid4())
 
     def finish(self) -> None:
         self._tick.stop()

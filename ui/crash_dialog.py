@@ -44,6 +44,7 @@ from PySide6.QtWidgets import (
 from app import __version__
 from app.config import Settings
 from app.errors import is_connection_error
+from app.logs import without_row_data
 
 log = logging.getLogger("rapport.crash")
 LOG_TAIL_LINES = 50
@@ -234,7 +235,8 @@ class CrashReporter(QObject):
         self.report(exc)
 
     def report(self, exc: BaseException) -> None:
-        trace = "".join(traceback.format_exception(exc)).rstrip()
+        # Shown, copied by "Copy diagnostics" and sent to support: no row values.
+        trace = without_row_data("".join(traceback.format_exception(exc)).rstrip())
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         summary = f"{type(exc).__name__}: {first[:200]}" if first else type(exc).__name__
         self.reported.emit(summary, trace)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -36,7 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.drafts import DraftStore
-from app.errors import UserError
+from app.errors import KeyReusedError, UserError
 from app.services import views as v
 from ui import actions
 from ui import formatting as fmt
@@ -116,6 +117,9 @@ class CustomerPanel(QWidget):
     ) -> None:
         super().__init__(parent)
         self._drafts = drafts
+        # The note's idempotency key: made when the agent starts typing, sent again on
+        # every retry, dropped once the note is saved (CustomerService.add_note).
+        self._note_key: str | None = None
         self._currency = data.header.currency
         self.data = data
         self.customer_id = data.header.id
@@ -580,7 +584,12 @@ class CustomerPanel(QWidget):
         self._draft_timer = QTimer(self, singleShot=True, interval=DRAFT_SAVE_MS)
         self._draft_timer.timeout.connect(self._keep_draft)
         self.note_editor.textChanged.connect(self._draft_timer.start)
+        self.note_editor.textChanged.connect(self._note_started)
         return page
+
+    def _note_started(self) -> None:
+        if self._note_key is None and self.note_editor.toPlainText().strip():
+            self._note_key = str(uuid.uuid4())
 
     @property
     def _draft_key(self) -> str:
@@ -600,13 +609,19 @@ class CustomerPanel(QWidget):
     async def _save_note(self, body: str) -> None:
         self.add_note_button.setEnabled(False)
         self.note_status.setText("Saving…")
+        self._note_started()
         try:
             note = await self._bridge.run(
                 self._services.customers.add_note,
                 self.customer_id,
                 body,
                 self._services.settings.values.get("user"),
+                client_key=self._note_key,
             )
+        except KeyReusedError as exc:  # the first try was saved; this text is another note
+            self._note_key = str(uuid.uuid4())
+            self.note_status.setText(str(exc))
+            return
         except UserError as exc:
             self.note_status.setText(str(exc))
             return
@@ -616,12 +631,16 @@ class CustomerPanel(QWidget):
             return
         finally:
             self.add_note_button.setEnabled(True)
+        self._note_key = None
         if self.note_editor.toPlainText() == body:
             self.note_editor.clear()
             self._draft_timer.stop()
             if self._drafts is not None:
                 self._drafts.discard(self._draft_key)
-        self.notes_model.set_rows([note, *self.notes_model.rows])
+        else:  # typed on while it saved: what remains is a new note
+            self._note_started()
+        if all(row.id != note.id for row in self.notes_model.rows):
+            self.notes_model.set_rows([note, *self.notes_model.rows])
         self.note_status.setText("Note saved.")
         self.note_added.emit(self.customer_id)
 

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 from app import __version__
 from app.config import Settings, describe_database, user_data_dir
 from app.drafts import DraftStore
-from app.errors import UserError
+from app.errors import KeyReusedError, UserError
 from app.services.views import CallLogEntry, CustomerView
 from app.telephony.events import CallEvent, CallState
 from models.errors import DatabaseError
@@ -399,13 +399,17 @@ class MainWindow(QMainWindow):
         )
 
     async def _save_wrap_up(
-        self, interaction_id: int, code: str, summary: str, follow_up: str
+        self, interaction_id: int, code: str, summary: str, follow_up: str, client_key: str
     ) -> None:
         assert self.services is not None
         try:
             await self.bridge.run(
-                self.services.calls.wrap_up, interaction_id, code, summary, follow_up
+                self.services.calls.wrap_up, interaction_id, code, summary, follow_up, client_key
             )
+        except KeyReusedError as exc:
+            self.wrap_up.saved_elsewhere()
+            self.wrap_up.message.setText(str(exc))
+            return
         except Exception as exc:  # keep the panel and its text; say why
             self.wrap_up.message.setText(f"Not saved (your text is kept): {exc}")
             return

@@ -23,10 +23,11 @@ from sqlalchemy.orm import Session
 
 from app import phones
 from app.clock import Clock, system_clock
-from app.errors import UserError
+from app.errors import KeyReusedError, UserError
 from app.services import views as v
 from app.services.customers import CustomerService
 from app.telephony.events import CallEvent
+from app.validation import SUMMARY_MAX_CHARS, Checks, check_client_key
 from models.database import Database, insert_or_get
 from models.enums import Channel, Direction, InteractionOutcome, TaskStatus
 from models.limits import (
@@ -35,6 +36,7 @@ from models.limits import (
     LINE_LENGTH,
     PHONE_RAW_LENGTH,
     WORKSTATION_LENGTH,
+    WRAP_UP_CODE_LENGTH,
 )
 from models.people import Customer, Department, User
 from models.service import Case, Interaction, Task
@@ -314,16 +316,45 @@ class CallService:
             "version": 1,
         }
 
-    def wrap_up(self, interaction_id: int, code: str, summary: str, follow_up: str | None) -> None:
-        if not code.strip():
+    def wrap_up(
+        self,
+        interaction_id: int,
+        code: str,
+        summary: str,
+        follow_up: str | None,
+        client_key: str | None = None,
+    ) -> None:
+        """Save the disposition, the summary and an optional follow-up task.
+
+        `client_key` (made by the UI when the wrap-up starts, sent again on retry)
+        makes a retry after a lost reply a no-op: the call already carries the key,
+        so no second follow-up task is made. The same key with another code or
+        summary is refused (`KeyReusedError`); a new key is a correction and saved.
+        """
+        if not isinstance(code, str) or not code.strip():
             raise UserError("choose a disposition code")
+        checks = Checks()
+        code = checks.text(code, "disposition code", WRAP_UP_CODE_LENGTH)
+        summary = checks.text(summary, "summary", SUMMARY_MAX_CHARS, multiline=True)
+        follow_up = checks.text(follow_up or "", "follow-up", FOLLOW_UP_LENGTH)
+        checks.raise_if_any()
+        key = check_client_key(client_key)
         with self._db.write() as session:
-            interaction = session.get(Interaction, interaction_id)
+            # Locked: a retry racing the first save waits for it and then sees its key.
+            interaction = session.get(Interaction, interaction_id, with_for_update=True)
             if interaction is None:
                 raise UserError(f"call {interaction_id} is not on record")
-            interaction.wrap_up_code = code.strip()[:40]
-            interaction.summary = summary.strip() or interaction.summary
-            if follow_up and follow_up.strip():
+            if key is not None and interaction.wrap_up_key == key:
+                if interaction.wrap_up_code != code or (summary and interaction.summary != summary):
+                    raise KeyReusedError(
+                        "wrap-up: already saved with a different code or summary before the "
+                        "connection dropped; save again to correct it"
+                    )
+                return
+            interaction.wrap_up_code = code
+            interaction.summary = summary or interaction.summary
+            interaction.wrap_up_key = key
+            if follow_up:
                 department = session.scalar(
                     select(Department.id).where(Department.code == "call_centre")
                 )
@@ -334,7 +365,7 @@ class CallService:
                             case_id=interaction.case_id,
                             department_id=department,
                             assignee_id=interaction.agent_id,
-                            title=follow_up.strip()[:200],
+                            title=follow_up,
                             status=TaskStatus.OPEN,
                             due_at=self.clock() + dt.timedelta(days=1),
                         )

@@ -19,6 +19,8 @@ from app import phones
 from app.clock import Clock, local_today, system_clock
 from app.errors import ConflictError, UserError
 from app.services.search import fold
+from app.validation import Checks, check_language
+from models import limits
 from models.authority import AuditEntry
 from models.database import Database
 from models.enums import PhoneKind
@@ -64,7 +66,10 @@ class ContactConflict(ConflictError):
 
 @dataclass
 class _Validated:
-    phones: list[tuple[PhoneEdit, str]] = field(default_factory=list)
+    first_name: str
+    last_name: str
+    language: str
+    phones: list[tuple[PhoneEdit, str, str]] = field(default_factory=list)  # edit, raw, E.164
     emails: list[str] = field(default_factory=list)
 
 
@@ -82,33 +87,46 @@ class ContactService:
             return _saved(customer, session)
 
     def validate(self, details: ContactDetails) -> _Validated:
-        """Every problem at once, one per line, so the agent fixes them in one go."""
-        problems: list[str] = []
-        if not details.first_name.strip() and not details.last_name.strip():
-            problems.append("a name is required")
-        checked = _Validated()
+        """Every problem at once, one per line naming its field (app/validation.py)."""
+        checks = Checks()
+        checked = _Validated(
+            first_name=checks.text(details.first_name, "first name", limits.NAME_LENGTH),
+            last_name=checks.text(details.last_name, "last name", limits.NAME_LENGTH),
+            language=check_language(details.preferred_language, checks),
+        )
+        if not checks.problems and not (checked.first_name or checked.last_name):
+            checks.add("name", "is required (a first or a last name)")
+        folded = fold(f"{checked.first_name} {checked.last_name}")
+        if len(folded) > limits.SEARCH_NAME_LENGTH:
+            # Some characters grow when folded for search (U+FDFA becomes 18).
+            checks.add(
+                "name",
+                f"is too long ({len(folded)} characters once normalized for search, "
+                f"at most {limits.SEARCH_NAME_LENGTH})",
+            )
         for phone in details.phones:
-            if not phone.raw.strip():
+            raw = checks.text(phone.raw, "phone", limits.PHONE_RAW_LENGTH)
+            if not raw:
                 continue
             try:
-                checked.phones.append((phone, phones.to_e164(phone.raw, self.default_region)))
+                checked.phones.append((phone, raw, phones.to_e164(raw, self.default_region)))
             except ValueError as exc:
-                problems.append(str(exc))
+                checks.add("phone", str(exc))
             if phone.kind is not None and phone.kind not in {k.value for k in PhoneKind}:
-                problems.append(f"unknown phone kind {phone.kind!r}")
+                checks.add("phone", f"unknown kind {phone.kind!r}")
         for address in details.emails:
-            if not address.strip():
+            typed = checks.text(address, "e-mail", limits.EMAIL_LENGTH)
+            if not typed:
                 continue
             try:
-                result = validate_email(address.strip(), check_deliverability=False)
+                result = validate_email(typed, check_deliverability=False)
                 checked.emails.append(result.normalized)
             except EmailNotValidError as exc:
-                problems.append(f"{address.strip()!r}: {exc}")
-        e164s = [e for _p, e in checked.phones]
+                checks.add("e-mail", f"{typed} is not valid: {exc}")
+        e164s = [e for _p, _raw, e in checked.phones]
         if len(set(e164s)) != len(e164s):
-            problems.append("the same phone number is listed twice")
-        if problems:
-            raise UserError("\n".join(problems))
+            checks.add("phone", "the same number is listed twice")
+        checks.raise_if_any()
         return checked
 
     def create(self, details: ContactDetails, actor: str = "local") -> SavedContact:
@@ -116,10 +134,10 @@ class ContactService:
         checked = self.validate(details)
         with self._db.write() as session:
             customer = Customer(
-                first_name=details.first_name.strip(),
-                last_name=details.last_name.strip(),
-                search_name=fold(f"{details.first_name} {details.last_name}"),
-                preferred_language=details.preferred_language.strip().lower() or "en",
+                first_name=checked.first_name,
+                last_name=checked.last_name,
+                search_name=fold(f"{checked.first_name} {checked.last_name}"),
+                preferred_language=checked.language,
                 customer_since=local_today(self.clock),
             )
             session.add(customer)
@@ -179,10 +197,10 @@ class ContactService:
 def _apply(
     session: Session, customer: Customer, details: ContactDetails, checked: _Validated
 ) -> None:
-    customer.first_name = details.first_name.strip()
-    customer.last_name = details.last_name.strip()
+    customer.first_name = checked.first_name
+    customer.last_name = checked.last_name
     customer.search_name = fold(f"{customer.first_name} {customer.last_name}")
-    customer.preferred_language = details.preferred_language.strip().lower() or "en"
+    customer.preferred_language = checked.language
     customer.do_not_call = details.do_not_call
     customer.do_not_email = details.do_not_email
     customer.do_not_sms = details.do_not_sms
@@ -195,14 +213,14 @@ def _apply(
         )
     }
     keep = set()
-    for edit, e164 in checked.phones:
+    for edit, raw, e164 in checked.phones:
         phone = existing_phones.get(e164)
         if phone is None:
             phone = CustomerPhone(
                 customer_id=customer.id, e164=e164, digits_tail=phones.tail_of(e164)
             )
             session.add(phone)
-        phone.raw = edit.raw.strip()
+        phone.raw = raw
         phone.kind = PhoneKind(phones.kind_for(e164, chosen=edit.kind))
         phone.is_primary = edit.is_primary
         keep.add(e164)

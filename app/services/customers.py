@@ -12,12 +12,13 @@ from sqlalchemy.orm import Session
 
 from app import phones
 from app.clock import Clock, local_today, system_clock
-from app.errors import UserError
+from app.errors import KeyReusedError, UserError
 from app.services import views as v
+from app.validation import NOTE_MAX_CHARS, check_client_key, check_text
 from models.authority import AuditEntry
 from models.catalog import Product, Store
 from models.commerce import Order, OrderLine, Shipment
-from models.database import Database
+from models.database import Database, insert_or_get
 from models.enums import OPEN_CASE_STATUSES, CommitmentStatus, CustomerStatus
 from models.people import (
     ContactPreference,
@@ -164,34 +165,62 @@ class CustomerService:
                 ),
             )
 
-    def add_note(self, customer_id: int, body: str, author_login: str | None) -> v.NoteRow:
-        text = body.strip()
-        if not text:
-            raise UserError("the note is empty")
-        if len(text) > 20_000:
-            raise UserError("the note is longer than 20,000 characters")
+    def add_note(
+        self,
+        customer_id: int,
+        body: str,
+        author_login: str | None,
+        client_key: str | None = None,
+    ) -> v.NoteRow:
+        """Save a note; with `client_key` a retry never saves it twice.
+
+        The UI makes the key when the agent starts the note and sends it again when
+        it retries (e.g. after a lost connection whose commit went through): the
+        note saved the first time is returned. The same key with other text is
+        refused with `KeyReusedError` rather than saved as a second note.
+        """
+        text = check_text(body, "note", NOTE_MAX_CHARS, multiline=True, required=True)
+        key = check_client_key(client_key)
         with self._db.write() as session:
             if session.get(Customer, customer_id) is None:
                 raise UserError(f"customer {customer_id} does not exist")
             author = _user_by_login(session, author_login)
-            note = CustomerNote(
-                customer_id=customer_id, author_id=author.id if author else None, body=text
+            note_id, new = insert_or_get(
+                session,
+                CustomerNote,
+                {
+                    "customer_id": customer_id,
+                    "author_id": author.id if author else None,
+                    "body": text,
+                    "client_key": key,
+                    "created_at": self.clock(),
+                    "pinned": False,
+                    "version": 1,
+                },
+                ("client_key",),
             )
-            session.add(note)
-            session.flush()
-            session.add(
-                AuditEntry(
-                    actor=author_login or "local",
-                    action="note.add",
-                    entity="customer",
-                    entity_id=customer_id,
-                    detail={"note_id": note.id},
+            note = session.get(CustomerNote, note_id)
+            assert note is not None  # just inserted or found under its key
+            if not new and (note.customer_id, note.body) != (customer_id, text):
+                raise KeyReusedError(
+                    "note: already saved with different text before the connection dropped; "
+                    "save again to add this text as a new note"
                 )
-            )
+            if new:
+                session.add(
+                    AuditEntry(
+                        actor=author_login or "local",
+                        action="note.add",
+                        entity="customer",
+                        entity_id=customer_id,
+                        detail={"note_id": note.id},
+                    )
+                )
+            saved_by = session.get(User, note.author_id) if note.author_id else None
             return v.NoteRow(
                 id=note.id,
                 body=note.body,
-                author=author.display_name if author else None,
+                author=saved_by.display_name if saved_by else None,
                 created_at=note.created_at,
             )
 
