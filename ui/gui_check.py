@@ -176,7 +176,7 @@ def diagnose(environ: Mapping[str, str] | None = None) -> str | None:
         reason = f"the Qt platform plugin {name!r} needs {', '.join(missing)}, not installed"
         if packages:
             reason += f"; install them with: {install_command(packages)}"
-        elif any(lib.startswith("libQt6") for lib in missing):
+        if any(lib.startswith("libQt6") for lib in missing):
             reason += "; the Qt libraries of this installation are incomplete: reinstall Rapport"
         return reason
     if name == "xcb" and not environ.get("DISPLAY"):
