@@ -55,6 +55,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 RECENTLY_CLOSED = 10
 RETRY_MS = 5000
+UNENCRYPTED_TIP = (
+    "The connection to the database server is not encrypted: customer data and the "
+    "password cross the network readable. Ask IT for sslmode=verify-full in the URL."
+)
 
 
 def missed_call_message(number: str | None, record: CallRecord) -> str:
@@ -466,6 +470,8 @@ class MainWindow(QMainWindow):
         if self.settings.is_demo:
             return f"{self.services.backend}: demo database"
         url = self.services.engine.url.render_as_string(hide_password=True)
+        if getattr(self, "db_unencrypted", False):
+            return f"{self.services.backend}: {url} · not encrypted"
         return f"{self.services.backend}: {url}"
 
     # -- connecting ------------------------------------------------------------------
@@ -516,6 +522,9 @@ class MainWindow(QMainWindow):
 
                 self.db_label.setText("Preparing the demo database…")
                 await self.bridge.run(ensure_demo_data, services)
+            from models.database import connection_encrypted  # loaded with the services
+
+            encrypted = await self.bridge.run(connection_encrypted, services.engine)
         except (DatabaseError, UserError) as exc:
             self._fail(str(exc))
             from ui import connection_setup
@@ -536,12 +545,9 @@ class MainWindow(QMainWindow):
         # then takes a few ms instead of tens, and no longer stalls a screen pop.
         gc.freeze()
         self.search.set_service(services.search)
-        where = (
-            "demo database"
-            if self.settings.is_demo
-            else services.engine.url.render_as_string(hide_password=True)
-        )
-        self.db_label.setText(f"{services.backend}: {where}")
+        self.db_unencrypted = encrypted is False
+        self.db_label.setText(self._where())
+        self.db_label.setToolTip(UNENCRYPTED_TIP if self.db_unencrypted else "")
         self.ready.emit()
 
     def _fail(self, message: str) -> None:
