@@ -9,7 +9,6 @@ read from the OS keyring (see `app.credentials`).
 from __future__ import annotations
 
 import os
-import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from typing import Any
 import platformdirs
 
 from app.errors import UserError
+from app.toml_file import OWNER_ONLY, TomlFileError, update_file
 
 APP_NAME = "Rapport"
 
@@ -218,58 +218,9 @@ def load_settings(
 
 # -- writing the user file ---------------------------------------------------------------
 
-_TABLE_LINE = re.compile(r"^\s*\[\s*([^\]]+?)\s*\]\s*(#.*)?$")
-_KEY_LINE = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*=")
-
-
-def _toml_value(value: str | int | bool) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    # A TOML basic string: escape backslash and quote (Windows paths in sqlite URLs).
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def set_toml_values(text: str, values: Mapping[str, str | int | bool]) -> str:
-    """Set `values` in the [rapport] table of a TOML document; every other line stays."""
-    out: list[str] = []
-    in_table = seen_table = False
-    done: set[str] = set()
-
-    def add_missing() -> None:
-        trailing: list[str] = []
-        while out and not out[-1].strip():  # new keys go before the blank lines ending it
-            trailing.append(out.pop())
-        out.extend(f"{k} = {_toml_value(v)}" for k, v in values.items() if k not in done)
-        done.update(values)
-        out.extend(trailing)
-
-    for line in text.splitlines():
-        table = _TABLE_LINE.match(line)
-        if table:
-            if in_table:
-                add_missing()
-            in_table = table.group(1).strip("\"' ") == "rapport"
-            seen_table = seen_table or in_table
-        elif in_table and (key := _KEY_LINE.match(line)) and key.group(1) in values:
-            line = f"{key.group(1)} = {_toml_value(values[key.group(1)])}"
-            done.add(key.group(1))
-        out.append(line)
-    if in_table:
-        add_missing()
-    if not seen_table:
-        if out and out[-1].strip():
-            out.append("")
-        out.append("[rapport]")
-        add_missing()
-    result = "\n".join(out) + "\n"
-    tomllib.loads(result)  # never write a file Rapport cannot read back
-    return result
-
 
 def write_user_config(values: Mapping[str, str | int | bool], path: Path | None = None) -> Path:
-    """Set keys in the user's config file, keeping its other keys and comments.
+    """Set keys in the user's config file, keeping its other keys, comments and layout.
 
     Used by the first-run dialog to remember the database URL (never a password).
     """
@@ -287,15 +238,8 @@ def write_user_config(values: Mapping[str, str | int | bool], path: Path | None 
                 raise UserError(f"not a database URL: {value[:60]!r}") from exc
             if has_password:
                 raise UserError("a password does not belong in a config file")
-    old = path.read_text(encoding="utf-8-sig") if path.is_file() else ""
     try:
-        if old:
-            tomllib.loads(old)
-        new = set_toml_values(old, values)
-    except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"{path} is not valid TOML ({exc}); fix or delete it") from exc
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".new")
-    temporary.write_text(new, encoding="utf-8")
-    os.replace(temporary, path)  # atomic: a crash never leaves half a file
+        update_file(path, values, OWNER_ONLY)  # the agent's own settings: not for others
+    except TomlFileError as exc:
+        raise UserError(str(exc)) from exc
     return path

@@ -12,8 +12,22 @@ import re
 import sys
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 LOG_FILE = "rapport.log"
+OWNER_ONLY = 0o600  # the log names callers and customers: not for other users of the PC
+
+
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log whose files only their owner can read (POSIX modes; on Windows the
+    log folder is in the user profile, which only its owner can open)."""
+
+    def _open(self) -> Any:
+        descriptor = os.open(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT, OWNER_ONLY)
+        os.chmod(self.baseFilename, OWNER_ONLY)  # a file left by an older version
+        return os.fdopen(descriptor, "a", encoding=self.encoding, errors=self.errors)
+
+
 # PostgreSQL's DETAIL line quotes values ("Failing row contains (...)", "Key (...)=(...)")
 # and a statement's parameters would list what was typed: neither goes in a log or
 # a diagnostics report. Engines hide parameters already (models/database.py); the
@@ -46,7 +60,7 @@ def setup_logging(directory: Path, level: int = logging.INFO) -> Path | None:
     path: Path | None = directory / LOG_FILE
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        handler: logging.Handler = logging.handlers.RotatingFileHandler(
+        handler: logging.Handler = PrivateRotatingFileHandler(
             directory / LOG_FILE, maxBytes=2_000_000, backupCount=5, encoding="utf-8"
         )
     except OSError:

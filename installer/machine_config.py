@@ -6,8 +6,10 @@
 Sets keys in the `[rapport]` table of the machine config (platformdirs
 site_config_dir, `C:\\ProgramData\\Rapport\\config.toml` on Windows) and leaves every
 other line as it was, comments included, so an administrator's hand edits
-survive an upgrade. An empty value means "not given": a silent upgrade without
-DBURL keeps the database URL set at first install.
+survive an upgrade. The writer is `app/toml_file.py`, the same as for the user's
+file (standard library and tomlkit only, so this program stays small). An empty
+value means "not given": a silent upgrade without DBURL keeps the database URL
+set at first install.
 
 The Windows installer runs it as a deferred custom action (WiX has IniFile, but
 Windows' INI writer can't quote TOML strings and writes the ANSI code page, and
@@ -20,15 +22,15 @@ Exit codes: 0 done, 2 invalid value (nothing written), 1 the file could not be w
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
-import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import platformdirs
+
+from app.toml_file import EVERYONE_READS, TomlFileError, update_file
 
 APP_NAME = "Rapport"
 # option -> (config key, kind); keep in step with KEYS in app/config.py.
@@ -42,8 +44,6 @@ OPTIONS: dict[str, tuple[str, str]] = {
     "ami_device": ("ami_device", "text"),
     "baresip_port": ("baresip_port", "port"),
 }
-_TABLE = re.compile(r"^\s*\[\s*([A-Za-z0-9_.\"' -]+?)\s*\]\s*(#.*)?$")
-_KEY = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*=")
 
 
 class InvalidValue(ValueError):
@@ -82,69 +82,12 @@ def validate(kind: str, key: str, value: str) -> str | int:
     return value
 
 
-def toml_value(value: str | int) -> str:
-    if isinstance(value, int):
-        return str(value)
-    # A TOML basic string: escape backslash and quote (Windows paths in sqlite URLs).
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def update_text(text: str, values: Mapping[str, str | int]) -> str:
-    """Set `values` in the [rapport] table of a TOML document, keeping all other lines."""
-    lines = text.splitlines()
-    out: list[str] = []
-    in_table = False
-    seen_table = False
-    done: set[str] = set()
-
-    def flush_missing() -> None:
-        # New keys go at the end of the table, before any blank lines that end it.
-        trailing: list[str] = []
-        while out and not out[-1].strip():
-            trailing.append(out.pop())
-        out.extend(f"{k} = {toml_value(v)}" for k, v in values.items() if k not in done)
-        done.update(values)
-        out.extend(trailing)
-
-    for line in lines:
-        table = _TABLE.match(line)
-        if table:
-            if in_table:
-                flush_missing()
-            in_table = table.group(1).strip("\"' ") == "rapport"
-            seen_table = seen_table or in_table
-            out.append(line)
-            continue
-        key = _KEY.match(line)
-        if in_table and key and key.group(1) in values:
-            out.append(f"{key.group(1)} = {toml_value(values[key.group(1)])}")
-            done.add(key.group(1))
-            continue
-        out.append(line)
-    if in_table:
-        flush_missing()
-    if not seen_table:
-        if out and out[-1].strip():
-            out.append("")
-        out.append("[rapport]")
-        flush_missing()
-    result = "\n".join(out) + "\n"
-    tomllib.loads(result)  # never leave a file Rapport cannot read
-    return result
-
-
 def write_config(path: Path, values: Mapping[str, str | int]) -> None:
-    old = path.read_text(encoding="utf-8-sig") if path.is_file() else ""
-    if old:
-        try:
-            tomllib.loads(old)
-        except tomllib.TOMLDecodeError as exc:
-            raise InvalidValue(f"{path} is not valid TOML ({exc}); fix or delete it") from exc
-    new = update_text(old, values)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".new")
-    temporary.write_text(new, encoding="utf-8")
-    os.replace(temporary, path)  # atomic: Rapport never reads a half-written file
+    # Everyone on the PC reads the machine config (it holds no secret); IT's comments stay.
+    try:
+        update_file(path, values, EVERYONE_READS)
+    except TomlFileError as exc:
+        raise InvalidValue(str(exc)) from exc
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -250,6 +250,22 @@ def check_connection(engine: Engine) -> None:
         conn.execute(text("SELECT 1"))
 
 
+def connection_encrypted(engine: Engine) -> bool | None:
+    """Whether the live connection to the server uses TLS; None for a local SQLite file.
+
+    Asked of the connection itself, not the URL: `sslmode=prefer` (libpq's default)
+    quietly falls back to plain text when the server offers no TLS.
+    """
+    if engine.dialect.name != "postgresql":
+        return None
+    with friendly_errors(engine), engine.connect() as conn:
+        pgconn = getattr(conn.connection.dbapi_connection, "pgconn", None)  # psycopg 3
+        if pgconn is not None:
+            return bool(pgconn.ssl_in_use)
+        query = text("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        return bool(conn.execute(query).scalar())
+
+
 def stored_revision(engine: Engine) -> str | None:
     """The schema revision recorded in the database, read with plain SQL.
 

@@ -8,7 +8,8 @@
 #   rapport_apt_install PKG...   best-effort apt-get install as root (returns non-zero on failure)
 #   rapport_die MSG      prints MSG to stderr and exits 1
 #
-# Environment: PYTHON selects the interpreter (default python3.11, else python3).
+# Environment: PYTHON selects the interpreter (default python3.11, else python3);
+# RAPPORT_APT=0 never runs apt-get (what is missing is only reported).
 
 RAPPORT_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$RAPPORT_ROOT"
@@ -27,7 +28,7 @@ rapport_is_root() {
 }
 
 rapport_have_apt() {
-    rapport_is_root && command -v apt-get >/dev/null 2>&1
+    [ "${RAPPORT_APT:-1}" != 0 ] && rapport_is_root && command -v apt-get >/dev/null 2>&1
 }
 
 # apt-get install as root; runs `apt-get update` and retries once if the first attempt

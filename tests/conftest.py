@@ -79,6 +79,11 @@ def isolated_config(
     monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
     monkeypatch.setenv("XDG_CONFIG_DIRS", str(home / "etc"))
     monkeypatch.setenv("RAPPORT_LOG_DIR", str(home / "logs"))
+    # The hand-off socket lives in the runtime folder: one per test, so tests (and other
+    # checkouts on the same machine) never reach each other's running Rapport.
+    runtime = home / "run"
+    runtime.mkdir(mode=0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
     return home
 
 
@@ -345,6 +350,7 @@ class RunningRapport:
     """`rapport --db URL` in a process of its own (offscreen), and its rapport.log."""
 
     def __init__(self, url: str, log_dir: Path) -> None:
+        self.url = url
         self.env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "RAPPORT_LOG_DIR": str(log_dir)}
         self.log = log_dir / "rapport.log"
         self.deadline = time.monotonic() + 60

@@ -41,7 +41,7 @@ def test_write_user_config_keeps_everything_else(tmp_path: Path) -> None:
     [
         ({"db_url": "postgresql://ann:pw@db/rapport"}, "password"),
         ({"password": "x"}, "unknown configuration key"),
-        ({"user": "a\x00b"}, "not valid TOML"),
+        ({"user": "a\x00b"}, "control characters"),
     ],
 )
 def test_write_user_config_refuses(tmp_path: Path, values: dict[str, str], message: str) -> None:

@@ -10,13 +10,14 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
 from app import __version__
-from app.config import load_settings
+from app.config import Settings, load_settings
 from app.errors import UserError
 from app.logs import log_dir, log_unhandled, setup_logging
 from app.telephony.events import CallEvent
@@ -26,7 +27,7 @@ from models.errors import DatabaseError
 from ui.bridge import DatabaseBridge
 from ui.garbage import GuiThreadGarbageCollector
 from ui.main_window import MainWindow
-from ui.telephony import TelephonyHub, hand_off
+from ui.telephony import TelephonyHub, activate_running_instance, hand_off
 from ui.theme import apply_theme, follow_system_scheme
 
 log = logging.getLogger("rapport")
@@ -44,6 +45,11 @@ def _parser() -> argparse.ArgumentParser:
         "--self-test", action="store_true", help="open the window, load a customer, print JSON"
     )
     parser.add_argument(
+        "--check-gui",
+        action="store_true",
+        help="say whether the window can open here (system libraries, display) and exit",
+    )
+    parser.add_argument(
         "--theme",
         choices=("system", "light", "dark"),
         default="system",
@@ -53,13 +59,42 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _qt_message(mode: QtMsgType, _context: Any, message: str) -> None:
-    level = {
-        QtMsgType.QtDebugMsg: logging.DEBUG,
-        QtMsgType.QtInfoMsg: logging.INFO,
-        QtMsgType.QtWarningMsg: logging.WARNING,
-    }.get(mode, logging.ERROR)
-    logging.getLogger("qt").log(level, "%s", message)
+class _QtMessages:
+    """Qt's messages go to the log; a fatal one (no platform plugin) also to the terminal.
+
+    Qt aborts right after a fatal message, with nothing on the terminal: say why in one
+    line first (the missing libraries and the command that installs them), then exit 1.
+    """
+
+    def __init__(self, log_file: Path | None) -> None:
+        self.log_file = log_file
+
+    def __call__(self, mode: QtMsgType, _context: Any, message: str) -> None:
+        level = {
+            QtMsgType.QtDebugMsg: logging.DEBUG,
+            QtMsgType.QtInfoMsg: logging.INFO,
+            QtMsgType.QtWarningMsg: logging.WARNING,
+        }.get(mode, logging.ERROR)
+        logging.getLogger("qt").log(level, "%s", message)
+        if mode == QtMsgType.QtFatalMsg:
+            from ui.gui_check import diagnose
+
+            reason = diagnose() or message.splitlines()[0]
+            _print_start_failure(reason, self.log_file)
+            logging.shutdown()
+            os._exit(1)
+
+
+def _print_start_failure(reason: str, log_file: Path | None) -> None:
+    where = f"details in {log_file}" if log_file else "details above"
+    print(f"rapport: the window cannot open: {reason} ({where})", file=sys.stderr, flush=True)
+
+
+def _bring_to_front(window: MainWindow) -> None:
+    if window.isMinimized():
+        window.showNormal()
+    window.raise_()
+    window.activateWindow()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -74,6 +109,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         argv = []
     args = _parser().parse_args(argv)
+    if args.check_gui:
+        from ui.gui_check import main as check_gui
+
+        return check_gui([])
     try:
         settings = load_settings(cli={"db_url": None if args.demo else args.db})
         if args.demo:
@@ -86,17 +125,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     log_file = setup_logging(log_dir(settings.log_dir))
     sys.excepthook = log_unhandled  # until the crash dialog can be shown
-    qInstallMessageHandler(_qt_message)
+    qInstallMessageHandler(_QtMessages(log_file))
+    # A check or a measurement runs beside the agent's Rapport instead of handing over.
+    single = not args.self_test and not os.environ.get("RAPPORT_STARTUP_PROBE")
 
+    # Before QApplication: handing over needs only a local socket, and must work where
+    # no window could open (a softphone hook without a display).
     if pending_call is not None:
-        # Before QApplication: handing a call over needs only a local socket, and must
-        # work where no window could open (a softphone hook without a display).
         try:
             if hand_off(pending_call):
                 return 0  # the running instance pops it
         except ValueError as exc:
             print(f"rapport: the running Rapport refused it: {exc}", file=sys.stderr)
             return 2
+    elif single and activate_running_instance():
+        print("rapport: Rapport is already running; its window was brought to the front")
+        return 0
+    try:
+        return _run(args, settings, log_file, pending_call, single)
+    except Exception as exc:
+        # Anything between here and a shown window: one line on the terminal, the stack
+        # in the log (the crash dialog takes over once the window is up).
+        log.exception("start-up failed")
+        _print_start_failure(f"{type(exc).__name__}: {exc}", log_file)
+        return 1
+
+
+def _run(
+    args: argparse.Namespace,
+    settings: Settings,
+    log_file: Path | None,
+    pending_call: HandoffRequest | None,
+    single: bool,
+) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("Rapport")
@@ -125,6 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     telephony = TelephonyHub(settings, app)
     telephony.lookup_requested.connect(window.look_up)
+    telephony.activate_requested.connect(lambda: _bring_to_front(window))
     telephony.status_changed.connect(window.show_adapter_status)
     window.telephony = telephony
     # Calls that ring while the core loads and the database connects wait here, in
@@ -137,7 +199,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     telephony.call_event.connect(hold_call)
 
     async def start() -> None:
-        telephony.start()
+        if not telephony.start() and single:
+            # Started at the same moment as another instance, which listened first.
+            if pending_call is not None:
+                hand_off(pending_call)
+            activate_running_instance()
+            print("rapport: Rapport is already running; its window was brought to the front")
+            window.close()
+            app.quit()
+            return
         await window.connect_database()
         if isinstance(pending_call, LookupRequest):
             window.look_up(pending_call.number)

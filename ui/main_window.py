@@ -60,6 +60,10 @@ log = logging.getLogger(__name__)
 RECENTLY_CLOSED = 10
 RETRY_MS = 5000
 HELD_CALLS_MAX = 50  # calls kept while the database is down; older ones are only logged
+UNENCRYPTED_TIP = (
+    "The connection to the database server is not encrypted: customer data and the "
+    "password cross the network readable. Ask IT for sslmode=verify-full in the URL."
+)
 
 
 def missed_call_message(number: str | None, record: CallRecord) -> str:
@@ -561,8 +565,14 @@ class MainWindow(QMainWindow):
             return  # still down: the banner stays, the timer tries again
         self._retry.stop()
         self.banner.hide()
-        self.db_label.setText(describe_database(self.settings))
+        self.db_label.setText(self._where())
         self.statusBar().showMessage("Database connection restored.", 5000)
+
+    def _where(self) -> str:
+        where = describe_database(self.settings)
+        if getattr(self, "db_unencrypted", False):
+            return f"{where} · not encrypted"
+        return where
 
     # -- connecting ------------------------------------------------------------------
 
@@ -606,6 +616,9 @@ class MainWindow(QMainWindow):
 
                 self.db_label.setText("Preparing the demo database…")
                 await self.bridge.run(ensure_demo_data, services)
+            from models.database import connection_encrypted  # loaded with the services
+
+            encrypted = await self.bridge.run(connection_encrypted, services.engine)
         except (DatabaseError, UserError) as exc:
             self._fail(str(exc))
             from ui import connection_setup
@@ -627,8 +640,13 @@ class MainWindow(QMainWindow):
         gc.freeze()
         self._guard_gui_thread(services)
         self.search.set_service(services.search)
-        self.db_label.setText(describe_database(self.settings))
-        self.db_label.setToolTip(f"Connected to {describe_database(self.settings)}")
+        self.db_unencrypted = encrypted is False
+        self.db_label.setText(self._where())
+        self.db_label.setToolTip(
+            UNENCRYPTED_TIP
+            if self.db_unencrypted
+            else f"Connected to {describe_database(self.settings)}"
+        )
         self.ready.emit()
         if self.held_calls:
             self.bridge.spawn(self._pop_held_calls())

@@ -1,8 +1,16 @@
 """Call sources inside the running app: adapters on the qasync loop and the hand-off server.
 
+The hand-off server is also what makes Rapport one instance per user: a second
+start finds it answering, asks it to come to the front and exits
+(`activate_running_instance`); the socket is removed only when nothing answers
+on it (a crashed instance). On Linux it lives in the user's runtime folder
+(`$XDG_RUNTIME_DIR`, mode 0700), so no other user can reach it or squat its
+name in /tmp; on Windows it is a per-session pipe that only its owner may open.
+
 Signals:
     call_event(object): a CallEvent from any source, on the GUI thread.
     lookup_requested(str): a number to look up (a `tel:` link), not a call.
+    activate_requested(): a second start asked this window to come to the front.
     status_changed(str, str, str): adapter name, status, detail.
 """
 
@@ -11,10 +19,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import sys
 import time
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QObject, Signal
+from PySide6.QtCore import QByteArray, QObject, QStandardPaths, QTimer, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
 from app.config import Settings
@@ -23,6 +32,7 @@ from app.telephony.ami import AmiAdapter, AmiSettings
 from app.telephony.baresip import BaresipAdapter, BaresipSettings
 from app.telephony.events import CallEvent
 from app.telephony.handoff import (
+    ACTIVATE_LINE,
     MAX_WIRE_BYTES,
     HandoffRequest,
     decode_event,
@@ -34,6 +44,23 @@ from app.telephony.webhook import WebhookAdapter, WebhookSettings
 
 log = logging.getLogger(__name__)
 HANDOFF_TIMEOUT_MS = 2000
+# A client has this long to send its one line; then it is dropped, so a stuck or
+# hostile local process cannot hold connections open.
+HANDOFF_READ_TIMEOUT_MS = 2000
+
+
+def handoff_address() -> str:
+    """Where the hand-off server listens: a path in the user's runtime folder on Linux.
+
+    QStandardPaths gives `$XDG_RUNTIME_DIR`, or creates a private /tmp/runtime-<user>
+    (0700) where that is unset. Elsewhere the plain per-user, per-session name.
+    """
+    name = local_server_name()
+    if sys.platform.startswith("linux"):
+        runtime = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.RuntimeLocation)
+        if runtime:
+            return f"{runtime}/{name}"
+    return name
 
 
 def build_adapters(settings: Settings) -> dict[str, Any]:
@@ -68,6 +95,7 @@ def build_adapters(settings: Settings) -> dict[str, Any]:
 class TelephonyHub(QObject):
     call_event = Signal(object)
     lookup_requested = Signal(str)
+    activate_requested = Signal()
     status_changed = Signal(str, str, str)
 
     def __init__(self, settings: Settings, parent: QObject | None = None) -> None:
@@ -79,10 +107,18 @@ class TelephonyHub(QObject):
         self.server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
         self.server.newConnection.connect(self._accept)
 
-    def start(self) -> None:
-        name = local_server_name()
+    def start(self) -> bool:
+        """Listen for hand-offs and start the adapters; False if another instance owns them.
+
+        Two starts at the same moment both get past the check in `main`; the one that
+        finds the other already listening here steps back (and should quit).
+        """
+        name = handoff_address()
         if not self.server.listen(name):
-            # A stale socket from a crashed instance: remove it and listen again.
+            if _instance_answers(name):
+                log.warning("hand-off: another Rapport of this user is listening on %s", name)
+                return False
+            # A stale socket from a crashed instance (nothing answers): remove it, listen.
             QLocalServer.removeServer(name)
             if not self.server.listen(name):
                 log.error("hand-off server %s: %s", name, self.server.errorString())
@@ -93,6 +129,7 @@ class TelephonyHub(QObject):
         for name_, adapter in self.adapters.items():
             adapter.on_status = lambda status, detail, n=name_: self._status(n, status, detail)
             self._tasks.append(asyncio.ensure_future(adapter.run(self.deliver)))
+        return True
 
     async def dial(self, number: str) -> str:
         """Click-to-call through the first connected adapter that can dial; its name.
@@ -119,17 +156,35 @@ class TelephonyHub(QObject):
     def _accept(self) -> None:
         while self.server.hasPendingConnections():
             socket = self.server.nextPendingConnection()
+            deadline = QTimer(socket)  # dies with the socket
+            deadline.setSingleShot(True)
+            deadline.timeout.connect(lambda s=socket: self._drop(s, "sent no line in time"))
+            deadline.start(HANDOFF_READ_TIMEOUT_MS)
             socket.readyRead.connect(lambda s=socket: self._read(s))
             socket.disconnected.connect(socket.deleteLater)
             if socket.bytesAvailable():  # arrived before readyRead was connected
                 self._read(socket)
 
+    def _drop(self, socket: QLocalSocket, why: str) -> None:
+        log.warning("hand-off: dropped a client that %s", why)
+        socket.abort()
+        socket.deleteLater()
+
     def _read(self, socket: QLocalSocket) -> None:
         if not socket.canReadLine():
             if socket.bytesAvailable() > MAX_WIRE_BYTES:
-                socket.abort()
+                self._drop(socket, f"sent more than {MAX_WIRE_BYTES} bytes")
             return
+        for timer in socket.findChildren(QTimer):
+            timer.stop()
         line = bytes(socket.readLine(MAX_WIRE_BYTES + 1).data())
+        if line.rstrip(b"\r\n") == ACTIVATE_LINE.rstrip(b"\n"):
+            log.info("hand-off: brought to the front for a second start")
+            socket.write(QByteArray(b"ok\n"))
+            self.activate_requested.emit()
+            socket.flush()
+            socket.disconnectFromServer()
+            return
         try:
             event = decode_event(line)
         except ValueError as exc:
@@ -156,11 +211,36 @@ class TelephonyHub(QObject):
 
 def hand_off(event: HandoffRequest) -> bool:
     """Give the event or look-up to the instance running for this user; False if none is."""
+    return _send(encode_event(event))
+
+
+def activate_running_instance() -> bool:
+    """Ask the instance running for this user to come to the front; False if none runs.
+
+    An instance too old to know the request still answers (with an error): it runs,
+    so this start must not open a second window either.
+    """
+    try:
+        return _send(ACTIVATE_LINE)
+    except ValueError as exc:
+        log.info("the running Rapport did not come to the front: %s", exc)
+        return True
+
+
+def _instance_answers(name: str) -> bool:
     socket = QLocalSocket()
-    socket.connectToServer(local_server_name())
+    socket.connectToServer(name)
+    alive = socket.waitForConnected(HANDOFF_TIMEOUT_MS)
+    socket.abort()
+    return alive
+
+
+def _send(line: bytes) -> bool:
+    socket = QLocalSocket()
+    socket.connectToServer(handoff_address())
     if not socket.waitForConnected(HANDOFF_TIMEOUT_MS):
         return False
-    socket.write(QByteArray(encode_event(event)))
+    socket.write(QByteArray(line))
     socket.waitForBytesWritten(HANDOFF_TIMEOUT_MS)
     socket.waitForReadyRead(HANDOFF_TIMEOUT_MS)
     answer = bytes(socket.readAll().data()).decode(errors="replace").strip()

@@ -8,6 +8,8 @@ already running, which decodes and validates it again.
 Wire format, version 1: one JSON object per line. A call event has no `kind`
 field (as before `tel:` existed, so both sides stay compatible with older
 builds); a look-up is `{"v": 1, "kind": "lookup", "number": ..., "source": "tel"}`.
+A second plain start sends `ACTIVATE_LINE` (`"kind": "activate"`): the running
+window comes to the front, and the second process exits (ui/telephony.py).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ MAX_SOURCE_LENGTH = 32
 _SOURCE = re.compile(r"^[a-z][a-z0-9_-]*$")
 _UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
 LOOKUP_KIND = "lookup"
+ACTIVATE_LINE = b'{"v":1,"kind":"activate"}\n'
 
 HandoffRequest = CallEvent | LookupRequest
 
