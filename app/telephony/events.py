@@ -7,6 +7,7 @@ through the validators here before anything reaches the UI or the database.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -130,6 +131,21 @@ def clean_peer_text(value: str | None, limit: int) -> str | None:
         return None
     text = "".join(char for char in value if char.isprintable()).strip()[:limit]
     return text or None
+
+
+def parse_json(raw: bytes) -> Any:
+    """Decode untrusted JSON; every way it can fail is a ValueError.
+
+    json.loads has three more than JSONDecodeError: RecursionError for deep
+    nesting ("[" x 1000), ValueError for integers over 4,300 digits, and
+    UnicodeDecodeError for bytes that are not UTF-8.
+    """
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise ValueError(str(exc)[:120]) from None
 
 
 def parse_state(value: object) -> CallState:

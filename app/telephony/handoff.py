@@ -29,6 +29,7 @@ from app.telephony.events import (
     CallState,
     new_call_id,
     now_utc,
+    parse_json,
     parse_number_argument,
     parse_pop_url,
     parse_state,
@@ -173,8 +174,8 @@ def decode_event(line: bytes) -> HandoffRequest:
     if len(line) > MAX_WIRE_BYTES:
         raise ValueError(f"wire line longer than {MAX_WIRE_BYTES} bytes")
     try:
-        data = json.loads(line.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = parse_json(line)
+    except ValueError as exc:
         raise ValueError(f"wire line is not JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ValueError("wire line must be a JSON object")
@@ -236,4 +237,7 @@ def _parse_at(value: object) -> datetime:
         raise ValueError(f"at {value!r} is not an ISO 8601 timestamp") from None
     if at.tzinfo is None:
         raise ValueError("at must carry a UTC offset")
-    return at.astimezone(UTC)
+    try:
+        return at.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+14:00 is before year 1 in UTC
+        raise ValueError(f"at {value!r} is out of range") from None

@@ -181,6 +181,12 @@ def _wire(**changes: object) -> bytes:
         (_wire(source="Evil Source"), "bad source"),
         (_wire(name="a\u2028b"), "control character"),
         (_wire(call_id=None), "call_id must be text"),
+        # Any local process can write to the hand-off socket: deep nesting and a
+        # timestamp that leaves the calendar in UTC are refused, not crashes.
+        (b"[" * 1000, "not JSON"),
+        (b'{"v": 1, "x": ' + b"[" * 1500 + b"]" * 1500 + b"}", "not JSON"),
+        (_wire(at="0001-01-01T00:00:00+14:00"), "out of range"),
+        (_wire(at="9999-12-31T23:59:59-14:00"), "out of range"),
     ],
 )
 def test_wire_decode_validates_everything(line: bytes, message: str) -> None:
