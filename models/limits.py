@@ -17,3 +17,4 @@ NOTE_LENGTH = 4000  # customer notes (Text, limited by the service)
 SUMMARY_LENGTH = 2000  # a wrap-up summary (Text, limited by the service)
 FOLLOW_UP_LENGTH = 200  # tasks.title
 WRAP_UP_CODE_LENGTH = 40  # interactions.wrap_up_code
+PHONE_EXTENSION_LENGTH = 16  # interactions.phone_extension (digits of a caller's extension)

@@ -33,7 +33,7 @@ from models.enums import (
     TaskStatus,
     enum_type,
 )
-from models.limits import CALL_ID_LENGTH, CALL_SOURCE_LENGTH
+from models.limits import CALL_ID_LENGTH, CALL_SOURCE_LENGTH, PHONE_EXTENSION_LENGTH
 
 
 class Case(Versioned, Base):
@@ -157,6 +157,8 @@ class Interaction(Versioned, Base):
         String(CALL_SOURCE_LENGTH)
     )  # webhook, ami, baresip, pop...
     phone_number: Mapped[str | None] = mapped_column(String(40))
+    # The caller's extension ("x12", ";ext=12"): kept apart, the pop matches the number.
+    phone_extension: Mapped[str | None] = mapped_column(String(PHONE_EXTENSION_LENGTH))
     line: Mapped[str | None] = mapped_column(String(80))  # the dialled line or agent device
     wrap_up_code: Mapped[str | None] = mapped_column(String(40))
     summary: Mapped[str | None] = mapped_column(Text)

@@ -243,7 +243,7 @@ def test_schema_head_constant_is_the_newest_migration() -> None:
     assert head_revision() == SCHEMA_HEAD
 
 
-@pytest.mark.parametrize("revision", ["base", "0001", "0002"])
+@pytest.mark.parametrize("revision", ["base", "0001", "0002", "0003"])
 def test_every_migration_downgrades_and_upgrades_keeping_what_the_code_needs(
     engine: Engine, revision: str
 ) -> None:
@@ -262,6 +262,8 @@ def test_every_migration_downgrades_and_upgrades_keeping_what_the_code_needs(
     assert current_revision(engine) == head_revision()
     inspector = inspect(engine)
     assert "uq_interactions_call" in {i["name"] for i in inspector.get_indexes("interactions")}
+    extension = {c["name"]: c for c in inspector.get_columns("interactions")}["phone_extension"]
+    assert extension["nullable"]
     if engine.dialect.name == "sqlite":
         with engine.connect() as conn:
             triggers = set(

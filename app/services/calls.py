@@ -65,6 +65,7 @@ def pop_log_line(event: CallEvent, match: CallMatch, latency_ms: float) -> str:
             "source": event.source,
             "call_id": event.call_id,
             "number": event.number,
+            "extension": event.extension,
             "normalized": match.e164,
             "match": match.result,
             "customer_id": match.customer_id,
@@ -360,6 +361,7 @@ def _call_identity(event: CallEvent) -> dict[str, Any]:
         "direction": Direction.INBOUND,
         "started_at": event.at,
         "phone_number": (event.number or None) and event.number[:PHONE_RAW_LENGTH],
+        "phone_extension": event.extension,
         "line": event.line and event.line[:LINE_LENGTH],
         "version": 1,
     }
