@@ -30,7 +30,8 @@ KEYS: dict[str, tuple[type, Any]] = {
     "demo_customers": (int, 3000),
     "user": (str, None),  # the agent's login; in shared mode also the database role
     "webhook_port": (int, None),  # loopback webhook for call events; unset: off
-    "webhook_token": (str, None),
+    "webhook_token": (str, None),  # better: the keyring or webhook_token_file (owner-only)
+    "webhook_token_file": (str, None),
     "ami_host": (str, None),  # Asterisk AMI; unset: off (secret from the OS keyring)
     "ami_port": (int, 5038),
     "ami_username": (str, None),
@@ -161,6 +162,15 @@ def _read_file(path: Path) -> dict[str, Any]:
         raise UserError(f"{path}: [rapport] must be a table")
     if "db_password" in table or "password" in table:
         raise UserError(f"{path}: passwords do not belong in config files; use the OS keyring")
+    if table.get("webhook_token"):
+        from app.credentials import readable_by_others
+
+        problem = readable_by_others(path)
+        if problem is not None:
+            raise UserError(
+                f"webhook_token is refused: {problem}; put the token in the keyring"
+                " (service Rapport, account webhook) or in a webhook_token_file only you can read"
+            )
     return table
 
 

@@ -22,3 +22,4 @@ SUMMARY_LENGTH = 2000  # a wrap-up summary (Text, limited by app/validation.py)
 FOLLOW_UP_LENGTH = 200  # tasks.title
 WRAP_UP_CODE_LENGTH = 40  # interactions.wrap_up_code
 CLIENT_KEY_LENGTH = 64  # customer_notes.client_key, interactions.wrap_up_key (a UUID is 36)
+PHONE_EXTENSION_LENGTH = 16  # interactions.phone_extension (digits of a caller's extension)

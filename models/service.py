@@ -37,6 +37,7 @@ from models.limits import (
     CALL_ID_LENGTH,
     CALL_SOURCE_LENGTH,
     CLIENT_KEY_LENGTH,
+    PHONE_EXTENSION_LENGTH,
     WORKSTATION_LENGTH,
 )
 
@@ -165,6 +166,8 @@ class Interaction(Versioned, Base):
         String(CALL_SOURCE_LENGTH)
     )  # webhook, ami, baresip, pop...
     phone_number: Mapped[str | None] = mapped_column(String(40))
+    # The caller's extension ("x12", ";ext=12"): kept apart, the pop matches the number.
+    phone_extension: Mapped[str | None] = mapped_column(String(PHONE_EXTENSION_LENGTH))
     line: Mapped[str | None] = mapped_column(String(80))  # the dialled line or agent device
     # Where the call popped (login@host of the Rapport it rang on): a source without
     # line information still leaves the workstation's missed calls in its call log.

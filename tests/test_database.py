@@ -243,7 +243,7 @@ def test_schema_head_constant_is_the_newest_migration() -> None:
     assert head_revision() == SCHEMA_HEAD
 
 
-@pytest.mark.parametrize("revision", ["base", "0001", "0002", "0003", "0004"])
+@pytest.mark.parametrize("revision", ["base", "0001", "0002", "0003", "0004", "0005"])
 def test_every_migration_downgrades_and_upgrades_keeping_what_the_code_needs(
     engine: Engine, revision: str
 ) -> None:
@@ -270,6 +270,8 @@ def test_every_migration_downgrades_and_upgrades_keeping_what_the_code_needs(
     assert interaction_indexes["uq_interactions_wrap_up_key"]["unique"]
     note_indexes = {i["name"]: i for i in inspector.get_indexes("customer_notes")}
     assert note_indexes["uq_customer_notes_client_key"]["unique"]
+    extension = {c["name"]: c for c in inspector.get_columns("interactions")}["phone_extension"]
+    assert extension["nullable"]
     if engine.dialect.name == "sqlite":
         with engine.connect() as conn:
             triggers = set(

@@ -109,7 +109,7 @@ def test_missed_call_is_logged_for_callback(
 
 
 def test_webhook_call_pops_the_customer(window: MainWindow, aloop: LoopRunner) -> None:
-    adapter = WebhookAdapter(WebhookSettings(token="s3cret", port=0))
+    adapter = WebhookAdapter(WebhookSettings(token="s3cret-webhook-token-42", port=0))
     task = asyncio.ensure_future(adapter.run(window.handle_call))
 
     def post() -> int:
@@ -119,7 +119,7 @@ def test_webhook_call_pops_the_customer(window: MainWindow, aloop: LoopRunner) -
             "POST",
             "/v1/calls",
             body,
-            {"Authorization": "Bearer s3cret", "Content-Type": "application/json"},
+            {"Authorization": "Bearer s3cret-webhook-token-42", "Content-Type": "application/json"},
         )
         return connection.getresponse().status
 

@@ -58,6 +58,8 @@ def test_config_show_every_layer_and_no_secrets(isolated_config: Path) -> None:
     ):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(f"[rapport]\n{body}", encoding="utf-8")
+    # A token in a config file is read only when no one else can read the file.
+    user_config_path().chmod(0o600)
     env = {
         **os.environ,
         "RAPPORT_AMI_USERNAME": "e",

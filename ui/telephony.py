@@ -27,7 +27,8 @@ from PySide6.QtCore import QByteArray, QObject, QStandardPaths, QTimer, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
 from app.config import Settings
-from app.credentials import SERVICE
+from app.credentials import SERVICE, webhook_token
+from app.errors import UserError
 from app.telephony.ami import AmiAdapter, AmiSettings
 from app.telephony.baresip import BaresipAdapter, BaresipSettings
 from app.telephony.events import CallEvent
@@ -66,9 +67,13 @@ def handoff_address() -> str:
 def build_adapters(settings: Settings) -> dict[str, Any]:
     values = settings.values
     adapters: dict[str, Any] = {}
-    if values.get("webhook_port") is not None and values.get("webhook_token"):
+    if values.get("webhook_port") is not None:
+        try:
+            token, problem = webhook_token(values), ""
+        except UserError as exc:  # an unsafe token file: the webhook's status says why
+            token, problem = "", str(exc)
         adapters["webhook"] = WebhookAdapter(
-            WebhookSettings(token=str(values["webhook_token"]), port=int(values["webhook_port"]))
+            WebhookSettings(token=token, port=int(values["webhook_port"]), token_problem=problem)
         )
     if values.get("ami_host") and values.get("ami_username") and values.get("ami_device"):
         import keyring  # only with AMI configured (see app/credentials.py)

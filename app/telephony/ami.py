@@ -24,10 +24,10 @@ import time
 from dataclasses import dataclass
 
 from app.telephony.adapter import Backoff, Emit, StatusCallback, StatusReporter, bounded, safe_emit
+from app.telephony.caller import caller_from_peer
 from app.telephony.events import (
     MAX_LINE_LENGTH,
     MAX_NAME_LENGTH,
-    MAX_NUMBER_LENGTH,
     CallEvent,
     CallState,
     clean_peer_text,
@@ -79,6 +79,7 @@ class _Call:
     number: str
     name: str | None
     line: str | None
+    extension: str | None = None
     answered: bool = False
 
 
@@ -306,11 +307,14 @@ class AmiAdapter(StatusReporter):
     ) -> None:
         if not key or key in self._calls:
             return  # a queue sends AgentCalled and DialBegin for the same ring: pop once
+        # Asterisk writes "<unknown>" for an absent caller ID; CallEvent.withheld reads it so.
+        caller = caller_from_peer(number)
         call = _Call(
             call_id=clean_peer_text(call_id, 128) or key,
-            number=_clean_number(number),
+            number=caller.number,
             name=_clean_name(name),
             line=clean_peer_text(line, MAX_LINE_LENGTH),
+            extension=caller.extension,
         )
         self._calls[key] = call
         self._send(call, CallState.RINGING, received)
@@ -321,6 +325,7 @@ class AmiAdapter(StatusReporter):
         event = CallEvent(
             call_id=call.call_id,
             number=call.number,
+            extension=call.extension,
             name=call.name,
             line=call.line,
             state=state,
@@ -329,11 +334,6 @@ class AmiAdapter(StatusReporter):
             received_monotonic=received,
         )
         safe_emit(self._emit, event)
-
-
-def _clean_number(value: str) -> str:
-    # Asterisk writes "<unknown>" for an absent caller ID; CallEvent.withheld reads it so.
-    return clean_peer_text(value, MAX_NUMBER_LENGTH) or ""
 
 
 def _clean_name(value: str | None) -> str | None:

@@ -17,10 +17,10 @@ from typing import Any
 from urllib.parse import unquote
 
 from app.telephony.adapter import Backoff, Emit, StatusCallback, StatusReporter, bounded, safe_emit
+from app.telephony.caller import caller_from_peer
 from app.telephony.events import (
     MAX_LINE_LENGTH,
     MAX_NAME_LENGTH,
-    MAX_NUMBER_LENGTH,
     CallEvent,
     CallState,
     clean_peer_text,
@@ -218,9 +218,11 @@ class BaresipAdapter(StatusReporter):
             self._incoming.discard(call_id)
         peer_uri = str(message.get("peeruri", ""))
         name = message.get("peerdisplayname")
+        caller = caller_from_peer(peer_uri, fallback=number_from_uri(peer_uri))
         event = CallEvent(
             call_id=clean_peer_text(call_id, 128) or call_id[:128],
-            number=clean_peer_text(number_from_uri(peer_uri), MAX_NUMBER_LENGTH) or "",
+            number=caller.number,
+            extension=caller.extension,
             name=clean_peer_text(name if isinstance(name, str) else None, MAX_NAME_LENGTH),
             line=clean_peer_text(str(message.get("accountaor", "")), MAX_LINE_LENGTH),
             state=state,

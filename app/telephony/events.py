@@ -7,6 +7,7 @@ through the validators here before anything reaches the UI or the database.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -15,16 +16,19 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from app.telephony.caller import Caller as Caller
+from app.telephony.caller import parse_caller
+from app.telephony.numbers import MAX_NUMBER_LENGTH as MAX_NUMBER_LENGTH
+from app.telephony.numbers import WITHHELD_MARKERS as WITHHELD_MARKERS
+from app.telephony.numbers import clean_peer_text as clean_peer_text
+from app.telephony.numbers import is_withheld, shorten
+from app.telephony.numbers import parse_number_argument as parse_number_argument
 from models.limits import CALL_ID_LENGTH
 
-MAX_NUMBER_LENGTH = 32
 MAX_NAME_LENGTH = 80
 MAX_LINE_LENGTH = 80
 MAX_CALL_ID_LENGTH = CALL_ID_LENGTH  # the column's length: nothing accepted can fail to store
 MAX_URL_LENGTH = 2048
-
-WITHHELD_MARKERS = frozenset({"anonymous", "unknown", "private", "restricted", "withheld"})
-_NUMBER_CHARS = frozenset("0123456789 +()-./")
 
 
 class CallState(StrEnum):
@@ -46,6 +50,8 @@ class CallEvent:
     state: CallState
     at: datetime
     source: str
+    # Digits of the caller's extension ("x12", ";ext=12"); the pop matches on `number`.
+    extension: str | None = None
     # perf_counter at arrival: lets the UI log how long a pop took end to end.
     received_monotonic: float = field(default_factory=time.perf_counter, compare=False)
 
@@ -54,49 +60,12 @@ class CallEvent:
         return is_withheld(self.number)
 
 
-def is_withheld(number: str) -> bool:
-    """True for an empty number or a marker such as "anonymous" or Asterisk's "<unknown>"."""
-    text = number.strip().strip("<>").strip().lower()
-    return not text or text in WITHHELD_MARKERS
-
-
 def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
 def new_call_id() -> str:
     return uuid.uuid4().hex
-
-
-def _shorten(text: str, limit: int = 40) -> str:
-    """A hostile value quoted in an error message must not flood logs or dialogs."""
-    return repr(text if len(text) <= limit else text[:limit] + "…")
-
-
-def parse_number_argument(text: str) -> str:
-    """Validate a caller number from an untrusted source; return it stripped.
-
-    Accepts digits with the usual punctuation (space + ( ) - . /) or a withheld
-    marker ("anonymous", "<unknown>", ...); an empty string means withheld.
-    """
-    if not isinstance(text, str):
-        raise ValueError("number must be text")
-    value = text.strip()
-    if len(value) > MAX_NUMBER_LENGTH:
-        raise ValueError(
-            f"number is too long ({len(value)} characters, at most {MAX_NUMBER_LENGTH})"
-        )
-    if is_withheld(value):
-        return value
-    for char in value:
-        if char not in _NUMBER_CHARS:
-            raise ValueError(
-                f"number {_shorten(value)} contains {char!r}; only digits, spaces"
-                " and + ( ) - . / are allowed"
-            )
-    if not any(char.isdigit() for char in value):
-        raise ValueError(f"number {_shorten(value)} has no digits")
-    return value
 
 
 def validate_text(value: object, what: str, limit: int) -> str:
@@ -120,16 +89,19 @@ def _optional_text(value: object, what: str, limit: int) -> str | None:
     return text or None
 
 
-def clean_peer_text(value: str | None, limit: int) -> str | None:
-    """Best effort for text a PBX or SIP peer sent: drop non-printables and truncate.
+def parse_json(raw: bytes) -> Any:
+    """Decode untrusted JSON; every way it can fail is a ValueError.
 
-    Network adapters must not lose a call because a carrier put odd bytes in a
-    display name, so they clean instead of refusing.
+    json.loads has three more than JSONDecodeError: RecursionError for deep
+    nesting ("[" x 1000), ValueError for integers over 4,300 digits, and
+    UnicodeDecodeError for bytes that are not UTF-8.
     """
-    if value is None:
-        return None
-    text = "".join(char for char in value if char.isprintable()).strip()[:limit]
-    return text or None
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise ValueError(str(exc)[:120]) from None
 
 
 def parse_state(value: object) -> CallState:
@@ -139,7 +111,7 @@ def parse_state(value: object) -> CallState:
         return CallState(value.strip().lower())
     except ValueError:
         allowed = ", ".join(state.value for state in CallState)
-        raise ValueError(f"unknown state {_shorten(value)} (expected {allowed})") from None
+        raise ValueError(f"unknown state {shorten(value)} (expected {allowed})") from None
 
 
 def parse_pop_url(url: str) -> CallEvent:
@@ -153,11 +125,11 @@ def parse_pop_url(url: str) -> CallEvent:
         raise ValueError("URL contains control characters")
     parts = urlsplit(url.strip())
     if parts.scheme.lower() != "rapport":
-        raise ValueError(f"URL scheme must be rapport://, not {_shorten(parts.scheme)}")
+        raise ValueError(f"URL scheme must be rapport://, not {shorten(parts.scheme)}")
     # Browsers and shells hand over both rapport://pop?... and rapport:pop?...
     target = (parts.netloc or parts.path).strip("/").lower()
     if target != "pop" or (parts.netloc and parts.path.strip("/")):
-        raise ValueError(f"unknown rapport URL action {_shorten(parts.netloc + parts.path)}")
+        raise ValueError(f"unknown rapport URL action {shorten(parts.netloc + parts.path)}")
     if parts.fragment:
         raise ValueError("rapport URL must not have a fragment")
     try:
@@ -175,12 +147,13 @@ def parse_pop_url(url: str) -> CallEvent:
             raise ValueError(f"rapport URL repeats {key}=")
     if "number" not in query:
         raise ValueError("rapport URL has no number=")
-    number = parse_number_argument(query["number"][0])
+    caller = parse_caller(query["number"][0])
     name = _optional_text(query.get("name", [None])[0], "name", MAX_NAME_LENGTH)
     line = _optional_text(query.get("line", [None])[0], "line", MAX_LINE_LENGTH)
     return CallEvent(
         call_id=new_call_id(),
-        number=number,
+        number=caller.number,
+        extension=caller.extension,
         name=name,
         line=line,
         state=CallState.RINGING,
@@ -208,13 +181,14 @@ def event_from_json(
     raw_number = data["number"]
     if not isinstance(raw_number, str):
         raise ValueError(f"number must be text, not {type(raw_number).__name__}")
-    number = parse_number_argument(raw_number)
+    caller = parse_caller(raw_number)
     name = _optional_text(data.get("name"), "name", MAX_NAME_LENGTH)
     line = _optional_text(data.get("line"), "line", MAX_LINE_LENGTH)
     state = parse_state(data.get("state", CallState.RINGING.value))
     return CallEvent(
         call_id=call_id.strip(),
-        number=number,
+        number=caller.number,
+        extension=caller.extension,
         name=name,
         line=line,
         state=state,

@@ -23,6 +23,7 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from app.telephony.caller import Caller, parse_caller
 from app.telephony.events import (
     MAX_CALL_ID_LENGTH,
     MAX_LINE_LENGTH,
@@ -31,12 +32,14 @@ from app.telephony.events import (
     CallState,
     new_call_id,
     now_utc,
+    parse_json,
     parse_number_argument,
     parse_pop_url,
     parse_state,
     validate_text,
 )
 from app.telephony.tel import LookupRequest, is_tel_argument, parse_tel_url
+from models.limits import PHONE_EXTENSION_LENGTH
 
 WIRE_VERSION = 1
 MAX_WIRE_BYTES = 4096
@@ -80,7 +83,7 @@ def parse_handoff_args(argv: Sequence[str]) -> HandoffRequest:
     if args[0] != "pop":
         raise ValueError(f"unknown command {args[0][:40]!r} (expected 'pop' or a rapport:// URL)")
     rest = args[1:]
-    number: str | None = None
+    caller: Caller | None = None
     name: str | None = None
     while rest:
         arg = rest.pop(0)
@@ -96,15 +99,16 @@ def parse_handoff_args(argv: Sequence[str]) -> HandoffRequest:
             name = validate_text(value, "name", MAX_NAME_LENGTH).strip()
         elif arg.startswith("--") and len(arg) > 2:
             raise ValueError(f"unknown option {arg[:40]!r}")
-        elif number is None:
-            number = parse_number_argument(arg)
+        elif caller is None:
+            caller = parse_caller(arg)
         else:
             raise ValueError("more than one number given (quote a number that contains spaces)")
-    if number is None:
+    if caller is None:
         raise ValueError("pop needs a NUMBER (use an empty string for a withheld number)")
     return CallEvent(
         call_id=new_call_id(),
-        number=number,
+        number=caller.number,
+        extension=caller.extension,
         name=name or None,
         line=None,
         state=CallState.RINGING,
@@ -164,6 +168,10 @@ def encode_event(event: HandoffRequest) -> bytes:
             "at": event.at.astimezone(UTC).isoformat(),
             "source": event.source,
         }
+        if event.extension is not None:
+            # Only when there is one: a running instance of an older build refuses
+            # unknown fields, and plain numbers must keep popping on it.
+            payload["extension"] = event.extension
     line = json.dumps(payload, ensure_ascii=True, separators=(",", ":")).encode() + b"\n"
     if len(line) > MAX_WIRE_BYTES:
         raise ValueError("call event too large for the wire")
@@ -176,8 +184,8 @@ def decode_event(line: bytes) -> HandoffRequest:
     if len(line) > MAX_WIRE_BYTES:
         raise ValueError(f"wire line longer than {MAX_WIRE_BYTES} bytes")
     try:
-        data = json.loads(line.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = parse_json(line)
+    except ValueError as exc:
         raise ValueError(f"wire line is not JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ValueError("wire line must be a JSON object")
@@ -187,7 +195,7 @@ def decode_event(line: bytes) -> HandoffRequest:
         if data["kind"] != LOOKUP_KIND:
             raise ValueError(f"unknown wire kind {str(data['kind'])[:20]!r}")
         return _decode_lookup(data, received)
-    expected = {"v", "call_id", "number", "name", "line", "state", "at", "source"}
+    expected = {"v", "call_id", "number", "name", "line", "state", "at", "source", "extension"}
     unknown = set(data) - expected
     if unknown:
         raise ValueError(f"unknown wire fields: {sorted(unknown)[:5]}")
@@ -202,9 +210,18 @@ def decode_event(line: bytes) -> HandoffRequest:
     source = validate_text(data.get("source"), "source", MAX_SOURCE_LENGTH)
     if not _SOURCE.match(source):
         raise ValueError(f"bad source {source!r}")
+    extension = data.get("extension")
+    if extension is not None and not (
+        isinstance(extension, str)
+        and extension.isascii()
+        and extension.isdigit()
+        and len(extension) <= PHONE_EXTENSION_LENGTH
+    ):
+        raise ValueError(f"bad extension {str(extension)[:20]!r}")
     return CallEvent(
         call_id=call_id,
         number=parse_number_argument(number),
+        extension=extension,
         name=None if name is None else validate_text(name, "name", MAX_NAME_LENGTH),
         line=None if line_value is None else validate_text(line_value, "line", MAX_LINE_LENGTH),
         state=parse_state(data.get("state")),
@@ -239,4 +256,7 @@ def _parse_at(value: object) -> datetime:
         raise ValueError(f"at {value!r} is not an ISO 8601 timestamp") from None
     if at.tzinfo is None:
         raise ValueError("at must carry a UTC offset")
-    return at.astimezone(UTC)
+    try:
+        return at.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+14:00 is before year 1 in UTC
+        raise ValueError(f"at {value!r} is out of range") from None

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
-from app.telephony.events import parse_number_argument
+from app.telephony.numbers import parse_number_argument
 
 MAX_TEL_URL_LENGTH = 256
 MAX_TEL_PARAMETERS = 8
@@ -66,6 +66,12 @@ def parse_tel_url(url: str) -> LookupRequest:
     other parameters are checked and then ignored: the search is on the number.
     """
     received = time.perf_counter()
+    number, _extension = parse_tel_number(url)
+    return LookupRequest(number=number, received_monotonic=received)
+
+
+def parse_tel_number(url: str) -> tuple[str, str | None]:
+    """The number and the `ext` parameter's digits (None without one) of a `tel:` URI."""
     if not isinstance(url, str):
         raise ValueError("tel: URL must be text")
     text = url.strip()
@@ -88,23 +94,32 @@ def parse_tel_url(url: str) -> LookupRequest:
         raise ValueError("tel: URL has a malformed %-escape") from None
     if not body.isprintable():  # %0a, %00 and friends, now decoded
         raise ValueError("tel: URL contains control characters")
+    return telephone_subscriber(body, "tel:")
+
+
+def telephone_subscriber(body: str, what: str) -> tuple[str, str | None]:
+    """RFC 3966 `number;param=value...` (a tel: URI's body, a SIP URI's user part).
+
+    Returns the number to search and the extension's digits; ValueError otherwise.
+    """
     number_part, *raw_params = body.split(";")
     number_part = number_part.replace(" ", "")  # %20 between digit groups
     if len(raw_params) > MAX_TEL_PARAMETERS:
-        raise ValueError(f"tel: URL has more than {MAX_TEL_PARAMETERS} parameters")
+        raise ValueError(f"{what} URL has more than {MAX_TEL_PARAMETERS} parameters")
     params: dict[str, str] = {}
     for raw in raw_params:
         name, _, value = raw.partition("=")
         name = name.strip().lower()
         if not _PARAM_NAME.match(name):
-            raise ValueError(f"bad tel: parameter name {_short(name)}")
+            raise ValueError(f"bad {what} parameter name {_short(name)}")
         if name in params:
-            raise ValueError(f"tel: URL repeats {name}")
+            raise ValueError(f"{what} URL repeats {name}")
         if len(value) > MAX_PARAMETER_LENGTH or not _PARAM_VALUE.match(value):
-            raise ValueError(f"bad value for tel: parameter {name}: {_short(value)}")
+            raise ValueError(f"bad value for {what} parameter {name}: {_short(value)}")
         params[name] = value
+    extension = None
     if "ext" in params:
-        _digits_with_separators(params["ext"], "extension")
+        extension = _digits_with_separators(params["ext"], "extension")
 
     if number_part.startswith("+"):
         digits = _digits_with_separators(number_part[1:], "number")
@@ -120,4 +135,4 @@ def parse_tel_url(url: str) -> LookupRequest:
             number = digits
     if len(digits) < 3:
         raise ValueError(f"number {_short(number_part)} is too short to look up")
-    return LookupRequest(number=parse_number_argument(number), received_monotonic=received)
+    return parse_number_argument(number), extension

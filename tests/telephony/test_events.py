@@ -181,6 +181,14 @@ def _wire(**changes: object) -> bytes:
         (_wire(source="Evil Source"), "bad source"),
         (_wire(name="a\u2028b"), "control character"),
         (_wire(call_id=None), "call_id must be text"),
+        # Any local process can write to the hand-off socket: deep nesting and a
+        # timestamp that leaves the calendar in UTC are refused, not crashes.
+        (b"[" * 1000, "not JSON"),
+        (b'{"v": 1, "x": ' + b"[" * 1500 + b"]" * 1500 + b"}", "not JSON"),
+        (_wire(extension="12a"), "bad extension"),
+        (_wire(extension=12), "bad extension"),
+        (_wire(at="0001-01-01T00:00:00+14:00"), "out of range"),
+        (_wire(at="9999-12-31T23:59:59-14:00"), "out of range"),
     ],
 )
 def test_wire_decode_validates_everything(line: bytes, message: str) -> None:
@@ -214,3 +222,34 @@ def test_settings_repr_hides_secrets() -> None:
     settings = TelephonySettings(webhook_token="tok-123", ami_secret="pw-456")
     assert "tok-123" not in repr(settings) and "pw-456" not in repr(settings)
     assert isinstance(parse_pop_url("rapport://pop?number=1"), CallEvent)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("sip:alice@pbx.example.com", "is not a phone number"),
+        ("sip:pbx.example.com", "no user part"),
+        ("sip:+16175550142@pbx?Subject=x", "must not carry headers"),
+        ("sip:+16175550142@bad host", "bad host"),
+        ("sip:+1617%ff@pbx", "malformed %-escape"),
+        ("<http://example.com/+16175550142>", "is not a sip:, sips: or tel: URI"),
+        ("617-555-0142 x" + "1" * 17, "extension is too long"),
+        ("x12", "has an extension but no number"),
+        ("+1 617; rm -rf ~", "contains ';'"),
+        ("sip:+1617\n5550142@pbx", "control character"),
+        ("1" * 300, "too long"),
+    ],
+)
+def test_caller_forms_that_are_not_numbers_are_refused(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        parse_handoff_args(["pop", text])
+
+
+def test_extension_travels_the_wire_only_when_there_is_one() -> None:
+    plain = encode_event(parse_handoff_args(["pop", "+16175550142"]))
+    assert b"extension" not in plain  # an older running instance refuses unknown fields
+    with_extension = parse_handoff_args(["pop", "sip:+16175550142;ext=7@pbx"])
+    assert (with_extension.number, with_extension.extension) == ("+16175550142", "7")
+    assert decode_event(encode_event(with_extension)) == with_extension
+    anonymous = parse_handoff_args(["pop", '"Anonymous" <sip:anonymous@anonymous.invalid>'])
+    assert anonymous.withheld and anonymous.extension is None
