@@ -160,6 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             loop.run_until_complete(telephony.stop())
     finally:
         crash_reporter.uninstall()
+        window.keep_drafts_now()  # the last keystrokes, whichever way the app quits
         bridge.shutdown()
         if window.services is not None:
             window.services.close()
