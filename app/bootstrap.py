@@ -16,6 +16,7 @@ from sqlalchemy import Engine, func, select
 
 from app.config import Settings
 from app.credentials import with_stored_password
+from app.database_identity import database_identity
 from app.services.calls import CallService
 from app.services.contacts import ContactService
 from app.services.customers import CustomerService
@@ -42,6 +43,9 @@ class Services:
     contacts: ContactService
     calls: CallService
     search: SearchService
+    # Which database this is, stable across runs (app/database_identity.py): drafts
+    # and anything else kept locally per database are keyed by it.
+    database_identity: str
 
     @property
     def backend(self) -> str:
@@ -78,6 +82,7 @@ def build_services(settings: Settings, engine: Engine) -> Services:
         contacts=ContactService(db, settings.default_region),
         calls=CallService(db, customers, settings.default_region, workstation=workstation_id()),
         search=SearchService(db, customers),
+        database_identity=database_identity(engine),
     )
 
 

@@ -5,6 +5,9 @@ Signals (WrapUpPanel):
     submitted(int, str, str, str, str): interaction id, disposition code, summary,
         follow-up, and the wrap-up's idempotency key (made in `begin`, the same on
         every retry: CallService.wrap_up saves it once).
+
+The wrap-up is a draft too: while it is open its text is kept in `WrapUpPanel.drafts`
+under the call's key, and dropped once the wrap-up is saved.
 """
 
 from __future__ import annotations
@@ -26,8 +29,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.drafts import Draft, DraftKey, DraftStore
 from ui import actions
-from ui.customer_panel import plain_label
+from ui.customer_panel import DRAFT_SAVE_MS, plain_label
 
 TOAST_MS = 8000
 SOURCE_NAMES = {
@@ -121,11 +125,28 @@ class WrapUpPanel(QFrame):
         self._started = 0.0
         self._tick = QTimer(self, interval=1000)
         self._tick.timeout.connect(self._update_timer)
+        self.drafts: DraftStore | None = None  # set by the window
+        self.draft_key: DraftKey | None = None
+        self._who = ""
+        self._draft_timer = QTimer(self, singleShot=True, interval=DRAFT_SAVE_MS)
+        self._draft_timer.timeout.connect(self._keep_draft)
+        self.summary.textChanged.connect(self._draft_timer.start)
+        self.follow_up.textChanged.connect(self._draft_timer.start)
+        self.code.currentIndexChanged.connect(self._draft_timer.start)
         self.hide()
 
-    def begin(self, interaction_id: int, who: str, talk_seconds: int | None) -> None:
+    def begin(
+        self,
+        interaction_id: int,
+        who: str,
+        talk_seconds: int | None,
+        draft_key: DraftKey | None = None,
+    ) -> None:
+        self.keep_draft_now()  # a wrap-up left unsaved stays a draft
+        self.draft_key = None  # clearing the fields below must not touch any draft
         self.interaction_id = interaction_id
         self.client_key = str(uuid.uuid4())
+        self._who = who
         talk = f", talked {talk_seconds // 60}:{talk_seconds % 60:02d}" if talk_seconds else ""
         self.title.setText(f"Wrap-up: call with {who}{talk}")
         self.summary.clear()
@@ -134,7 +155,38 @@ class WrapUpPanel(QFrame):
         self._started = time.monotonic()
         self._update_timer()
         self._tick.start()
+        self._draft_timer.stop()
+        self.draft_key = draft_key
         self.show()
+
+    def restore(self, draft: Draft) -> None:
+        """Fill the wrap-up from a recovered draft."""
+        self.summary.setPlainText(draft.text)
+        self.follow_up.setText(draft.extra.get("follow_up", ""))
+        code = self.code.findText(draft.extra.get("code", ""))
+        if code >= 0:
+            self.code.setCurrentIndex(code)
+        self._draft_timer.stop()  # it is the draft already
+        self.message.setText("Unsaved wrap-up restored.")
+
+    def _keep_draft(self) -> None:
+        if self.drafts is None or self.draft_key is None:
+            return
+        summary, follow_up = self.summary.toPlainText(), self.follow_up.text()
+        if not summary.strip() and not follow_up.strip():
+            self.drafts.discard(self.draft_key)  # a disposition code alone is no draft
+        else:
+            self.drafts.put(
+                self.draft_key,
+                summary,
+                label=f"call with {self._who}",
+                extra={"follow_up": follow_up, "code": self.code.currentText()},
+            )
+
+    def keep_draft_now(self) -> None:
+        if self._draft_timer.isActive():
+            self._draft_timer.stop()
+            self._keep_draft()
 
     def _update_timer(self) -> None:
         seconds = int(time.monotonic() - self._started)
@@ -154,7 +206,12 @@ class WrapUpPanel(QFrame):
         self.client_key = str(uuid.uuid4())
 
     def finish(self) -> None:
+        """The wrap-up is saved: its draft goes."""
         self._tick.stop()
+        self._draft_timer.stop()
+        if self.drafts is not None and self.draft_key is not None:
+            self.drafts.discard(self.draft_key)
+        self.draft_key = None
         self.hide()
 
 

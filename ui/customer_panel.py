@@ -36,9 +36,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.drafts import DraftStore
+from app.drafts import DraftKey, DraftStore
 from app.errors import KeyReusedError, UserError
 from app.services import views as v
+from models.limits import NOTE_LENGTH
 from ui import actions
 from ui import formatting as fmt
 from ui.bridge import DatabaseBridge
@@ -120,6 +121,7 @@ class CustomerPanel(QWidget):
         # The note's idempotency key: made when the agent starts typing, sent again on
         # every retry, dropped once the note is saved (CustomerService.add_note).
         self._note_key: str | None = None
+        self._saving_note = False
         self._currency = data.header.currency
         self.data = data
         self.customer_id = data.header.id
@@ -569,6 +571,9 @@ class CustomerPanel(QWidget):
         row = QHBoxLayout()
         self.note_status = plain_label("")
         row.addWidget(self.note_status, 1)
+        self.note_length = plain_label("")
+        self.note_length.setAccessibleName("Note length")
+        row.addWidget(self.note_length)
         self.add_note_button = QPushButton(icon("add"), "Add note")
         self.add_note_button.setToolTip(actions.tooltip("note.save"))
         self.add_note_button.setAccessibleName("Add note")
@@ -576,38 +581,102 @@ class CustomerPanel(QWidget):
         row.addWidget(self.add_note_button)
         layout.addLayout(row)
         actions.bind("note.save", self.note_editor, self.submit_note)
-        if self._drafts is not None:
-            draft = self._drafts.get(self._draft_key)
-            if draft:
-                self.note_editor.setPlainText(draft)
-                self.note_status.setText("Unsaved draft restored.")
         self._draft_timer = QTimer(self, singleShot=True, interval=DRAFT_SAVE_MS)
         self._draft_timer.timeout.connect(self._keep_draft)
         self.note_editor.textChanged.connect(self._draft_timer.start)
+        self.note_editor.textChanged.connect(self._show_note_length)
         self.note_editor.textChanged.connect(self._note_started)
+        self._show_note_length()
+        if self._drafts is not None:
+            # The draft file is read on a worker; the editor waits for it (milliseconds).
+            self.note_editor.setReadOnly(True)
+            self._bridge.spawn(self._restore_draft(self._drafts))
         return page
 
     def _note_started(self) -> None:
         if self._note_key is None and self.note_editor.toPlainText().strip():
             self._note_key = str(uuid.uuid4())
 
+    async def _restore_draft(self, drafts: DraftStore) -> None:
+        try:
+            draft = await self._bridge.run(drafts.get, self._draft_key)
+        finally:
+            if shiboken6.isValid(self.note_editor):
+                self.note_editor.setReadOnly(False)
+        if draft is None or not shiboken6.isValid(self.note_editor):
+            return
+        if not self.note_editor.toPlainText():
+            self.note_editor.setPlainText(draft.text)
+            self._draft_timer.stop()  # it is the draft already
+            self.note_status.setText("Unsaved draft restored.")
+
+    def show_notes(self) -> None:
+        """Bring the Notes section forward with the cursor in the note being written."""
+        self.sections.setCurrentIndex(self.sections.count() - 1)
+        self.note_editor.setFocus()
+
+    def note_length_problem(self) -> str | None:
+        """Why the note cannot be saved as it stands, or None."""
+        length = self._note_length()
+        if length > NOTE_LENGTH:
+            return (
+                f"The note is {fmt.plural(length - NOTE_LENGTH, 'character')} over the "
+                f"{NOTE_LENGTH:,} limit: shorten it to add it (your text is kept as a draft)."
+            )
+        return None
+
+    def _note_length(self) -> int:
+        # characterCount is cheap (no copy of a 10 MB paste per keystroke) and counts
+        # UTF-16 units, never fewer than the characters the service counts; the exact
+        # count (stripped, as the service does) is taken only when it can matter.
+        units = self.note_editor.document().characterCount() - 1
+        if units > 2 * NOTE_LENGTH:
+            return units
+        return len(self.note_editor.toPlainText().strip())
+
+    def _show_note_length(self) -> None:
+        length = self._note_length()
+        over = length > NOTE_LENGTH
+        self.note_length.setText(f"{length:,} / {NOTE_LENGTH:,}")
+        self.note_length.setStyleSheet("color: #c62828; font-weight: bold;" if over else "")
+        self.add_note_button.setEnabled(not over and not self._saving_note)
+        problem = self.note_length_problem()
+        if problem is not None:
+            self.note_status.setText(problem)
+        elif self.note_status.text().startswith("The note is"):
+            self.note_status.setText("")
+
     @property
-    def _draft_key(self) -> str:
-        return f"note:{self.customer_id}"
+    def _draft_key(self) -> DraftKey:
+        return DraftKey.note(self._services.database_identity, self.customer_id)
 
     def _keep_draft(self) -> None:
-        if self._drafts is not None:
-            self._drafts.put(self._draft_key, self.note_editor.toPlainText())
+        if self._drafts is not None and not self.note_editor.isReadOnly():
+            self._drafts.put(
+                self._draft_key, self.note_editor.toPlainText(), label=self.data.header.name
+            )
+
+    def keep_draft_now(self) -> None:
+        """Write the draft typed in the last moments (before a tab closes or the app quits)."""
+        timer = getattr(self, "_draft_timer", None)  # absent until Notes is built
+        if timer is not None and timer.isActive():
+            timer.stop()
+            self._keep_draft()
 
     def submit_note(self) -> None:
         body = self.note_editor.toPlainText()
         if not body.strip():
             self.note_status.setText("Type the note first.")
             return
+        problem = self.note_length_problem()
+        if problem is not None:
+            self.note_status.setText(problem)
+            return
         self._bridge.spawn(self._save_note(body))
 
     async def _save_note(self, body: str) -> None:
         self.add_note_button.setEnabled(False)
+        self._saving_note = True
         self.note_status.setText("Saving…")
         self._note_started()
         try:
@@ -630,7 +699,8 @@ class CustomerPanel(QWidget):
             self.note_status.setText(f"Not saved, your text is kept: {exc}")
             return
         finally:
-            self.add_note_button.setEnabled(True)
+            self._saving_note = False
+            self.add_note_button.setEnabled(self.note_length_problem() is None)
         self._note_key = None
         if self.note_editor.toPlainText() == body:
             self.note_editor.clear()

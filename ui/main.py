@@ -230,6 +230,7 @@ def _run(
             loop.run_until_complete(telephony.stop())
     finally:
         crash_reporter.uninstall()
+        window.keep_drafts_now()  # the last keystrokes, whichever way the app quits
         bridge.shutdown()
         if window.services is not None:
             window.services.close()

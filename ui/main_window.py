@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 
 from app import __version__
 from app.config import Settings, describe_database, user_data_dir
-from app.drafts import DraftStore
+from app.drafts import Draft, DraftKey, DraftStore
 from app.errors import KeyReusedError, UserError
 from app.services.views import CallLogEntry, CustomerView
 from app.telephony.events import CallEvent, CallState
@@ -44,6 +44,7 @@ from ui.bridge import DatabaseBridge
 from ui.call_log import CallLogView
 from ui.call_widgets import AdapterStatusBar, CallToast, WrapUpPanel
 from ui.customer_panel import CustomerPanel, plain_label
+from ui.drafts_panel import RecoveredDraftsPanel
 from ui.icons import icon
 from ui.search_panel import SearchPanel
 from ui.shortcuts import ShortcutsDialog
@@ -101,6 +102,12 @@ class MainWindow(QMainWindow):
         self.banner.setStyleSheet("background: #fdecea; color: #611a15; padding: 6px 10px;")
         self.banner.hide()
         outer.addWidget(self.banner)
+        self.recovered_drafts = RecoveredDraftsPanel()
+        self.recovered_drafts.open_requested.connect(
+            lambda draft: self.bridge.spawn(self.open_draft(draft))
+        )
+        self.recovered_drafts.discard_requested.connect(self.discard_draft)
+        outer.addWidget(self.recovered_drafts)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         self.search = SearchPanel(bridge)
@@ -158,7 +165,8 @@ class MainWindow(QMainWindow):
         self._call_timer.timeout.connect(self._tick_call)
         self._retry = QTimer(self, interval=RETRY_MS)
         self._retry.timeout.connect(lambda: self.bridge.spawn(self._check_connection()))
-        self.drafts = DraftStore(user_data_dir() / "drafts.json")
+        self.drafts = DraftStore(user_data_dir() / "drafts")
+        self.wrap_up.drafts = self.drafts
         # Calls that ring while no database is connected: popped in order once it is.
         self.held_calls: list[CallEvent] = []
         self.sql_guard: Any = None  # app.sql_guard.GuiThreadSqlGuard, once connected
@@ -388,7 +396,12 @@ class MainWindow(QMainWindow):
         if "answered" not in call:
             self.statusBar().showMessage(missed_call_message(event.number, record), 10000)
             return
-        self.wrap_up.begin(record.interaction_id, str(call["name"]), record.duration_s)
+        self.wrap_up.begin(
+            record.interaction_id,
+            str(call["name"]),
+            record.duration_s,
+            DraftKey.wrap_up(self.services.database_identity, record.interaction_id),
+        )
         self.wrap_up.summary.setFocus()
 
     def _tick_call(self) -> None:
@@ -602,6 +615,8 @@ class MainWindow(QMainWindow):
                 self.close_tab(index)
             self._retry.stop()
             self._closed.clear()  # ids of the old database
+            self.wrap_up.keep_draft_now()
+            self.recovered_drafts.clear()
             await self.bridge.run(old.close)
         self.db_label.setText("Connecting…")
         await self.connect_database()
@@ -650,6 +665,7 @@ class MainWindow(QMainWindow):
         self.ready.emit()
         if self.held_calls:
             self.bridge.spawn(self._pop_held_calls())
+        await self._offer_recovered_drafts(services.database_identity)
 
     def _guard_gui_thread(self, services: Services) -> None:
         """Log (once per call site, with the stack) any SQL that runs on this thread."""
@@ -658,6 +674,51 @@ class MainWindow(QMainWindow):
         if self.sql_guard is None:
             self.sql_guard = GuiThreadSqlGuard(threading.current_thread(), raise_error=False)
         self.sql_guard.attach(services.engine)
+
+    # -- drafts ----------------------------------------------------------------------
+
+    async def _offer_recovered_drafts(self, database: str) -> None:
+        """Drafts of this database left by an earlier run (a crash, a kill, a close)."""
+        drafts = await self.bridge.run(self.drafts.drafts, database)  # reads files
+        self.recovered_drafts.show_drafts(drafts)
+
+    async def open_draft(self, draft: Draft) -> None:
+        """Put a recovered draft back in its editor: the customer's note or the wrap-up."""
+        assert self.services is not None
+        if draft.key.kind == "wrap_up":
+            who = draft.label.removeprefix("call with ") or "a caller"
+            self.wrap_up.begin(int(draft.key.subject), who, None, draft.key)
+            self.wrap_up.restore(draft)
+            self.wrap_up.summary.setFocus()
+            self.recovered_drafts.remove(draft.key)
+            return
+        panel = next(
+            (
+                w
+                for w in map(self.tabs.widget, range(self.tabs.count()))
+                if isinstance(w, CustomerPanel) and str(w.customer_id) == draft.key.subject
+            ),
+            None,
+        ) or await self.load_customer(int(draft.key.subject))
+        if panel is None:
+            return  # the customer is gone: load_customer said so; the draft stays
+        self.tabs.setCurrentWidget(panel)
+        panel.show_notes()
+        self.recovered_drafts.remove(draft.key)
+
+    def discard_draft(self, draft: Draft) -> None:
+        self.drafts.discard(draft.key)
+        self.recovered_drafts.remove(draft.key)
+        self.statusBar().showMessage(f"Draft discarded: {draft.preview(40)}", 5000)
+
+    def keep_drafts_now(self) -> None:
+        """Write what was typed in the last moments, then wait for the drafts writer."""
+        for index in range(self.tabs.count()):
+            panel = self.tabs.widget(index)
+            if isinstance(panel, CustomerPanel):
+                panel.keep_draft_now()
+        self.wrap_up.keep_draft_now()
+        self.drafts.close()
 
     def _fail(self, message: str) -> None:
         self.connection_error = message
@@ -739,6 +800,7 @@ class MainWindow(QMainWindow):
         if panel is not None and panel is self.call_log:
             self.tabs.removeTab(index)  # kept, to reopen with Ctrl+L as it was
         elif isinstance(panel, CustomerPanel):
+            panel.keep_draft_now()
             self._closed.append(panel.customer_id)
             del self._closed[:-RECENTLY_CLOSED]
             self.tabs.removeTab(index)
@@ -757,6 +819,7 @@ class MainWindow(QMainWindow):
             self.tabs.setCurrentIndex((self.tabs.currentIndex() + step) % self.tabs.count())
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self.keep_drafts_now()
         super().closeEvent(event)
 
 
