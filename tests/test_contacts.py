@@ -24,8 +24,6 @@ from models.database import Database
 from models.enums import PhoneKind
 from models.people import Customer, CustomerPhone
 
-pytestmark = pytest.mark.clock  # seeds relative to now, or shows dates
-
 
 @pytest.fixture
 def customer_id(engine: Engine) -> int:

@@ -23,8 +23,6 @@ from models.people import Customer, CustomerPhone
 from models.seed import seed_database
 from models.seed_stories import STORY_CUSTOMERS
 
-pytestmark = pytest.mark.clock  # seeds relative to now
-
 NOW = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC)
 CLOCK = fixed_clock(NOW)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from PySide6.QtCore import Qt
 from sqlalchemy import Engine, event, func, select
 from sqlalchemy.exc import OperationalError
@@ -19,8 +18,6 @@ from models.people import CustomerNote
 from tests.conftest import LoopRunner
 from ui.customer_panel import CustomerPanel
 from ui.main_window import MainWindow
-
-pytestmark = pytest.mark.clock  # the window fixture seeds relative to now
 
 
 def _open_eleanor(window: MainWindow, aloop: LoopRunner, qtbot: Any) -> CustomerPanel:

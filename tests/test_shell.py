@@ -32,8 +32,6 @@ from ui.main_window import MainWindow
 from ui.shortcuts import ShortcutsDialog
 from ui.table_model import Column, RowTableModel
 
-pytestmark = pytest.mark.clock  # the window fixture seeds relative to now
-
 
 def _event(number: str, state: CallState, call_id: str) -> CallEvent:
     return CallEvent(

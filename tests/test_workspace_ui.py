@@ -19,8 +19,6 @@ from tests.conftest import LoopRunner
 from ui.customer_panel import CustomerPanel
 from ui.main_window import MainWindow
 
-pytestmark = pytest.mark.clock  # seeds relative to now, or shows dates
-
 
 def _search(window: MainWindow, aloop: LoopRunner, qtbot: Any, text: str) -> list[Any]:
     window.search.box.clear()
@@ -153,6 +151,8 @@ def test_models_pass_the_model_tester(
         qtmodeltester.check(model, force_py=True)
 
 
+# Builds every section of a seeded customer (key dates, tenure, promises): at any hour.
+@pytest.mark.clock
 def test_only_the_overview_is_built_before_the_first_paint(
     window: MainWindow, aloop: LoopRunner
 ) -> None:
