@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,8 +11,8 @@ from sqlalchemy import Engine
 
 from app.services.contacts import ContactDetails, ContactService, SavedContact
 from models.database import Database
-from models.people import Customer
 from tests.conftest import LoopRunner
+from tests.factories import add_ada
 
 
 @pytest.fixture
@@ -23,17 +22,7 @@ def contacts(engine: Engine) -> ContactService:
 
 @pytest.fixture
 def loaded(engine: Engine, contacts: ContactService) -> SavedContact:
-    with Database(engine).write() as session:
-        customer = Customer(
-            first_name="Ada",
-            last_name="Lovelace",
-            search_name="ada lovelace",
-            customer_since=dt.date(2001, 5, 1),
-        )
-        session.add(customer)
-        session.flush()
-        customer_id = customer.id
-    return contacts.load(customer_id)
+    return contacts.load(add_ada(engine))
 
 
 @pytest.fixture

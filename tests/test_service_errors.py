@@ -28,6 +28,7 @@ from models.database import Database, DatabaseError
 from models.enums import Channel, Direction, InteractionOutcome
 from models.people import Customer, CustomerNote, Department
 from models.service import Interaction, Task
+from tests.factories import add_ada
 
 SECRET = "Zebulon-Secret-4417"
 
@@ -38,16 +39,7 @@ def customer_id(engine: Engine) -> int:
 
 
 def _customer(engine: Engine) -> int:
-    with Database(engine).write() as session:
-        customer = Customer(
-            first_name="Ada",
-            last_name="Lovelace",
-            search_name="ada lovelace",
-            customer_since=dt.date(2001, 5, 1),
-        )
-        session.add(customer)
-        session.flush()
-        return customer.id
+    return add_ada(engine)
 
 
 def _interaction(engine: Engine, customer_id: int) -> int:

@@ -17,22 +17,14 @@ from models.database import Database
 from models.enums import Channel, Direction, InteractionOutcome
 from models.people import Customer, CustomerNote, Department
 from models.service import Interaction, Task
+from tests.factories import add_ada
 
 RLO = "\u202e"
 
 
 @pytest.fixture
 def customer_id(engine: Engine) -> int:
-    with Database(engine).write() as session:
-        customer = Customer(
-            first_name="Ada",
-            last_name="Lovelace",
-            search_name="ada lovelace",
-            customer_since=dt.date(2001, 5, 1),
-        )
-        session.add(customer)
-        session.flush()
-        return customer.id
+    return add_ada(engine)
 
 
 @pytest.fixture

@@ -296,6 +296,7 @@ class MainWindow(QMainWindow):
             "customer_id": match.customer_id,
             "case_id": match.case_id,
             "name": event.name or shown or "withheld number",
+            "number_shown": shown,  # as every screen shows numbers (app/phones.display)
         }
         self.calls[event.call_id] = call
         QApplication.alert(self)
@@ -394,7 +395,9 @@ class MainWindow(QMainWindow):
         )
         self._refresh_call_log()
         if "answered" not in call:
-            self.statusBar().showMessage(missed_call_message(event.number, record), 10000)
+            self.statusBar().showMessage(
+                missed_call_message(call.get("number_shown") or event.number, record), 10000
+            )
             return
         self.wrap_up.begin(
             record.interaction_id,

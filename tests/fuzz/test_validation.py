@@ -22,8 +22,9 @@ from app.services.customers import CustomerService
 from models import limits
 from models.database import Database
 from models.enums import Channel, Direction, InteractionOutcome
-from models.people import Customer, Department
+from models.people import Department
 from models.service import Interaction
+from tests.factories import add_ada
 from tests.fuzz.strategies import hostile_phone, hostile_text
 
 _call_ids = itertools.count()
@@ -50,16 +51,7 @@ def test_check_text_answers_with_clean_text_or_invalid_input(value: str, multili
 
 @pytest.fixture
 def customer_id(engine: Engine) -> int:
-    with Database(engine).write() as session:
-        customer = Customer(
-            first_name="Ada",
-            last_name="Lovelace",
-            search_name="ada lovelace",
-            customer_since=dt.date(2001, 5, 1),
-        )
-        session.add(customer)
-        session.flush()
-        return customer.id
+    return add_ada(engine)
 
 
 @given(
