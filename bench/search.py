@@ -17,7 +17,7 @@ import phonenumbers
 from sqlalchemy import Engine, func, select, text
 
 from app.services.customers import CustomerService
-from app.services.search import SearchService, fold
+from app.services.search import SearchService, _like_escape, clean_query, fold
 from bench.common import backend_name, emit, parser, summary, time_calls, with_baseline
 from bench.lookup import ensure_seeded, raw_lookup, sample_keys
 from models.database import Database, make_engine
@@ -67,33 +67,52 @@ def name_queries(engine: Engine, rng: random.Random) -> dict[str, list[str]]:
 
 
 def raw_name_candidates(engine: Engine) -> Callable[[str], list[Any]]:
-    """The candidate query alone on the raw driver (what the service re-ranks)."""
+    """The candidate queries alone on the raw driver (what the service then re-ranks),
+    in the service's transaction mode (`Database.read()`: a transaction on both)."""
     connection: Any = engine.raw_connection()
     if engine.dialect.name == "postgresql":
-        sql = (
-            "SELECT id, search_name FROM customers WHERE %s <%% search_name "
-            "ORDER BY word_similarity(%s, search_name) DESC LIMIT 200"
+        prefix_sql = (
+            "SELECT id, search_name FROM customers WHERE search_name LIKE %s "
+            "AND status <> 'merged' LIMIT 200"
+        )
+        nearest_sql = (
+            "SELECT id, search_name FROM customers WHERE status <> 'merged' "
+            "ORDER BY %s <<-> search_name LIMIT 200"
         )
 
         def run(query: str) -> list[Any]:
+            folded = fold(clean_query(query))
             cursor = connection.cursor()
-            cursor.execute(sql, (fold(query), fold(query)))
+            cursor.execute(prefix_sql, (_like_escape(folded) + "%",))
             rows = cursor.fetchall()
+            if len(rows) < 200:
+                cursor.execute(nearest_sql, (folded,))
+                rows += cursor.fetchall()
             connection.rollback()
             return list(rows)
 
         return run
 
     def run_sqlite(query: str) -> list[Any]:
-        folded = fold(query)
-        grams = sorted({folded[i : i + 3] for i in range(len(folded) - 2)})
-        match = " OR ".join('"' + g.replace('"', '""') + '"' for g in grams)
+        folded = fold(clean_query(query))
         cursor = connection.cursor()
-        cursor.execute(
-            "SELECT rowid, search_name FROM customer_name_fts WHERE customer_name_fts MATCH ? "
-            "ORDER BY rank LIMIT 200",
-            (match,),
-        )
+        cursor.execute("BEGIN")
+        if len(folded) < 3:
+            cursor.execute(
+                "SELECT id, search_name FROM customers WHERE search_name LIKE ? ESCAPE '\\' "
+                "LIMIT 200",
+                (_like_escape(folded) + "%",),
+            )
+        else:
+            grams = sorted({folded[i : i + 3] for i in range(len(folded) - 2)} - {"   "})
+            match = " OR ".join('"' + g.replace('"', '""') + '"' for g in grams)
+            cursor.execute(
+                "SELECT c.id, c.search_name FROM customer_name_fts f "
+                "JOIN customers c ON c.id = f.rowid "
+                "WHERE customer_name_fts MATCH ? AND c.status <> 'merged' "
+                "ORDER BY f.rank LIMIT 200",
+                (match,),
+            )
         rows = cursor.fetchall()
         connection.rollback()
         return list(rows)
