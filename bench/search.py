@@ -93,27 +93,34 @@ def raw_name_candidates(engine: Engine) -> Callable[[str], list[Any]]:
 
         return run
 
+    fts = (
+        "SELECT c.id, c.search_name FROM customer_name_fts f JOIN customers c ON c.id = f.rowid "
+        "WHERE customer_name_fts MATCH ? AND c.status <> 'merged' "
+    )
+
     def run_sqlite(query: str) -> list[Any]:
         folded = fold(clean_query(query))
         cursor = connection.cursor()
         cursor.execute("BEGIN")
+        rows: list[Any] = []
+        words = folded.split()
         if len(folded) < 3:
             cursor.execute(
                 "SELECT id, search_name FROM customers WHERE search_name LIKE ? ESCAPE '\\' "
                 "LIMIT 200",
                 (_like_escape(folded) + "%",),
             )
+            rows = cursor.fetchall()
         else:
-            grams = sorted({folded[i : i + 3] for i in range(len(folded) - 2)} - {"   "})
-            match = " OR ".join('"' + g.replace('"', '""') + '"' for g in grams)
-            cursor.execute(
-                "SELECT c.id, c.search_name FROM customer_name_fts f "
-                "JOIN customers c ON c.id = f.rowid "
-                "WHERE customer_name_fts MATCH ? AND c.status <> 'merged' "
-                "ORDER BY f.rank LIMIT 200",
-                (match,),
-            )
-        rows = cursor.fetchall()
+            if all(len(word) >= 3 for word in words):  # the service's first pass
+                exact = " AND ".join('"' + w.replace('"', '""') + '"' for w in words)
+                cursor.execute(fts + "LIMIT 200", (exact,))
+                rows = cursor.fetchall()
+            if len(rows) < 20:  # and its typo pass when that found too few
+                grams = sorted({folded[i : i + 3] for i in range(len(folded) - 2)} - {"   "})
+                match = " OR ".join('"' + g.replace('"', '""') + '"' for g in grams)
+                cursor.execute(fts + "ORDER BY f.rank LIMIT 200", (match,))
+                rows += cursor.fetchall()
         connection.rollback()
         return list(rows)
 

@@ -14,6 +14,7 @@ random text lists nobody rather than twenty weak look-alikes.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -102,7 +103,7 @@ class SearchService:
             if session.get_bind().dialect.name == "postgresql":
                 candidates = _pg_candidates(session, folded)
             else:
-                candidates = _sqlite_candidates(session, folded)
+                candidates = _sqlite_candidates(session, folded, enough=limit)
             scored = {cid: name_score(folded, name) for cid, name in candidates.items()}
             best = sorted(scored, key=lambda cid: -scored[cid])[:limit]
             best = [cid for cid in best if scored[cid] >= MIN_NAME_SCORE]
@@ -122,6 +123,7 @@ def _edits_allowed(length: int) -> int:
     return 0 if length <= 2 else 1 if length <= 5 else 2
 
 
+@functools.lru_cache(maxsize=65536)  # names share words: most pairs repeat
 def _word_score(typed: str, word: str) -> float:
     """How well one typed word matches one word of a name, 0..1."""
     if word.startswith(typed):
@@ -179,7 +181,7 @@ def _pg_candidates(session: Session, folded: str) -> dict[int, str]:
     return found
 
 
-def _sqlite_candidates(session: Session, folded: str) -> dict[int, str]:
+def _sqlite_candidates(session: Session, folded: str, enough: int) -> dict[int, str]:
     if len(folded) < 3:
         rows = session.execute(
             select(Customer.id, Customer.search_name)
@@ -188,18 +190,40 @@ def _sqlite_candidates(session: Session, folded: str) -> dict[int, str]:
             {"prefix": _like_escape(folded) + "%"},
         ).all()
         return {cid: name for cid, name in rows}
+    found: dict[int, str] = {}
+    words = folded.split()
+    if all(len(word) >= 3 for word in words):
+        # Every word as typed, anywhere in the name (an FTS5 trigram phrase is a
+        # substring): no ranking, so it stops after n rows however common the
+        # surname. Enough of these and the typo pass below is not needed.
+        exact = " AND ".join(_fts_string(word) for word in words)
+        found = dict(session.execute(_SQLITE_FTS_ANY, {"match": exact, "n": NAME_CANDIDATES}).all())
+        if len(found) >= enough:
+            return found
+    # Typos: any trigram of what was typed, best ranked first.
     grams = sorted({folded[i : i + 3] for i in range(len(folded) - 2)} - {"   "})
-    match = " OR ".join('"' + g.replace('"', '""') + '"' for g in grams)
-    rows = session.execute(
-        text(
-            "SELECT c.id, c.search_name FROM customer_name_fts f "
-            "JOIN customers c ON c.id = f.rowid "
-            "WHERE customer_name_fts MATCH :match AND c.status <> 'merged' "
-            "ORDER BY f.rank LIMIT :n"
-        ),
-        {"match": match, "n": NAME_CANDIDATES},
-    ).all()
-    return {cid: name for cid, name in rows}
+    match = " OR ".join(_fts_string(g) for g in grams)
+    for cid, name in session.execute(_SQLITE_FTS_RANKED, {"match": match, "n": NAME_CANDIDATES}):
+        found.setdefault(cid, name)
+    return found
+
+
+def _fts_string(value: str) -> str:
+    """An FTS5 string literal: double-quoted, inner quotes doubled (never syntax)."""
+    return '"' + value.replace('"', '""') + '"'
+
+
+_SQLITE_FTS_ANY = text(
+    "SELECT c.id, c.search_name FROM customer_name_fts f "
+    "JOIN customers c ON c.id = f.rowid "
+    "WHERE customer_name_fts MATCH :match AND c.status <> 'merged' LIMIT :n"
+)
+_SQLITE_FTS_RANKED = text(
+    "SELECT c.id, c.search_name FROM customer_name_fts f "
+    "JOIN customers c ON c.id = f.rowid "
+    "WHERE customer_name_fts MATCH :match AND c.status <> 'merged' "
+    "ORDER BY f.rank LIMIT :n"
+)
 
 
 def _like_escape(value: str) -> str:
