@@ -71,22 +71,24 @@ def raw_name_candidates(engine: Engine) -> Callable[[str], list[Any]]:
     in the service's transaction mode (`Database.read()`: a transaction on both)."""
     connection: Any = engine.raw_connection()
     if engine.dialect.name == "postgresql":
-        prefix_sql = (
-            "SELECT id, search_name FROM customers WHERE search_name LIKE %s "
+        typo_sql = (
+            "SELECT id, search_name FROM customers WHERE %s <%% search_name "
             "AND status <> 'merged' LIMIT 200"
-        )
-        nearest_sql = (
-            "SELECT id, search_name FROM customers WHERE status <> 'merged' "
-            "ORDER BY %s <<-> search_name LIMIT 200"
         )
 
         def run(query: str) -> list[Any]:
             folded = fold(clean_query(query))
+            words = [w for w in folded.split() if len(w) >= 3]
             cursor = connection.cursor()
-            cursor.execute(prefix_sql, (_like_escape(folded) + "%",))
+            likes = " AND ".join(["search_name LIKE %s"] * len(words)) or "search_name LIKE %s"
+            patterns = ["%" + _like_escape(w) + "%" for w in words] or [_like_escape(folded) + "%"]
+            # Only placeholders are joined into the SQL; the words are parameters.
+            sql = f"SELECT id, search_name FROM customers WHERE {likes} AND status <> 'merged'"  # noqa: S608
+            cursor.execute(sql + " LIMIT 200", patterns)
             rows = cursor.fetchall()
-            if len(rows) < 200:
-                cursor.execute(nearest_sql, (folded,))
+            if words and len(rows) < 20:  # the service's typo pass
+                cursor.execute("SET LOCAL pg_trgm.word_similarity_threshold = 0.5")
+                cursor.execute(typo_sql, (folded,))
                 rows += cursor.fetchall()
             connection.rollback()
             return list(rows)

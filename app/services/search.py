@@ -19,7 +19,7 @@ import re
 import unicodedata
 
 from rapidfuzz.distance import OSA
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import and_, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from app import phones
@@ -34,6 +34,7 @@ ORDER_NUMBER = re.compile(r"^[Rr]\d{6,}$")
 CASE_REFERENCE = re.compile(r"^[Cc][Ss]-\d{2}-\d+$")
 NAME_CANDIDATES = 200
 MAX_QUERY_CHARS = 200
+PG_WORD_SIMILARITY = 0.5
 # Below this a name is not shown at all (0..1; see `name_score`).
 MIN_NAME_SCORE = 0.7
 # Control, format (bidi overrides, zero-width, BOM), surrogate, private-use and
@@ -101,7 +102,7 @@ class SearchService:
             return []
         with self._db.read() as session:
             if session.get_bind().dialect.name == "postgresql":
-                candidates = _pg_candidates(session, folded)
+                candidates = _pg_candidates(session, folded, enough=limit)
             else:
                 candidates = _sqlite_candidates(session, folded, enough=limit)
             scored = {cid: name_score(folded, name) for cid, name in candidates.items()}
@@ -152,32 +153,49 @@ def name_score(query: str, name: str) -> float:
     return sum(best) / len(best)
 
 
-def _pg_candidates(session: Session, folded: str) -> dict[int, str]:
-    # Prefix match first (cheap, exact intent while typing), then trigram similarity.
-    rows = session.execute(
-        select(Customer.id, Customer.search_name)
-        .where(
-            Customer.search_name.like(bindparam("prefix"), escape="\\"),
-            Customer.status != CustomerStatus.MERGED,
+def _pg_candidates(session: Session, folded: str, enough: int) -> dict[int, str]:
+    found: dict[int, str] = {}
+    words = [word for word in folded.split() if len(word) >= 3]
+    if words:
+        # Every word as typed, anywhere in the name (the GIN trigram index serves
+        # LIKE '%...%'); unordered, so it stops at n rows however common the surname.
+        condition = and_(
+            *(Customer.search_name.like(bindparam(f"w{i}"), escape="\\") for i in range(len(words)))
         )
-        .limit(NAME_CANDIDATES),
-        {"prefix": _like_escape(folded) + "%"},
-    ).all()
-    found = {cid: name for cid, name in rows}
-    if len(found) < NAME_CANDIDATES:
-        # The nearest names first, straight from the GiST trigram index (KNN on the
-        # word-similarity distance): the scan stops after n rows, so the cost does not
-        # grow with how many customers share a surname, and there is no similarity
-        # cut-off to lose a typo like "Whitfeld" (0.58) below.
         rows = session.execute(
-            text(
-                "SELECT id, search_name FROM customers WHERE status <> 'merged' "
-                "ORDER BY :q <<-> search_name LIMIT :n"
-            ),
-            {"q": folded, "n": NAME_CANDIDATES},
+            select(Customer.id, Customer.search_name)
+            .where(condition, Customer.status != CustomerStatus.MERGED)
+            .limit(NAME_CANDIDATES),
+            {f"w{i}": "%" + _like_escape(word) + "%" for i, word in enumerate(words)},
         ).all()
-        for cid, name in rows:
-            found.setdefault(cid, name)
+        found = {cid: name for cid, name in rows}
+    else:
+        rows = session.execute(
+            select(Customer.id, Customer.search_name)
+            .where(
+                Customer.search_name.like(bindparam("prefix"), escape="\\"),
+                Customer.status != CustomerStatus.MERGED,
+            )
+            .limit(NAME_CANDIDATES),
+            {"prefix": _like_escape(folded) + "%"},
+        ).all()
+        return {cid: name for cid, name in rows}
+    if len(found) >= enough:
+        return found
+    # Typos: word similarity (<%, the GIN index), with a lower cut-off than the
+    # default 0.6, which loses "Whitfeld" for Whitfield (0.58). Unordered: any n
+    # close names, not all of them scored and sorted (a typo in "Johnson" matches
+    # 15,000 of 1,000,000); `name_score` ranks what comes back.
+    session.execute(text(f"SET LOCAL pg_trgm.word_similarity_threshold = {PG_WORD_SIMILARITY}"))
+    rows = session.execute(
+        text(
+            "SELECT id, search_name FROM customers "
+            "WHERE :q <% search_name AND status <> 'merged' LIMIT :n"
+        ),
+        {"q": folded, "n": NAME_CANDIDATES},
+    ).all()
+    for cid, name in rows:
+        found.setdefault(cid, name)
     return found
 
 
