@@ -22,6 +22,10 @@ class KeyReusedError(UserError):
     """
 
 
+# SQLite's messages for a query it could not parse (FTS5 MATCH syntax included).
+_QUERY_SYNTAX = ("syntax error", "fts5:", "unterminated string")
+
+
 def is_connection_error(exc: BaseException) -> bool:
     """True when the database went away (as opposed to a bad query or a lock wait)."""
     # Imported here, not at the top: the first window imports this module and
@@ -35,7 +39,12 @@ def is_connection_error(exc: BaseException) -> bool:
     if isinstance(exc, DBAPIError):
         if exc.connection_invalidated:
             return True
-        return isinstance(exc, OperationalError) and "locked" not in str(exc.orig).lower()
+        if not isinstance(exc, OperationalError):
+            return False
+        message = str(exc.orig).lower()
+        # SQLite reports a lock wait and a full-text query it cannot parse as
+        # OperationalError too; neither means the database went away.
+        return "locked" not in message and not any(s in message for s in _QUERY_SYNTAX)
     return isinstance(exc, ConnectionError)
 
 

@@ -73,16 +73,25 @@ def sample_keys(engine: Engine, rng: random.Random) -> dict[str, list[str]]:
 
 
 def raw_lookup(engine: Engine) -> Callable[[str, str], list[Any]]:
+    """The same lookups on the raw driver, in the transaction mode of the service's
+    `Database.lookup()`: autocommit on PostgreSQL (no BEGIN/ROLLBACK round trips),
+    BEGIN ... ROLLBACK on SQLite (what the session sends there)."""
     connection: Any = engine.raw_connection()
-    placeholder = "?" if engine.dialect.name == "sqlite" else "%s"
+    postgres = engine.dialect.name == "postgresql"
+    if postgres:
+        connection.driver_connection.autocommit = True
+    placeholder = "%s" if postgres else "?"
     statements = {k: RAW_SELECT + v.format(placeholder) for k, v in RAW_SQL.items()}
 
     def lookup(kind: str, key: str) -> list[Any]:
         cursor = connection.cursor()
+        if not postgres:
+            cursor.execute("BEGIN")
         cursor.execute(statements[kind], (key,))
         rows = cursor.fetchall()
         cursor.close()
-        connection.rollback()
+        if not postgres:
+            connection.rollback()
         return list(rows)
 
     return lookup

@@ -17,7 +17,7 @@ import phonenumbers
 from sqlalchemy import Engine, func, select, text
 
 from app.services.customers import CustomerService
-from app.services.search import SearchService, fold
+from app.services.search import SearchService, _like_escape, clean_query, fold
 from bench.common import backend_name, emit, parser, summary, time_calls, with_baseline
 from bench.lookup import ensure_seeded, raw_lookup, sample_keys
 from models.database import Database, make_engine
@@ -67,34 +67,62 @@ def name_queries(engine: Engine, rng: random.Random) -> dict[str, list[str]]:
 
 
 def raw_name_candidates(engine: Engine) -> Callable[[str], list[Any]]:
-    """The candidate query alone on the raw driver (what the service re-ranks)."""
+    """The candidate queries alone on the raw driver (what the service then re-ranks),
+    in the service's transaction mode (`Database.read()`: a transaction on both)."""
     connection: Any = engine.raw_connection()
     if engine.dialect.name == "postgresql":
-        sql = (
+        typo_sql = (
             "SELECT id, search_name FROM customers WHERE %s <%% search_name "
-            "ORDER BY word_similarity(%s, search_name) DESC LIMIT 200"
+            "AND status <> 'merged' LIMIT 200"
         )
 
         def run(query: str) -> list[Any]:
+            folded = fold(clean_query(query))
+            words = [w for w in folded.split() if len(w) >= 3]
             cursor = connection.cursor()
-            cursor.execute(sql, (fold(query), fold(query)))
+            likes = " AND ".join(["search_name LIKE %s"] * len(words)) or "search_name LIKE %s"
+            patterns = ["%" + _like_escape(w) + "%" for w in words] or [_like_escape(folded) + "%"]
+            # Only placeholders are joined into the SQL; the words are parameters.
+            sql = f"SELECT id, search_name FROM customers WHERE {likes} AND status <> 'merged'"  # noqa: S608
+            cursor.execute(sql + " LIMIT 200", patterns)
             rows = cursor.fetchall()
+            if words and len(rows) < 20:  # the service's typo pass
+                cursor.execute("SET LOCAL pg_trgm.word_similarity_threshold = 0.5")
+                cursor.execute(typo_sql, (folded,))
+                rows += cursor.fetchall()
             connection.rollback()
             return list(rows)
 
         return run
 
+    fts = (
+        "SELECT c.id, c.search_name FROM customer_name_fts f JOIN customers c ON c.id = f.rowid "
+        "WHERE customer_name_fts MATCH ? AND c.status <> 'merged' "
+    )
+
     def run_sqlite(query: str) -> list[Any]:
-        folded = fold(query)
-        grams = sorted({folded[i : i + 3] for i in range(len(folded) - 2)})
-        match = " OR ".join('"' + g.replace('"', '""') + '"' for g in grams)
+        folded = fold(clean_query(query))
         cursor = connection.cursor()
-        cursor.execute(
-            "SELECT rowid, search_name FROM customer_name_fts WHERE customer_name_fts MATCH ? "
-            "ORDER BY rank LIMIT 200",
-            (match,),
-        )
-        rows = cursor.fetchall()
+        cursor.execute("BEGIN")
+        rows: list[Any] = []
+        words = folded.split()
+        if len(folded) < 3:
+            cursor.execute(
+                "SELECT id, search_name FROM customers WHERE search_name LIKE ? ESCAPE '\\' "
+                "LIMIT 200",
+                (_like_escape(folded) + "%",),
+            )
+            rows = cursor.fetchall()
+        else:
+            if all(len(word) >= 3 for word in words):  # the service's first pass
+                exact = " AND ".join('"' + w.replace('"', '""') + '"' for w in words)
+                cursor.execute(fts + "LIMIT 200", (exact,))
+                rows = cursor.fetchall()
+            if len(rows) < 20:  # and its typo pass when that found too few
+                grams = sorted({folded[i : i + 3] for i in range(len(folded) - 2)} - {"   "})
+                match = " OR ".join('"' + g.replace('"', '""') + '"' for g in grams)
+                cursor.execute(fts + "ORDER BY f.rank LIMIT 200", (match,))
+                rows += cursor.fetchall()
         connection.rollback()
         return list(rows)
 

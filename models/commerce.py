@@ -13,7 +13,11 @@ from models.enums import Channel, ContractStatus, OrderStatus, ShipmentStatus, e
 
 class Order(Versioned, Base):
     __tablename__ = "orders"
-    __table_args__ = (Index("ix_orders_customer_placed", "customer_id", "placed_at"),)
+    __table_args__ = (
+        Index("ix_orders_customer_placed", "customer_id", "placed_at"),
+        # The header's order count and lifetime value, read from the index alone.
+        Index("ix_orders_customer_totals", "customer_id", "status", "total_cents", "currency"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(24), unique=True)

@@ -243,7 +243,7 @@ def test_schema_head_constant_is_the_newest_migration() -> None:
     assert head_revision() == SCHEMA_HEAD
 
 
-@pytest.mark.parametrize("revision", ["base", "0001", "0002", "0003", "0004", "0005"])
+@pytest.mark.parametrize("revision", ["base", "0001", "0002", "0003", "0004", "0005", "0006"])
 def test_every_migration_downgrades_and_upgrades_keeping_what_the_code_needs(
     engine: Engine, revision: str
 ) -> None:
@@ -272,6 +272,7 @@ def test_every_migration_downgrades_and_upgrades_keeping_what_the_code_needs(
     assert note_indexes["uq_customer_notes_client_key"]["unique"]
     extension = {c["name"]: c for c in inspector.get_columns("interactions")}["phone_extension"]
     assert extension["nullable"]
+    assert "ix_orders_customer_totals" in {i["name"] for i in inspector.get_indexes("orders")}
     if engine.dialect.name == "sqlite":
         with engine.connect() as conn:
             triggers = set(

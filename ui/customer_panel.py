@@ -356,7 +356,17 @@ class CustomerPanel(QWidget):
         )
         self.last_bought_model.set_rows(list(data.last_bought))
         grid.addWidget(
-            section("Last bought", make_table(self.last_bought_model, "Last bought")), 1, 0
+            section(
+                "Last bought"
+                + (
+                    f" (in the last {v.LAST_BOUGHT_ORDERS} orders)"
+                    if data.header.order_count > v.LAST_BOUGHT_ORDERS
+                    else ""
+                ),
+                make_table(self.last_bought_model, "Last bought"),
+            ),
+            1,
+            0,
         )
 
         self.open_cases_model: RowTableModel[v.CaseRow] = RowTableModel(_case_columns())

@@ -25,6 +25,7 @@ from ui.icons import icon
 from ui.table_model import Column, RowTableModel
 
 DEBOUNCE_MS = 180
+MAX_QUERY_CHARS = 200  # app.services.search.MAX_QUERY_CHARS (not imported: see Start-up)
 log = logging.getLogger(__name__)
 MATCH_LABELS = {"phone": "phone", "email": "e-mail", "order": "order", "case": "case"}
 
@@ -47,7 +48,11 @@ class SearchPanel(QWidget):
         self.box.setObjectName("searchBox")
         self.box.setAccessibleName("Search customers")
         self.box.setPlaceholderText("Phone, e-mail, order, case or name")
-        self.box.setToolTip(actions.tooltip("search.focus") + "; typos allowed in names")
+        self.box.setMaxLength(MAX_QUERY_CHARS)
+        self.box.setToolTip(
+            actions.tooltip("search.focus")
+            + f"; typos allowed in names (up to {MAX_QUERY_CHARS} characters)"
+        )
         self.box.setClearButtonEnabled(True)
         self.box.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
         self.box.installEventFilter(self)

@@ -559,21 +559,29 @@ def _orders_page(
 
 
 def _last_bought(session: Session, customer_id: int, limit: int = 12) -> list[v.LastBought]:
+    # Only the most recent LAST_BOUGHT_ORDERS orders (the customer index, newest
+    # first): reading every line of a 10,000-order history made the view 3x slower.
+    recent = (
+        select(Order.id, Order.placed_at)
+        .where(Order.customer_id == customer_id, Order.status != "cancelled")
+        .order_by(Order.placed_at.desc())
+        .limit(v.LAST_BOUGHT_ORDERS)
+        .subquery()
+    )
     rows = session.execute(
         select(
             Product.id,
             Product.name,
             Product.sku,
-            func.max(Order.placed_at),
-            func.min(Order.placed_at),
-            func.count(func.distinct(Order.id)),
+            func.max(recent.c.placed_at),
+            func.min(recent.c.placed_at),
+            func.count(func.distinct(recent.c.id)),
         )
         .select_from(OrderLine)
-        .join(Order, Order.id == OrderLine.order_id)
+        .join(recent, recent.c.id == OrderLine.order_id)
         .join(Product, Product.id == OrderLine.product_id)
-        .where(Order.customer_id == customer_id, Order.status != "cancelled")
         .group_by(Product.id, Product.name, Product.sku)
-        .order_by(func.max(Order.placed_at).desc())
+        .order_by(func.max(recent.c.placed_at).desc())
         .limit(limit)
     ).all()
     result = []

@@ -138,6 +138,11 @@ class OrderDetail:
     shipments: tuple[ShipmentRow, ...]
 
 
+# "Last bought" counts purchases in the customer's most recent orders only, so a
+# view costs the same for 500 orders or 10,000 (a long history is read in pages).
+LAST_BOUGHT_ORDERS = 500
+
+
 @dataclass(frozen=True)
 class LastBought:
     product_id: int

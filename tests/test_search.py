@@ -1,0 +1,174 @@
+"""The search box's service on both databases: hostile input, and names that are not matches."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shutil
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event, select, text
+from sqlalchemy.exc import OperationalError
+
+from app.errors import is_connection_error
+from app.services.customers import CustomerService
+from app.services.search import SearchService
+from models.catalog import Product
+from models.database import Database
+from models.seed import seed_database
+from models.seed_stories import STORY_CUSTOMERS
+
+NOW = dt.datetime(2026, 12, 2, 15, 0, tzinfo=dt.UTC)
+
+
+def _search(engine: Engine) -> SearchService:
+    db = Database(engine)
+    return SearchService(db, CustomerService(db, "US"))
+
+
+@pytest.fixture
+def seeded(engine: Engine) -> Engine:
+    seed_database(engine, 40, seed=5, now=NOW)
+    return engine
+
+
+def _sent_parameters(engine: Engine, work: Any) -> list[Any]:
+    """Every bound parameter value the driver was given while `work()` ran."""
+    sent: list[Any] = []
+
+    def record(_c: Any, _cur: Any, _sql: str, parameters: Any, *_: Any) -> None:
+        values = parameters.values() if isinstance(parameters, dict) else parameters
+        sent.extend(values)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        work()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return sent
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Kowal\x00ski",  # NUL: PostgreSQL refuses it, FTS5 reads it as the end of a string
+        "\ud800Kowalski",  # a lone surrogate cannot be encoded for either driver
+        "Kowalski\udfff",
+        "\u202eKowalski",  # RIGHT-TO-LEFT OVERRIDE
+        "Kowal\u200bski",  # zero width space
+        "\ufeffKowalski\x1b",
+    ],
+)
+def test_what_cannot_be_searched_is_removed_before_the_database_sees_it(
+    seeded: Engine, query: str
+) -> None:
+    hits = _search(seeded).search(query)
+    assert [h.name for h in hits][:1] == ["Sandra Kowalski"]
+
+
+@pytest.mark.parametrize(
+    "query", ['"unbalanced', 'name:"', "NEAR(a b)", "a* OR b", 'Kowalski"', "R1234567\x00"]
+)
+def test_full_text_syntax_in_a_query_is_searched_as_text(seeded: Engine, query: str) -> None:
+    hits = _search(seeded).search(query)
+    assert isinstance(hits, list)
+    if query == 'Kowalski"':
+        assert [h.name for h in hits][:1] == ["Sandra Kowalski"]
+
+
+def test_a_10_mb_query_is_cut_to_the_cap_before_the_database_sees_it(seeded: Engine) -> None:
+    from app.services.search import MAX_QUERY_CHARS
+
+    search = _search(seeded)
+    huge = "Kowalski " + "x" * 10_000_000
+    sent = _sent_parameters(seeded, lambda: search.search(huge))
+    assert sent, "the query reached the database"
+    # What was typed reaches the database cut to the cap (quoted or with a "%" added).
+    longest = max(len(run) for p in sent if isinstance(p, str) for run in re.findall("x+", p))
+    assert longest <= MAX_QUERY_CHARS - len("Kowalski ")
+
+
+def test_clean_query() -> None:
+    from app.services.search import MAX_QUERY_CHARS, clean_query
+
+    assert clean_query("  Jon\x00 \u202eSmtih\ud800 ") == "Jon Smtih"
+    assert clean_query("a\tb\nc") == "a b c"
+    assert clean_query("x" * 5000) == "x" * MAX_QUERY_CHARS
+    assert clean_query("\x00\ud800\u2066") == ""
+    assert clean_query("Zoë Ærøskøbing") == "Zoë Ærøskøbing"
+
+
+def test_a_full_text_syntax_error_is_not_a_lost_connection(sqlite_engine: Engine) -> None:
+    with pytest.raises(OperationalError) as caught, sqlite_engine.connect() as conn:
+        conn.execute(
+            text("SELECT rowid FROM customer_name_fts WHERE customer_name_fts MATCH :q"),
+            {"q": '"unbalanced'},
+        )
+    assert not is_connection_error(caught.value)
+
+
+def test_a_missing_database_file_is_still_a_lost_connection(tmp_path: Any) -> None:
+    from models.database import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path}/gone/missing/x.db")
+    shutil.rmtree(tmp_path / "gone")  # make_engine created the folder; take it away again
+    with pytest.raises(OperationalError) as caught, engine.connect():
+        pass
+    assert is_connection_error(caught.value)
+
+
+# -- names that are not matches --------------------------------------------------
+
+
+@pytest.mark.parametrize("query", ["Oud Wood", "watch", "Espresso Machine", "gift card"])
+def test_a_product_name_lists_no_people(seeded: Engine, query: str) -> None:
+    assert _search(seeded).search(query) == []
+
+
+def test_no_product_of_the_catalog_lists_people(seeded: Engine) -> None:
+    with seeded.connect() as conn:
+        names = list(conn.scalars(select(Product.name)))
+    search = _search(seeded)
+    listed = {name: [h.name for h in search.search(name)] for name in names}
+    assert {name: people for name, people in listed.items() if people} == {}
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("Kowalsky", "Sandra Kowalski"),
+        ("sandra kowalsky", "Sandra Kowalski"),
+        ("Kowalski Sandra", "Sandra Kowalski"),
+        ("Whitfeld", "Eleanor Whitfield"),
+        ("Hargreves", "Dorothy Hargreaves"),
+        ("Prya Raman", "Priya Raman"),
+        ("dor", "Dorothy Hargreaves"),
+    ],
+)
+def test_a_typo_or_a_prefix_still_finds_the_customer(
+    seeded: Engine, query: str, expected: str
+) -> None:
+    names = [h.name for h in _search(seeded).search(query)]
+    assert expected in names
+
+
+def test_every_listed_name_is_a_match_worth_showing(seeded: Engine) -> None:
+    s2 = STORY_CUSTOMERS["S2"]
+    hits = _search(seeded).search("Kowalsky")
+    assert [h.name for h in hits] == [f"{s2.first_name} {s2.last_name}"]
+    assert hits[0].score >= 0.8
+
+
+def test_the_search_box_takes_no_more_than_the_service_searches(qapp: Any) -> None:
+    from app.services.search import MAX_QUERY_CHARS
+    from ui.bridge import DatabaseBridge
+    from ui.search_panel import SearchPanel
+
+    bridge = DatabaseBridge()
+    try:
+        panel = SearchPanel(bridge)
+        assert panel.box.maxLength() == MAX_QUERY_CHARS
+        assert f"up to {MAX_QUERY_CHARS} characters" in panel.box.toolTip()
+    finally:
+        bridge.shutdown()
