@@ -17,7 +17,7 @@ import phonenumbers
 from sqlalchemy import Engine, func, select, text
 
 from app.services.customers import CustomerService
-from app.services.search import SearchService, _like_escape, clean_query, fold
+from app.services.search import SearchService, _like_escape, _words_meant, clean_query, fold
 from bench.common import backend_name, emit, parser, summary, time_calls, with_baseline
 from bench.lookup import ensure_seeded, raw_lookup, sample_keys
 from models.database import Database, make_engine
@@ -70,11 +70,31 @@ def raw_name_candidates(engine: Engine) -> Callable[[str], list[Any]]:
     """The candidate queries alone on the raw driver (what the service then re-ranks),
     in the service's transaction mode (`Database.read()`: a transaction on both)."""
     connection: Any = engine.raw_connection()
+    # The service reads the word list once per process too.
+    name_words = _read_words(connection)
     if engine.dialect.name == "postgresql":
         typo_sql = (
             "SELECT id, search_name FROM customers WHERE %s <%% search_name "
             "AND status <> 'merged' LIMIT 200"
         )
+
+        def typo_pass(cursor: Any, folded: str) -> list[Any]:
+            meant = _words_meant(folded, name_words)
+            if meant is None:
+                cursor.execute("SET LOCAL pg_trgm.word_similarity_threshold = 0.5")
+                cursor.execute(typo_sql, (folded,))
+                return list(cursor.fetchall())
+            if any(not words for words in meant):
+                return []
+            overlaps = " AND ".join(
+                ["string_to_array(search_name, ' ') && %s::text[]"] * len(meant)
+            )
+            cursor.execute(
+                f"SELECT id, search_name FROM customers WHERE {overlaps} "  # noqa: S608
+                "AND status <> 'merged' LIMIT 200",
+                meant,
+            )
+            return list(cursor.fetchall())
 
         def run(query: str) -> list[Any]:
             folded = fold(clean_query(query))
@@ -86,10 +106,8 @@ def raw_name_candidates(engine: Engine) -> Callable[[str], list[Any]]:
             sql = f"SELECT id, search_name FROM customers WHERE {likes} AND status <> 'merged'"  # noqa: S608
             cursor.execute(sql + " LIMIT 200", patterns)
             rows = cursor.fetchall()
-            if words and len(rows) < 20:  # the service's typo pass
-                cursor.execute("SET LOCAL pg_trgm.word_similarity_threshold = 0.5")
-                cursor.execute(typo_sql, (folded,))
-                rows += cursor.fetchall()
+            if len(rows) < 20 and len(folded) >= 3:  # the service's typo pass
+                rows += typo_pass(cursor, folded)
             connection.rollback()
             return list(rows)
 
@@ -119,14 +137,31 @@ def raw_name_candidates(engine: Engine) -> Callable[[str], list[Any]]:
                 cursor.execute(fts + "LIMIT 200", (exact,))
                 rows = cursor.fetchall()
             if len(rows) < 20:  # and its typo pass when that found too few
-                grams = sorted({folded[i : i + 3] for i in range(len(folded) - 2)} - {"   "})
-                match = " OR ".join('"' + g.replace('"', '""') + '"' for g in grams)
-                cursor.execute(fts + "ORDER BY f.rank LIMIT 200", (match,))
-                rows += cursor.fetchall()
+                meant = _words_meant(folded, name_words)
+                if meant is None:
+                    grams = sorted({folded[i : i + 3] for i in range(len(folded) - 2)} - {"   "})
+                    match = " OR ".join('"' + g.replace('"', '""') + '"' for g in grams)
+                    cursor.execute(fts + "ORDER BY f.rank LIMIT 200", (match,))
+                    rows += cursor.fetchall()
+                elif all(meant):
+                    match = " AND ".join(
+                        "(" + " OR ".join('"' + w.replace('"', '""') + '"' for w in words) + ")"
+                        for words in meant
+                    )
+                    cursor.execute(fts + "LIMIT 200", (match,))
+                    rows += cursor.fetchall()
         connection.rollback()
         return list(rows)
 
     return run_sqlite
+
+
+def _read_words(connection: Any) -> list[str]:
+    cursor = connection.cursor()
+    cursor.execute("SELECT word FROM customer_name_words ORDER BY id")
+    words = [row[0] for row in cursor.fetchall()]
+    connection.rollback()
+    return words
 
 
 def main() -> None:

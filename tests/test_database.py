@@ -243,7 +243,9 @@ def test_schema_head_constant_is_the_newest_migration() -> None:
     assert head_revision() == SCHEMA_HEAD
 
 
-@pytest.mark.parametrize("revision", ["base", "0001", "0002", "0003", "0004", "0005", "0006"])
+@pytest.mark.parametrize(
+    "revision", ["base", "0001", "0002", "0003", "0004", "0005", "0006", "0007"]
+)
 def test_every_migration_downgrades_and_upgrades_keeping_what_the_code_needs(
     engine: Engine, revision: str
 ) -> None:
@@ -278,10 +280,31 @@ def test_every_migration_downgrades_and_upgrades_keeping_what_the_code_needs(
             triggers = set(
                 conn.scalars(text("SELECT name FROM sqlite_master WHERE type = 'trigger'"))
             )
-        assert {"customers_fts_insert", "customers_fts_update", "customers_fts_delete"} <= triggers
+        assert {
+            "customers_fts_insert",
+            "customers_fts_update",
+            "customers_fts_delete",
+            "customers_name_words_insert",
+            "customers_name_words_update",
+        } <= triggers
+    else:
+        with engine.connect() as conn:
+            assert conn.scalar(
+                text("SELECT count(*) FROM pg_trigger WHERE tgname = 'customers_name_words'")
+            )
+            assert conn.scalar(
+                text("SELECT count(*) FROM pg_indexes WHERE indexname = 'ix_customers_name_words'")
+            )
     # A customer inserted after the migrations is found by name.
     with Session(engine) as session, session.begin():
         session.add(_customer(first_name="Wilhelmina", search_name="wilhelmina lovelace"))
     db = Database(engine)
     hits = SearchService(db, CustomerService(db, "US")).search("Wilhelmina Lovelace")
+    assert [h.name for h in hits][:1] == ["Wilhelmina Lovelace"]
+    # ...and by a typo, through the table of name words its trigger filled.
+    assert "customer_name_words" in set(inspector.get_table_names())
+    with engine.connect() as conn:
+        words = set(conn.scalars(text("SELECT word FROM customer_name_words")))
+    assert {"wilhelmina", "lovelace"} <= words
+    hits = SearchService(db, CustomerService(db, "US")).search("Wilhemina Lovelcae")
     assert [h.name for h in hits][:1] == ["Wilhelmina Lovelace"]

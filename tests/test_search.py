@@ -172,3 +172,52 @@ def test_the_search_box_takes_no_more_than_the_service_searches(qapp: Any) -> No
         assert f"up to {MAX_QUERY_CHARS} characters" in panel.box.toolTip()
     finally:
         bridge.shutdown()
+
+
+def _add_customers(engine: Engine, *names: tuple[str, str]) -> list[int]:
+    from sqlalchemy.orm import Session
+
+    from app.services.search import fold
+    from models.people import Customer
+
+    with Session(engine) as session, session.begin():
+        added = [
+            Customer(
+                first_name=first,
+                last_name=last,
+                search_name=fold(f"{first} {last}"),
+                customer_since=dt.date(2020, 1, 1),
+            )
+            for first, last in names
+        ]
+        session.add_all(added)
+        session.flush()
+        return [c.id for c in added]
+
+
+def test_a_typo_in_a_common_surname_finds_the_customer(seeded: Engine) -> None:
+    # More Smiths than the search fetches, so the typed first name must narrow it.
+    firsts = [f"Person{chr(97 + i // 26)}{chr(97 + i % 26)}" for i in range(260)]
+    _add_customers(seeded, *((first, "Smith") for first in firsts), ("Zelda", "Smith"))
+    search = _search(seeded)
+    assert [h.name for h in search.search("Zelda Smiht")][:1] == ["Zelda Smith"]
+    assert [h.name for h in search.search("Zleda Smith")][:1] == ["Zelda Smith"]
+    assert all(h.name.endswith("Smith") for h in search.search("Smiht"))
+    assert len(search.search("Smiht")) == 20
+
+
+def test_a_customer_added_or_renamed_after_seeding_is_found_by_a_typo(seeded: Engine) -> None:
+    from sqlalchemy.orm import Session
+
+    from models.people import Customer
+
+    search = _search(seeded)  # already searched once: its word list is read
+    assert search.search("Quintavalle") == []
+    [cid] = _add_customers(seeded, ("Ottoline", "Quintavalle"))
+    assert [h.name for h in search.search("Ottoline Quintavale")] == ["Ottoline Quintavalle"]
+    with Session(seeded) as session, session.begin():
+        customer = session.get(Customer, cid)
+        assert customer is not None
+        customer.last_name, customer.search_name = "Brackenbury", "ottoline brackenbury"
+    assert [h.name for h in search.search("Brakenbury")] == ["Ottoline Brackenbury"]
+    assert [h.name for h in _search(seeded).search("Ottolnie")] == ["Ottoline Brackenbury"]

@@ -3,7 +3,9 @@
 A phone number in any format, an e-mail, an order number, a case reference or a
 name with typos. Exact lookups use their indexes; names use trigrams (pg_trgm
 on PostgreSQL, the FTS5 trigram table on SQLite) and are re-ranked with
-rapidfuzz so "Jon Smtih" finds John Smith.
+rapidfuzz so "Jon Smtih" finds John Smith. A typo is first resolved against
+the distinct words of all names (`customer_name_words`), so only customers
+holding a word close to each typed one are fetched.
 
 What was typed is cleaned first (`clean_query`): capped at MAX_QUERY_CHARS, with
 control, format (bidi, zero-width), surrogate and unassigned characters removed,
@@ -16,8 +18,10 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 import unicodedata
 
+from rapidfuzz import process
 from rapidfuzz.distance import OSA
 from sqlalchemy import and_, bindparam, select, text
 from sqlalchemy.orm import Session
@@ -37,6 +41,9 @@ MAX_QUERY_CHARS = 200
 PG_WORD_SIMILARITY = 0.5
 # Below this a name is not shown at all (0..1; see `name_score`).
 MIN_NAME_SCORE = 0.7
+# A typed word that may mean more name words than this (a short or very common
+# stem) does not narrow the typo pass; `name_score` still checks it.
+MAX_WORD_ALTERNATIVES = 40
 # Control, format (bidi overrides, zero-width, BOM), surrogate, private-use and
 # unassigned characters: nobody searches for them and the drivers choke on some.
 _UNSEARCHABLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
@@ -65,6 +72,11 @@ class SearchService:
     def __init__(self, db: Database, customers: CustomerService) -> None:
         self._db = db
         self._customers = customers
+        # The distinct words of all names (customer_name_words), read once and
+        # then only what was added since: words are never removed from it.
+        self._words: list[str] = []
+        self._words_seen = 0
+        self._words_lock = threading.Lock()
 
     def classify(self, query: str) -> str:
         q = clean_query(query)
@@ -101,10 +113,24 @@ class SearchService:
         if len(folded) < 2:
             return []
         with self._db.read() as session:
-            if session.get_bind().dialect.name == "postgresql":
-                candidates = _pg_candidates(session, folded, enough=limit)
+            postgres = session.get_bind().dialect.name == "postgresql"
+            if postgres:
+                candidates = _pg_candidates(session, folded)
             else:
-                candidates = _sqlite_candidates(session, folded, enough=limit)
+                candidates = _sqlite_candidates(session, folded)
+            if len(candidates) < limit and len(folded) >= 3:
+                meant = _words_meant(folded, self._name_words(session))
+                if meant is None:  # nothing narrows it: every name, by trigrams
+                    if not postgres:
+                        typos = _sqlite_typos(session, folded)
+                    elif any(len(word) >= 3 for word in folded.split()):
+                        typos = _pg_typos(session, folded)
+                    else:  # only short words: the prefix pass was all (as before)
+                        typos = {}
+                else:
+                    typos = _customers_with_words(session, meant, postgres)
+                for cid, name in typos.items():
+                    candidates.setdefault(cid, name)
             scored = {cid: name_score(folded, name) for cid, name in candidates.items()}
             best = sorted(scored, key=lambda cid: -scored[cid])[:limit]
             best = [cid for cid in best if scored[cid] >= MIN_NAME_SCORE]
@@ -116,6 +142,14 @@ class SearchService:
                 "name",
                 {cid: scored[cid] for cid in best},
             )
+
+    def _name_words(self, session: Session) -> list[str]:
+        with self._words_lock:
+            added = session.execute(_NEW_NAME_WORDS, {"seen": self._words_seen}).all()
+            if added:
+                self._words = self._words + [word for _, word in added]
+                self._words_seen = max(word_id for word_id, _ in added)
+            return self._words
 
 
 def _edits_allowed(length: int) -> int:
@@ -153,7 +187,7 @@ def name_score(query: str, name: str) -> float:
     return sum(best) / len(best)
 
 
-def _pg_candidates(session: Session, folded: str, enough: int) -> dict[int, str]:
+def _pg_candidates(session: Session, folded: str) -> dict[int, str]:
     found: dict[int, str] = {}
     words = [word for word in folded.split() if len(word) >= 3]
     if words:
@@ -180,8 +214,10 @@ def _pg_candidates(session: Session, folded: str, enough: int) -> dict[int, str]
             {"prefix": _like_escape(folded) + "%"},
         ).all()
         return {cid: name for cid, name in rows}
-    if len(found) >= enough:
-        return found
+    return found
+
+
+def _pg_typos(session: Session, folded: str) -> dict[int, str]:
     # Typos: word similarity (<%, the GIN index), with a lower cut-off than the
     # default 0.6, which loses "Whitfeld" for Whitfield (0.58). Unordered: any n
     # close names, not all of them scored and sorted (a typo in "Johnson" matches
@@ -194,12 +230,10 @@ def _pg_candidates(session: Session, folded: str, enough: int) -> dict[int, str]
         ),
         {"q": folded, "n": NAME_CANDIDATES},
     ).all()
-    for cid, name in rows:
-        found.setdefault(cid, name)
-    return found
+    return {cid: name for cid, name in rows}
 
 
-def _sqlite_candidates(session: Session, folded: str, enough: int) -> dict[int, str]:
+def _sqlite_candidates(session: Session, folded: str) -> dict[int, str]:
     if len(folded) < 3:
         rows = session.execute(
             select(Customer.id, Customer.search_name)
@@ -216,14 +250,82 @@ def _sqlite_candidates(session: Session, folded: str, enough: int) -> dict[int, 
         # surname. Enough of these and the typo pass below is not needed.
         exact = " AND ".join(_fts_string(word) for word in words)
         found = dict(session.execute(_SQLITE_FTS_ANY, {"match": exact, "n": NAME_CANDIDATES}).all())
-        if len(found) >= enough:
-            return found
+    return found
+
+
+def _sqlite_typos(session: Session, folded: str) -> dict[int, str]:
     # Typos: any trigram of what was typed, best ranked first.
     grams = sorted({folded[i : i + 3] for i in range(len(folded) - 2)} - {"   "})
     match = " OR ".join(_fts_string(g) for g in grams)
-    for cid, name in session.execute(_SQLITE_FTS_RANKED, {"match": match, "n": NAME_CANDIDATES}):
-        found.setdefault(cid, name)
-    return found
+    return dict(session.execute(_SQLITE_FTS_RANKED, {"match": match, "n": NAME_CANDIDATES}).all())
+
+
+def _words_meant(folded: str, words: list[str]) -> list[list[str]] | None:
+    """For each typed word that narrows the search, the name words it may mean
+    (those `_word_score` does not reject); None when no typed word narrows it."""
+    meant: list[list[str]] = []
+    typed_words = folded.split()
+    for typed in dict.fromkeys(typed_words):
+        if len(typed) < 3:
+            continue
+        allowed = _edits_allowed(len(typed))
+        close = {
+            w
+            for w, _, _ in process.extract(
+                typed, words, scorer=OSA.distance, score_cutoff=allowed, limit=None
+            )
+        }
+        close.update(w for w in words if w.startswith(typed))
+        if len(typed) >= 4:
+            longer = [w for w in words if len(w) > len(typed)]
+            prefixes = [w[: len(typed)] for w in longer]
+            close.update(
+                longer[i]
+                for _, _, i in process.extract(
+                    typed, prefixes, scorer=OSA.distance, score_cutoff=allowed, limit=None
+                )
+            )
+        # A word typed exactly elsewhere in the query is not what this one means
+        # ("maria garica": garcia, not maria again), else every Maria fills the limit.
+        close = (close - (set(typed_words) - {typed})) or close
+        if not close:
+            return [[]]  # no name has a word close to this one: nobody matches
+        # A substring lookup needs three letters (trigrams); too many
+        # alternatives would not narrow anything.
+        if len(close) <= MAX_WORD_ALTERNATIVES and all(len(w) >= 3 for w in close):
+            meant.append(sorted(close))
+    return meant or None
+
+
+def _customers_with_words(
+    session: Session, meant: list[list[str]], postgres: bool
+) -> dict[int, str]:
+    """Customers whose name holds, for every typed word, one of the words it may mean:
+    the substring indexes, unranked, at most NAME_CANDIDATES."""
+    if any(not alternatives for alternatives in meant):
+        return {}
+    if postgres:
+        # Whole words: the GIN index on the name's word array (migration 0008).
+        params: dict[str, object] = {f"g{i}": words for i, words in enumerate(meant)}
+        params["n"] = NAME_CANDIDATES
+        overlaps = " AND ".join(
+            f"string_to_array(search_name, ' ') && CAST(:g{i} AS text[])" for i in range(len(meant))
+        )
+        # Only generated placeholder names are joined into the SQL.
+        sql = (
+            "SELECT id, search_name FROM customers WHERE "  # noqa: S608
+            + overlaps
+            + " AND status <> 'merged' LIMIT :n"
+        )
+        return {cid: name for cid, name in session.execute(text(sql), params).all()}
+    match = " AND ".join(
+        "(" + " OR ".join(_fts_string(word) for word in alternatives) + ")"
+        for alternatives in meant
+    )
+    return dict(session.execute(_SQLITE_FTS_ANY, {"match": match, "n": NAME_CANDIDATES}).all())
+
+
+_NEW_NAME_WORDS = text("SELECT id, word FROM customer_name_words WHERE id > :seen ORDER BY id")
 
 
 def _fts_string(value: str) -> str:
