@@ -7,7 +7,9 @@ import datetime as dt
 from sqlalchemy import Engine
 
 from models.database import Database
-from models.people import Customer
+from models.enums import Channel, Direction, InteractionOutcome
+from models.people import Customer, Department
+from models.service import Interaction
 
 
 def add_ada(engine: Engine) -> int:
@@ -22,3 +24,21 @@ def add_ada(engine: Engine) -> int:
         session.add(customer)
         session.flush()
         return customer.id
+
+
+def add_answered_call(engine: Engine, customer_id: int, call_id: str) -> int:
+    """An answered call of the customer (and the call centre, where follow-ups go); its id."""
+    with Database(engine).write() as session:
+        session.add(Department(code="call_centre", name="Call centre"))
+        call = Interaction(
+            customer_id=customer_id,
+            channel=Channel.PHONE,
+            direction=Direction.INBOUND,
+            outcome=InteractionOutcome.COMPLETED,
+            started_at=dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC),
+            call_id=call_id,
+            call_source="test",
+        )
+        session.add(call)
+        session.flush()
+        return call.id

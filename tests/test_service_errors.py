@@ -9,7 +9,6 @@ never makes a second row, on both databases and from concurrent threads.
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 import uuid
 from collections.abc import Iterator
@@ -25,10 +24,9 @@ from app.services.calls import CallService
 from app.services.contacts import ContactDetails, ContactService
 from app.services.customers import CustomerService
 from models.database import Database, DatabaseError
-from models.enums import Channel, Direction, InteractionOutcome
-from models.people import Customer, CustomerNote, Department
+from models.people import Customer, CustomerNote
 from models.service import Interaction, Task
-from tests.factories import add_ada
+from tests.factories import add_ada, add_answered_call
 
 SECRET = "Zebulon-Secret-4417"
 
@@ -43,20 +41,7 @@ def _customer(engine: Engine) -> int:
 
 
 def _interaction(engine: Engine, customer_id: int) -> int:
-    with Database(engine).write() as session:
-        session.add(Department(code="call_centre", name="Call centre"))
-        call = Interaction(
-            customer_id=customer_id,
-            channel=Channel.PHONE,
-            direction=Direction.INBOUND,
-            outcome=InteractionOutcome.COMPLETED,
-            started_at=dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC),
-            call_id="k-1",
-            call_source="test",
-        )
-        session.add(call)
-        session.flush()
-        return call.id
+    return add_answered_call(engine, customer_id, "k-1")
 
 
 def _count(engine: Engine, model: Any) -> int:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from sqlalchemy import Engine, func, select
 
@@ -14,10 +12,9 @@ from app.services.contacts import ContactDetails, ContactService, PhoneEdit
 from app.services.customers import CustomerService
 from models import limits
 from models.database import Database
-from models.enums import Channel, Direction, InteractionOutcome
-from models.people import Customer, CustomerNote, Department
+from models.people import Customer, CustomerNote
 from models.service import Interaction, Task
-from tests.factories import add_ada
+from tests.factories import add_ada, add_answered_call
 
 RLO = "\u202e"
 
@@ -29,20 +26,7 @@ def customer_id(engine: Engine) -> int:
 
 @pytest.fixture
 def interaction_id(engine: Engine, customer_id: int) -> int:
-    with Database(engine).write() as session:
-        session.add(Department(code="call_centre", name="Call centre"))
-        call = Interaction(
-            customer_id=customer_id,
-            channel=Channel.PHONE,
-            direction=Direction.INBOUND,
-            outcome=InteractionOutcome.COMPLETED,
-            started_at=dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC),
-            call_id="v-1",
-            call_source="test",
-        )
-        session.add(call)
-        session.flush()
-        return call.id
+    return add_answered_call(engine, customer_id, "v-1")
 
 
 def _details(first: str = "Ada", last: str = "Lovelace", **more: object) -> ContactDetails:
