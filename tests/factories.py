@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 from sqlalchemy import Engine
 
+from app.telephony.events import CallEvent, CallState
 from models.database import Database
 from models.enums import Channel, Direction, InteractionOutcome
 from models.people import Customer, Department
@@ -42,3 +44,17 @@ def add_answered_call(engine: Engine, customer_id: int, call_id: str) -> int:
         session.add(call)
         session.flush()
         return call.id
+
+
+def call_event(number: str, state: CallState, call_id: str = "call-1") -> CallEvent:
+    """A call event as a softphone on line agent01 reports it, stamped now."""
+    return CallEvent(
+        call_id=call_id,
+        number=number,
+        name=None,
+        line="agent01",
+        state=state,
+        at=dt.datetime.now(dt.UTC),
+        source="test",
+        received_monotonic=time.perf_counter(),
+    )

@@ -8,37 +8,23 @@ processes (`rapport pop NUMBER` to the running instance) with the pop log line.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import http.client
 import json
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
 
-from app.telephony.events import CallEvent, CallState
+from app.telephony.events import CallState
 from app.telephony.webhook import WebhookAdapter, WebhookSettings
 from models.service import Interaction
 from tests.conftest import LoopRunner, RunningRapport
+from tests.factories import call_event
 from ui.customer_panel import CustomerPanel
 from ui.main_window import MainWindow
 
 pytestmark = pytest.mark.clock  # seeds relative to now, or shows dates
-
-
-def _event(number: str, state: CallState, call_id: str = "call-1") -> CallEvent:
-    return CallEvent(
-        call_id=call_id,
-        number=number,
-        name=None,
-        line="agent01",
-        state=state,
-        at=dt.datetime.now(dt.UTC),
-        source="test",
-        received_monotonic=time.perf_counter(),
-    )
 
 
 def _current(window: MainWindow) -> CustomerPanel | None:
@@ -51,14 +37,14 @@ def test_ring_answer_hang_up_wrap_up(
 ) -> None:
     window.search.box.setFocus()
     qtbot.keyClicks(window.search.box, "typing something")
-    window.handle_call(_event("020 7946 0018", CallState.RINGING))  # S4, UK national format
+    window.handle_call(call_event("020 7946 0018", CallState.RINGING))  # S4, UK national format
     aloop.until(lambda: (p := _current(window)) is not None and p.data.header.name == "Priya Raman")
     assert window.toast.isVisible() and "Priya Raman" in window.toast.title.text()
     assert "Kevin" in window.toast.lines.text()  # the key date two days away
     assert window.search.box.text() == "typing something"  # nothing typed was lost
-    window.handle_call(_event("020 7946 0018", CallState.ANSWERED))
+    window.handle_call(call_event("020 7946 0018", CallState.ANSWERED))
     aloop.until(lambda: "On call with Priya Raman" in window.call_label.text())
-    window.handle_call(_event("020 7946 0018", CallState.ENDED))
+    window.handle_call(call_event("020 7946 0018", CallState.ENDED))
     aloop.until(lambda: window.wrap_up.isVisible())
     window.wrap_up.summary.setPlainText("Re-engraving promised for Saturday")
     window.wrap_up.save.click()
@@ -77,10 +63,10 @@ def test_ring_answer_hang_up_wrap_up(
 
 
 def test_household_unknown_and_withheld_callers(window: MainWindow, aloop: LoopRunner) -> None:
-    window.handle_call(_event("415 555 0188", CallState.RINGING, "c-2"))
+    window.handle_call(call_event("415 555 0188", CallState.RINGING, "c-2"))
     aloop.until(lambda: window.search.model.rowCount() == 2)
     assert {h.name for h in window.search.model.rows} == {"Eleanor Whitfield", "Thomas Whitfield"}
-    window.handle_call(_event("+1 202 555 0111", CallState.RINGING, "c-3"))
+    window.handle_call(call_event("+1 202 555 0111", CallState.RINGING, "c-3"))
     aloop.until(
         lambda: (
             getattr(window, "new_customer_dialog", None) is not None
@@ -90,18 +76,18 @@ def test_household_unknown_and_withheld_callers(window: MainWindow, aloop: LoopR
     dialog = window.new_customer_dialog
     assert dialog.phone_edits[0][0].text() == "+1 202 555 0111"
     dialog.reject()  # nothing saved: no junk customer
-    window.handle_call(_event("anonymous", CallState.RINGING, "c-4"))
+    window.handle_call(call_event("anonymous", CallState.RINGING, "c-4"))
     aloop.until(lambda: "withheld" in window.toast.title.text())
 
 
 def test_missed_call_is_logged_for_callback(
     window: MainWindow, engine: Engine, aloop: LoopRunner
 ) -> None:
-    window.handle_call(_event("617 555 0142", CallState.RINGING, "c-5"))
+    window.handle_call(call_event("617 555 0142", CallState.RINGING, "c-5"))
     aloop.until(
         lambda: (p := _current(window)) is not None and p.data.header.name == "Sandra Kowalski"
     )
-    window.handle_call(_event("617 555 0142", CallState.ENDED, "c-5"))
+    window.handle_call(call_event("617 555 0142", CallState.ENDED, "c-5"))
     aloop.until(lambda: "callback task" in window.statusBar().currentMessage())
     with engine.connect() as conn:
         outcome = conn.scalar(select(Interaction.outcome).where(Interaction.call_id == "c-5"))

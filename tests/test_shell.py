@@ -5,11 +5,9 @@ bar names the database, and tooltips on table cells."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import html
 import logging
 import socket
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,9 +20,10 @@ from PySide6.QtWidgets import QApplication, QTabWidget, QWidget
 from sqlalchemy import Engine, select
 
 from app.config import load_settings, user_data_dir
-from app.telephony.events import CallEvent, CallState
+from app.telephony.events import CallState
 from models.service import Interaction
 from tests.conftest import LoopRunner
+from tests.factories import call_event
 from ui import actions
 from ui.bridge import DatabaseBridge
 from ui.customer_panel import CustomerPanel
@@ -33,22 +32,9 @@ from ui.shortcuts import ShortcutsDialog
 from ui.table_model import Column, RowTableModel
 
 
-def _event(number: str, state: CallState, call_id: str) -> CallEvent:
-    return CallEvent(
-        call_id=call_id,
-        number=number,
-        name=None,
-        line="agent01",
-        state=state,
-        at=dt.datetime.now(dt.UTC),
-        source="test",
-        received_monotonic=time.perf_counter(),
-    )
-
-
 def _end_a_call_into_the_wrap_up(window: MainWindow, aloop: LoopRunner, call_id: str) -> None:
     for state in (CallState.RINGING, CallState.ANSWERED, CallState.ENDED):
-        window.handle_call(_event("020 7946 0018", state, call_id))  # Priya Raman (S4)
+        window.handle_call(call_event("020 7946 0018", state, call_id))  # Priya Raman (S4)
         if state is CallState.RINGING:
             aloop.until(lambda: isinstance(window.tabs.currentWidget(), CustomerPanel))
         if state is CallState.ANSWERED:
@@ -256,13 +242,15 @@ def test_calls_ringing_while_the_database_is_down_are_shown_then_popped(
     from models.seed import seed_database
 
     window = offline_window
-    window.handle_call(_event("020 7946 0018", CallState.RINGING, "early-1"))  # before connecting
+    window.handle_call(
+        call_event("020 7946 0018", CallState.RINGING, "early-1")
+    )  # before connecting
     aloop.run(window.connect_database())
     assert window.services is None and window.connection_error
     assert window.toast.isVisible()
     shown = window.toast.title.text() + "\n" + window.toast.lines.text()
     assert "020 7946 0018" in shown and "cannot look up" in shown
-    window.handle_call(_event("+1 617 555 0142", CallState.RINGING, "early-2"))  # still down
+    window.handle_call(call_event("+1 617 555 0142", CallState.RINGING, "early-2"))  # still down
     shown = window.toast.title.text() + "\n" + window.toast.lines.text()
     assert "+1 617 555 0142" in shown and "020 7946 0018" in shown
     assert "+1 617 555 0142" in window.banner.text()
