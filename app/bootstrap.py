@@ -6,14 +6,13 @@ first window is painted, and `Services.close` when the app quits.
 
 from __future__ import annotations
 
-import getpass
 import logging
-import socket
 import time
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, func, select
 
+from app.agent import AgentContext, resolve_agent, workstation_id
 from app.config import Settings
 from app.credentials import with_stored_password
 from app.database_identity import database_identity
@@ -46,6 +45,9 @@ class Services:
     # Which database this is, stable across runs (app/database_identity.py): drafts
     # and anything else kept locally per database are keyed by it.
     database_identity: str
+    # Who is acting on this connection: the audit actor, the draft keys, the call log's
+    # "mine" (app/agent.py).
+    agent: AgentContext
 
     @property
     def backend(self) -> str:
@@ -74,25 +76,22 @@ def open_engine(settings: Settings) -> Engine:
 def build_services(settings: Settings, engine: Engine) -> Services:
     db = Database(engine)
     customers = CustomerService(db, settings.default_region)
+    identity = database_identity(engine)
+    workstation = workstation_id()
+    with db.read() as session:
+        agent = resolve_agent(session, settings.values.get("user"), identity, workstation)
     return Services(
         settings=settings,
         engine=engine,
         db=db,
         customers=customers,
         contacts=ContactService(db, settings.default_region),
-        calls=CallService(db, customers, settings.default_region, workstation=workstation_id()),
+        calls=CallService(db, customers, settings.default_region, workstation=workstation),
         search=SearchService(db, customers),
-        database_identity=database_identity(engine),
+        database_identity=identity,
+        agent=agent,
     )
 
-
-def workstation_id() -> str:
-    """login@host of the OS session: one per agent, also on a shared terminal server."""
-    try:
-        login = getpass.getuser()
-    except (OSError, KeyError):  # no login name in the environment or the user database
-        login = "user"
-    return f"{login}@{socket.gethostname()}"
 
 
 def open_services(settings: Settings) -> Services:

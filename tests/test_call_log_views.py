@@ -85,8 +85,11 @@ def test_a_pop_is_in_the_log_as_rung_and_the_new_caller_is_named(
         login, display_name = conn.execute(
             select(User.login, User.display_name).order_by(User.id)
         ).first()  # type: ignore[misc]
-    window.settings = dataclasses.replace(
-        window.settings, values={**window.settings.values, "user": login}
+    # The agent context is injected: this window acts as that staff member.
+    assert window.services is not None
+    window.services = dataclasses.replace(
+        window.services,
+        agent=dataclasses.replace(window.services.agent, login=login, display_name=display_name),
     )
     ring = _event("+1 202 555 0199", CallState.RINGING, "pop-7", name="Ann Example")
     window.handle_call(ring)

@@ -298,7 +298,7 @@ class CustomerPanel(QWidget):
             contact,
             self._services.contacts,
             self._bridge,
-            actor=str(self._services.settings.values.get("user") or "local"),
+            actor=self._services.agent.actor,
             parent=self,
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -658,7 +658,7 @@ class CustomerPanel(QWidget):
 
     @property
     def _draft_key(self) -> DraftKey:
-        return DraftKey.note(self._services.database_identity, self.customer_id)
+        return self._services.agent.note_draft(self.customer_id)
 
     def _keep_draft(self) -> None:
         if self._drafts is not None and not self.note_editor.isReadOnly():
@@ -694,7 +694,7 @@ class CustomerPanel(QWidget):
                 self._services.customers.add_note,
                 self.customer_id,
                 body,
-                self._services.settings.values.get("user"),
+                self._services.agent.login,
                 client_key=self._note_key,
             )
         except KeyReusedError as exc:  # the first try was saved; this text is another note

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 
 from app import __version__
 from app.config import Settings, describe_database, user_data_dir
-from app.drafts import Draft, DraftKey, DraftStore
+from app.drafts import Draft, DraftStore
 from app.errors import KeyReusedError, UserError
 from app.services.views import CallLogEntry, CustomerView
 from app.telephony.events import CallEvent, CallState
@@ -374,7 +374,7 @@ class MainWindow(QMainWindow):
             event,
             call["customer_id"],
             call["case_id"],
-            self.settings.values.get("user"),
+            self.services.agent.login,
         )
         call["answered"] = time.monotonic()
         self.toast.hide()
@@ -391,7 +391,7 @@ class MainWindow(QMainWindow):
             self.services.calls.ended,
             event,
             call.get("customer_id"),
-            self.settings.values.get("user"),
+            self.services.agent.login,
         )
         self._refresh_call_log()
         if "answered" not in call:
@@ -403,7 +403,7 @@ class MainWindow(QMainWindow):
             record.interaction_id,
             str(call["name"]),
             record.duration_s,
-            DraftKey.wrap_up(self.services.database_identity, record.interaction_id),
+            self.services.agent.wrap_up_draft(record.interaction_id),
         )
         self.wrap_up.summary.setFocus()
 
@@ -449,7 +449,7 @@ class MainWindow(QMainWindow):
             return
         if self.call_log is None:
             view = CallLogView(
-                self.services.calls, self.bridge, self.settings.values.get("user") or None
+                self.services.calls, self.bridge, self.services.agent.login
             )
             view.line = self.call_line
             view.open_customer_requested.connect(self.open_customer)
@@ -501,7 +501,7 @@ class MainWindow(QMainWindow):
             self.services.calls.record_dial,
             number,
             entry.customer_id,
-            self.settings.values.get("user"),
+            self.services.agent.login,
             self.call_line,
             callback,
         )
@@ -520,7 +520,7 @@ class MainWindow(QMainWindow):
             prefilled(typed, name=caller.name if caller else None),
             self.services.contacts,
             self.bridge,
-            actor=str(self.settings.values.get("user") or "local"),
+            actor=self.services.agent.actor,
             parent=self,
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
