@@ -93,7 +93,6 @@ def build_services(settings: Settings, engine: Engine) -> Services:
     )
 
 
-
 def open_services(settings: Settings) -> Services:
     return build_services(settings, open_engine(settings))
 

@@ -8,6 +8,9 @@ Signals:
     busy_changed(bool): True once a call has run longer than BUSY_AFTER_MS,
         False when no call is running any more. Drives the discreet busy indicator.
     connection_lost(str): a call failed because the database is unreachable.
+    changed(Changes): entities were written, here (an operation run by `perform`)
+        or by another agent (the change feed publishes what it hears). Views
+        connect to it and refresh only what they show (app/changes.py).
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ from typing import Any, ParamSpec, TypeVar
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from app.changes import Changes
 from app.errors import is_connection_error
+from app.operations import Done
 
 BUSY_AFTER_MS = 150
 P = ParamSpec("P")
@@ -32,6 +37,7 @@ log = logging.getLogger(__name__)
 class DatabaseBridge(QObject):
     busy_changed = Signal(bool)
     connection_lost = Signal(str)
+    changed = Signal(object)  # Changes
 
     def __init__(self, max_workers: int = 2, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -62,6 +68,18 @@ class DatabaseBridge(QObject):
                 if self._busy:
                     self._busy = False
                     self.busy_changed.emit(False)
+
+    async def perform(
+        self, operation: Callable[P, Done[T]], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run a write (app/operations/) on a worker; publish what it changed."""
+        done = await self.run(operation, *args, **kwargs)
+        self.publish(done.changes)
+        return done.value
+
+    def publish(self, changes: Changes) -> None:
+        if changes:
+            self.changed.emit(changes)
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Start a UI coroutine from a plain slot; keep it referenced, log its failure."""

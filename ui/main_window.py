@@ -448,9 +448,7 @@ class MainWindow(QMainWindow):
         if self.services is None:
             return
         if self.call_log is None:
-            view = CallLogView(
-                self.services.calls, self.bridge, self.services.agent.login
-            )
+            view = CallLogView(self.services.calls, self.bridge, self.services.agent.login)
             view.line = self.call_line
             view.open_customer_requested.connect(self.open_customer)
             view.new_customer_requested.connect(self.new_customer)

@@ -1,0 +1,64 @@
+"""Operations on calls: answer, hang-up, wrap-up, click-to-call, naming the caller."""
+
+from __future__ import annotations
+
+from app.bootstrap import Services
+from app.changes import Change, Changes, Entity
+from app.operations import Done
+from app.services.calls import CallRecord
+from app.telephony.events import CallEvent
+
+
+def answer_call(
+    services: Services, event: CallEvent, customer_id: int | None, case_id: int | None
+) -> Done[int]:
+    interaction_id = services.calls.answered(event, customer_id, case_id, services.agent.login)
+    return Done(interaction_id, _interaction(interaction_id, customer_id))
+
+
+def end_call(services: Services, event: CallEvent, customer_id: int | None) -> Done[CallRecord]:
+    record = services.calls.ended(event, customer_id, services.agent.login)
+    changes = _interaction(record.interaction_id, record.customer_id)
+    if record.callback_task_id is not None:
+        changes |= Changes.of(Change(Entity.TASK, record.callback_task_id, record.customer_id))
+    return Done(record, changes)
+
+
+def wrap_up_call(
+    services: Services,
+    interaction_id: int,
+    customer_id: int | None,
+    code: str,
+    summary: str,
+    follow_up: str | None,
+    client_key: str | None,
+) -> Done[None]:
+    services.calls.wrap_up(interaction_id, code, summary, follow_up, client_key=client_key)
+    return Done(None, _interaction(interaction_id, customer_id))
+
+
+def record_dial(
+    services: Services,
+    number: str,
+    customer_id: int | None,
+    line: str | None,
+    callback_task_id: int | None,
+) -> Done[int]:
+    interaction_id = services.calls.record_dial(
+        number, customer_id, services.agent.login, line, callback_task_id
+    )
+    changes = _interaction(interaction_id, customer_id)
+    if callback_task_id is not None:
+        changes |= Changes.of(Change(Entity.TASK, callback_task_id, customer_id))
+    return Done(interaction_id, changes)
+
+
+def link_caller(services: Services, event: CallEvent, customer_id: int) -> Done[None]:
+    services.calls.link_caller(event, customer_id)
+    # Which interaction became theirs is the service's business: the customer's
+    # timeline and the call log re-query.
+    return Done(None, Changes.of(Change(Entity.CUSTOMER, customer_id, customer_id)))
+
+
+def _interaction(interaction_id: int, customer_id: int | None) -> Changes:
+    return Changes.of(Change(Entity.INTERACTION, interaction_id, customer_id))
