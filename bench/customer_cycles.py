@@ -66,7 +66,7 @@ async def cycle(window: Any, customer_id: int) -> float:
 async def run(args: Any, engine: Engine) -> None:
     from app.config import load_settings
     from ui.bridge import DatabaseBridge
-    from ui.main_window import MainWindow
+    from ui.shell.main_window import MainWindow
 
     bridge = DatabaseBridge()
     settings = load_settings(cli={"db_url": engine.url.render_as_string(hide_password=False)})

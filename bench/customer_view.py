@@ -181,7 +181,7 @@ async def run(args: Any, engine: Engine) -> None:
 
     from app.config import load_settings
     from ui.bridge import DatabaseBridge
-    from ui.main_window import MainWindow
+    from ui.shell.main_window import MainWindow
 
     app = QApplication.instance()
     size = ensure_seeded(engine, args.size)

@@ -89,8 +89,8 @@ async def run(args: Any, engine: Engine) -> None:
     from app.config import load_settings
     from app.telephony.events import CallEvent, CallState
     from ui.bridge import DatabaseBridge
-    from ui.customer_panel import CustomerPanel
-    from ui.main_window import MainWindow
+    from ui.features.customer.panel import CustomerPanel
+    from ui.shell.main_window import MainWindow
 
     app = QApplication.instance()
     size = ensure_seeded(engine, args.size)

@@ -18,8 +18,8 @@ from PySide6.QtWidgets import QApplication
 from app.config import load_settings
 from app.telephony.events import CallEvent, CallState
 from ui.bridge import DatabaseBridge
-from ui.customer_panel import CustomerPanel
-from ui.main_window import MainWindow
+from ui.features.customer.panel import CustomerPanel
+from ui.shell.main_window import MainWindow
 from ui.theme import apply_theme
 
 SIZES = ((1366, 768), (1920, 1080))

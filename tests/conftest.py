@@ -292,7 +292,7 @@ def window(engine: Engine, aloop: LoopRunner, gui_sql_guard: Any) -> Iterator[An
     from app.config import load_settings
     from models.seed import seed_database
     from ui.bridge import DatabaseBridge
-    from ui.main_window import MainWindow
+    from ui.shell.main_window import MainWindow
 
     seed_database(engine, 30, seed=3)
     settings = load_settings(cli={"db_url": engine.url.render_as_string(hide_password=False)})

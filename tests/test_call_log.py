@@ -24,8 +24,8 @@ from models.enums import TaskStatus
 from models.service import Task
 from tests.conftest import LoopRunner
 from tests.telephony.fake_ami import FakeAmi, FakeCall
-from ui.customer_panel import CustomerPanel
-from ui.main_window import MainWindow
+from ui.features.customer.panel import CustomerPanel
+from ui.shell.main_window import MainWindow
 from ui.telephony import TelephonyHub
 
 pytestmark = pytest.mark.clock  # seeds relative to now, or shows dates

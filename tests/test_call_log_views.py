@@ -21,8 +21,8 @@ from app.telephony.events import CallEvent, CallState
 from models.database import Database
 from models.people import User
 from tests.conftest import LoopRunner
-from ui.customer_panel import CustomerPanel
-from ui.main_window import MainWindow
+from ui.features.customer.panel import CustomerPanel
+from ui.shell.main_window import MainWindow
 
 pytestmark = pytest.mark.clock  # seeds relative to now
 

@@ -34,7 +34,7 @@ def dialog(
     qapp: Any,
 ) -> Iterator[Any]:
     from ui.bridge import DatabaseBridge
-    from ui.contact_dialog import ContactDialog
+    from ui.features.customer.contact_dialog import ContactDialog
 
     # The dialog is the only window here: closing it must not stop the loop.
     quit_on_close = qapp.quitOnLastWindowClosed()

@@ -19,8 +19,8 @@ from app.drafts import DraftKey, DraftStore
 from models.limits import NOTE_LENGTH
 from tests.conftest import LoopRunner
 from ui.bridge import DatabaseBridge
-from ui.customer_panel import CustomerPanel
-from ui.main_window import MainWindow
+from ui.features.customer.panel import CustomerPanel
+from ui.shell.main_window import MainWindow
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOT = ROOT / "docs" / "screenshots" / "drafts-recovered-1366x768.png"

@@ -22,8 +22,8 @@ from tests import pg_cluster
 from tests.conftest import PG_AGENT_PASSWORD, LoopRunner, MemoryKeyring
 from ui.bridge import DatabaseBridge
 from ui.connection_dialog import ConnectionDialog
-from ui.customer_panel import CustomerPanel
-from ui.main_window import MainWindow
+from ui.features.customer.panel import CustomerPanel
+from ui.shell.main_window import MainWindow
 
 pytestmark = pytest.mark.pg
 

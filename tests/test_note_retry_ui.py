@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from models.people import CustomerNote
 from tests.conftest import LoopRunner
-from ui.customer_panel import CustomerPanel
-from ui.main_window import MainWindow
+from ui.features.customer.panel import CustomerPanel
+from ui.shell.main_window import MainWindow
 
 
 def _open_eleanor(window: MainWindow, aloop: LoopRunner, qtbot: Any) -> CustomerPanel:
@@ -76,7 +76,7 @@ def test_a_note_retried_after_a_lost_reply_is_saved_once(
 
 
 def test_the_wrap_up_panel_sends_one_key_per_wrap_up(qapp: Any) -> None:
-    from ui.call_widgets import WrapUpPanel
+    from ui.features.calls.widgets import WrapUpPanel
 
     panel = WrapUpPanel()
     sent: list[tuple[Any, ...]] = []

@@ -21,8 +21,8 @@ from app.telephony.webhook import WebhookAdapter, WebhookSettings
 from models.service import Interaction
 from tests.conftest import LoopRunner, RunningRapport
 from tests.factories import call_event
-from ui.customer_panel import CustomerPanel
-from ui.main_window import MainWindow
+from ui.features.customer.panel import CustomerPanel
+from ui.shell.main_window import MainWindow
 
 pytestmark = pytest.mark.clock  # seeds relative to now, or shows dates
 

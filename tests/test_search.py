@@ -163,7 +163,7 @@ def test_every_listed_name_is_a_match_worth_showing(seeded: Engine) -> None:
 def test_the_search_box_takes_no_more_than_the_service_searches(qapp: Any) -> None:
     from app.services.search import MAX_QUERY_CHARS
     from ui.bridge import DatabaseBridge
-    from ui.search_panel import SearchPanel
+    from ui.features.search.panel import SearchPanel
 
     bridge = DatabaseBridge()
     try:

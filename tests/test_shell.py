@@ -26,8 +26,8 @@ from tests.conftest import LoopRunner
 from tests.factories import call_event
 from ui import actions
 from ui.bridge import DatabaseBridge
-from ui.customer_panel import CustomerPanel
-from ui.main_window import MainWindow
+from ui.features.customer.panel import CustomerPanel
+from ui.shell.main_window import MainWindow
 from ui.shortcuts import ShortcutsDialog
 from ui.table_model import Column, RowTableModel
 

@@ -10,8 +10,8 @@ from sqlalchemy import Engine, func, select
 from models.seed import seed_database
 from models.service import Interaction
 from tests.conftest import LoopRunner, RunningRapport
-from ui.customer_panel import CustomerPanel
-from ui.main_window import MainWindow
+from ui.features.customer.panel import CustomerPanel
+from ui.shell.main_window import MainWindow
 
 
 def _interactions(engine: Engine) -> int:

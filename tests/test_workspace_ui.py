@@ -16,8 +16,8 @@ from sqlalchemy import Engine, select
 from models.people import CustomerNote
 from models.seed_stories import S1_REFILL_SKU, S4_ENGRAVING, STORY_CUSTOMERS
 from tests.conftest import LoopRunner
-from ui.customer_panel import CustomerPanel
-from ui.main_window import MainWindow
+from ui.features.customer.panel import CustomerPanel
+from ui.shell.main_window import MainWindow
 
 
 def _search(window: MainWindow, aloop: LoopRunner, qtbot: Any, text: str) -> list[Any]:

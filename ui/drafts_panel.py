@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QPushButton, QVBoxLayout, QWi
 
 from app.drafts import Draft, DraftKey
 from ui import formatting as fmt
-from ui.customer_panel import plain_label
+from ui.widgets import plain_label
 
 
 def recovered_title(drafts: list[Draft]) -> str:

@@ -26,7 +26,7 @@ from app.telephony.tel import LookupRequest
 from models.errors import DatabaseError
 from ui.bridge import DatabaseBridge
 from ui.garbage import GuiThreadGarbageCollector
-from ui.main_window import MainWindow
+from ui.shell.main_window import MainWindow
 from ui.telephony import TelephonyHub, activate_running_instance, hand_off
 from ui.theme import apply_theme, follow_system_scheme
 

@@ -43,7 +43,7 @@ def test_kind_is_always_a_known_kind(
 
 @given(typed=st.one_of(hostile_phone, hostile_text), name=st.one_of(st.none(), hostile_text))
 def test_the_new_customer_form_takes_any_caller_name(typed: str, name: str | None) -> None:
-    from ui.contact_dialog import prefilled
+    from ui.features.customer.contact_dialog import prefilled
 
     details = prefilled(typed, name=name).details
     assert isinstance(details.first_name, str) and isinstance(details.last_name, str)

@@ -21,7 +21,7 @@ from app.telephony.events import CallEvent, CallState
 from tests.conftest import LoopRunner
 from tests.fuzz.strategies import hostile_phone, hostile_text
 from ui.bridge import DatabaseBridge
-from ui.main_window import MainWindow
+from ui.shell.main_window import MainWindow
 from ui.table_model import Column, RowTableModel
 
 PASSWORD = "Pw-9zQx-unlikely"

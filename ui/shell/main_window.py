@@ -41,13 +41,14 @@ from models.errors import DatabaseError
 from ui import actions
 from ui import formatting as fmt
 from ui.bridge import DatabaseBridge
-from ui.call_log import CallLogView
-from ui.call_widgets import AdapterStatusBar, CallToast, WrapUpPanel
-from ui.customer_panel import CustomerPanel, plain_label
 from ui.drafts_panel import RecoveredDraftsPanel
+from ui.features.call_log.view import CallLogView
+from ui.features.calls.widgets import AdapterStatusBar, CallToast, WrapUpPanel
+from ui.features.customer.panel import CustomerPanel
+from ui.features.search.panel import SearchPanel
 from ui.icons import icon
-from ui.search_panel import SearchPanel
 from ui.shortcuts import ShortcutsDialog
+from ui.widgets import plain_label
 
 if TYPE_CHECKING:
     from app.bootstrap import Services
@@ -512,7 +513,7 @@ class MainWindow(QMainWindow):
         their call becomes the customer of that call."""
         if self.services is None:
             return
-        from ui.contact_dialog import ContactDialog, prefilled
+        from ui.features.customer.contact_dialog import ContactDialog, prefilled
 
         dialog = ContactDialog(
             prefilled(typed, name=caller.name if caller else None),

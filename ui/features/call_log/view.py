@@ -30,9 +30,9 @@ from app.services.views import CallLogEntry
 from ui import actions
 from ui import formatting as fmt
 from ui.bridge import DatabaseBridge
-from ui.customer_panel import make_table, plain_label
 from ui.icons import icon
 from ui.table_model import Column, RowTableModel
+from ui.widgets import make_table, plain_label
 
 if TYPE_CHECKING:  # SQLAlchemy is imported after the first paint
     from app.services.calls import CallService

@@ -20,17 +20,13 @@ import shiboken6
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QFrame,
     QGridLayout,
     QHBoxLayout,
-    QHeaderView,
-    QLabel,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
-    QTableView,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -45,51 +41,15 @@ from ui import formatting as fmt
 from ui.bridge import DatabaseBridge
 from ui.icons import icon
 from ui.table_model import Column, RowTableModel
+from ui.widgets import DRAFT_SAVE_MS, make_table, plain_label
 
 if TYPE_CHECKING:
     from app.bootstrap import Services  # the core loads after the first paint
 
 log = logging.getLogger(__name__)
 WARN = QBrush(QColor("#c62828"))
-DRAFT_SAVE_MS = 400
 # Alt+1 ... Alt+6, in the order of the section tabs.
 SECTION_ACTIONS = tuple(a.id for a in actions.ACTIONS if a.id.startswith("customer.section."))
-
-
-def plain_label(text: str = "", *, bold: bool = False, point_delta: int = 0) -> QLabel:
-    label = QLabel(text)
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    if bold or point_delta:
-        font = label.font()
-        font.setBold(bold)
-        font.setPointSizeF(font.pointSizeF() + point_delta)
-        label.setFont(font)
-    return label
-
-
-def make_table(model: RowTableModel[object], name: str) -> QTableView:
-    table = QTableView()
-    table.setModel(model)
-    table.setAccessibleName(name)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.setAlternatingRowColors(True)
-    table.setWordWrap(False)
-    table.verticalHeader().hide()
-    table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 8)
-    header = table.horizontalHeader()
-    header.setHighlightSections(False)
-    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    stretch = model.stretch_column
-    header.setStretchLastSection(stretch is None)
-    if stretch is not None:
-        header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
-    # Fit the columns to what they hold whenever the rows are replaced.
-    model.modelReset.connect(table.resizeColumnsToContents)
-    table.resizeColumnsToContents()
-    return table
 
 
 def section(title: str, body: QWidget) -> QWidget:
@@ -291,7 +251,7 @@ class CustomerPanel(QWidget):
         self._bridge.spawn(self._open_contact_dialog())
 
     async def _open_contact_dialog(self) -> None:
-        from ui.contact_dialog import ContactDialog
+        from ui.features.customer.contact_dialog import ContactDialog
 
         contact = await self._bridge.run(self._services.contacts.load, self.customer_id)
         dialog = ContactDialog(

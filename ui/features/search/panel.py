@@ -20,9 +20,9 @@ from app.services import views as v
 from ui import actions
 from ui import formatting as fmt
 from ui.bridge import DatabaseBridge
-from ui.customer_panel import make_table, plain_label
 from ui.icons import icon
 from ui.table_model import Column, RowTableModel
+from ui.widgets import make_table, plain_label
 
 DEBOUNCE_MS = 180
 MAX_QUERY_CHARS = 200  # app.services.search.MAX_QUERY_CHARS (not imported: see Start-up)

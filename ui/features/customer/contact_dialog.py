@@ -39,7 +39,7 @@ from app.services.contacts import (
     SavedContact,
 )
 from ui.bridge import DatabaseBridge
-from ui.customer_panel import plain_label
+from ui.widgets import plain_label
 
 PHONE_ROWS = 3
 KINDS = ("mobile", "home", "work", "other")

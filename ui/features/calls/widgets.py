@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from app.drafts import Draft, DraftKey, DraftStore
 from ui import actions
-from ui.customer_panel import DRAFT_SAVE_MS, plain_label
+from ui.widgets import DRAFT_SAVE_MS, plain_label
 
 TOAST_MS = 8000
 SOURCE_NAMES = {

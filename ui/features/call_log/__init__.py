@@ -1,0 +1,1 @@
+"""The call log tab: recent calls, missed ones, click-to-call."""

@@ -1,0 +1,1 @@
+"""Calls: the toast, the call bar, the wrap-up."""

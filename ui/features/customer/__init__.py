@@ -1,0 +1,1 @@
+"""A customer: the tab with header, sections, notes, and the contact editor."""

@@ -1,0 +1,1 @@
+"""The window frame: menus, tabs, status bar, banner, the connection."""
