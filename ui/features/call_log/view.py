@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.changes import Changes, Entity
 from app.services.views import CallLogEntry
 from ui import actions
 from ui import formatting as fmt
@@ -144,6 +145,11 @@ class CallLogView(QWidget):
 
     def refresh(self) -> None:
         self.bridge.spawn(self._load())
+
+    def apply_changes(self, changes: Changes) -> None:
+        """Re-query when calls or their callback tasks changed, here or elsewhere."""
+        if changes.touches((Entity.INTERACTION, Entity.TASK)):
+            self.refresh()
 
     async def _load(self) -> None:
         self._generation += 1

@@ -6,6 +6,9 @@ Signals:
     open_customer_requested(int): the agent asked to open a related customer.
     note_added(int): a note was saved for this customer id.
     reload_requested(int): the record changed (contact edited); reload this customer.
+
+Changes: `apply_changes` is called by the shell with every `Changes` record (made here
+or by another agent) and reloads the customer when it touches what the panel shows.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.changes import Changes, Entity
 from app.drafts import DraftKey, DraftStore
 from app.errors import KeyReusedError, UserError
 from app.services import views as v
@@ -63,10 +67,26 @@ def section(title: str, body: QWidget) -> QWidget:
     return box
 
 
+# What a customer tab shows, by entity (app/changes.py).
+SHOWN = (
+    Entity.CUSTOMER,
+    Entity.NOTE,
+    Entity.INTERACTION,
+    Entity.TASK,
+    Entity.CASE,
+    Entity.COMMITMENT,
+    Entity.ORDER,
+)
+
+
 class CustomerPanel(QWidget):
     open_customer_requested = Signal(int)
     note_added = Signal(int)
     reload_requested = Signal(int)
+
+    def apply_changes(self, changes: Changes) -> None:
+        if changes.touches(SHOWN, self.customer_id):
+            self.reload_requested.emit(self.customer_id)
 
     def __init__(
         self,
