@@ -13,7 +13,7 @@ from sqlalchemy import Engine, text
 from models.database import make_engine
 from models.migrate import upgrade
 from models.seed import SeedError, SeedReport, search_name, seed_database
-from models.seed_stories import (
+from models.seed.story_customers import (
     S2_AVOID_NOTE,
     S2_BROKEN_COMMITMENTS,
     S2_COVERAGE_CASE_SUBJECT,
