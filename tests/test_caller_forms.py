@@ -19,7 +19,7 @@ from app.telephony.events import CallState, event_from_json, parse_pop_url
 from app.telephony.handoff import decode_event, encode_event, parse_handoff_args
 from models.database import Database
 from models.seed import seed_database
-from models.seed_stories import STORY_CUSTOMERS
+from models.seed.story_customers import STORY_CUSTOMERS
 from models.service import Interaction
 
 NOW = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC)

@@ -17,7 +17,7 @@ from app.services.customers import CustomerService
 from app.telephony.events import MAX_CALL_ID_LENGTH, CallEvent, CallState, event_from_json
 from models.database import Database
 from models.seed import seed_database
-from models.seed_stories import S1_SHARED_HOME_RAW, STORY_CUSTOMERS
+from models.seed.story_customers import S1_SHARED_HOME_RAW, STORY_CUSTOMERS
 from models.service import Interaction, Task
 
 pytestmark = pytest.mark.clock  # seeds relative to now, or shows dates

@@ -21,7 +21,7 @@ from models.database import Database
 from models.enums import Channel, CustomerStatus, OrderStatus
 from models.people import Customer, CustomerPhone
 from models.seed import seed_database
-from models.seed_stories import STORY_CUSTOMERS
+from models.seed.story_customers import STORY_CUSTOMERS
 
 NOW = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC)
 CLOCK = fixed_clock(NOW)

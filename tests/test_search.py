@@ -17,7 +17,7 @@ from app.services.search import SearchService
 from models.catalog import Product
 from models.database import Database
 from models.seed import seed_database
-from models.seed_stories import STORY_CUSTOMERS
+from models.seed.story_customers import STORY_CUSTOMERS
 
 NOW = dt.datetime(2026, 12, 2, 15, 0, tzinfo=dt.UTC)
 

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, text
 from models.database import make_engine
 from models.migrate import upgrade
 from models.seed import SeedError, SeedReport, search_name, seed_database
-from models.seed_stories import (
+from models.seed.story_customers import (
     S2_AVOID_NOTE,
     S2_BROKEN_COMMITMENTS,
     S2_COVERAGE_CASE_SUBJECT,
@@ -160,6 +160,24 @@ def test_names_and_emails_are_normalized(seeded: tuple[Engine, SeedReport]) -> N
     assert scalar(engine, "SELECT count(DISTINCT address_normalized) FROM customer_emails") == (
         scalar(engine, "SELECT count(*) FROM customer_emails")
     )
+
+
+def test_seeded_search_name_is_what_search_folds(engine: Engine) -> None:
+    """A name the seeder writes is found by search: both fold it the same way."""
+    from app.services.search import fold
+    from models.seed import people
+    from models.seed.context import SeedContext
+
+    # Turkish dotless and dotted i, a cedilla, a diaeresis, a decomposed accent,
+    # an apostrophe (ASCII and typographic), hyphens and ß.
+    first, last = "Işıl İlkay-Zoë Ame\u0301lie", "O'Connor-Weiß D\u2019Arcy"
+    ctx = SeedContext(engine, 7, NOW)
+    people.customer(ctx, "DE", first=first, last=last)
+    ctx.writer.flush()
+    ctx.writer.finish()
+    stored = scalar(engine, "SELECT search_name FROM customers WHERE last_name = :l", l=last)
+    assert stored == fold(f"{first} {last}") == search_name(first, last)
+    assert stored == "isıl ilkay-zoe amelie o'connor-weiß d\u2019arcy"
 
 
 def test_order_totals_add_up(seeded: tuple[Engine, SeedReport]) -> None:

@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt
 from sqlalchemy import Engine, select
 
 from models.people import CustomerNote
-from models.seed_stories import S1_REFILL_SKU, S4_ENGRAVING, STORY_CUSTOMERS
+from models.seed.story_customers import S1_REFILL_SKU, S4_ENGRAVING, STORY_CUSTOMERS
 from tests.conftest import LoopRunner
 from ui.features.customer.panel import CustomerPanel
 from ui.shell.main_window import MainWindow

@@ -18,12 +18,12 @@ from sqlalchemy.orm.exc import StaleDataError
 from app import phones
 from app.clock import Clock, local_today, system_clock
 from app.errors import ConflictError, UserError
-from app.services.search import fold
 from app.validation import Checks, check_language
 from models import limits
 from models.authority import AuditEntry
 from models.database import Database
 from models.enums import PhoneKind
+from models.names import fold
 from models.people import ContactPreference, Customer, CustomerEmail, CustomerPhone
 
 

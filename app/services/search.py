@@ -32,6 +32,7 @@ from app.services import views as v
 from app.services.customers import CustomerService, summaries
 from models.database import Database
 from models.enums import CustomerStatus
+from models.names import fold
 from models.people import Customer
 
 ORDER_NUMBER = re.compile(r"^[Rr]\d{6,}$")
@@ -59,13 +60,6 @@ def clean_query(query: str) -> str:
         for ch in head
     ]
     return " ".join("".join(kept).split())[:MAX_QUERY_CHARS].strip()
-
-
-def fold(name: str) -> str:
-    """Lower-case without accents and extra spaces: how `search_name` is stored."""
-    decomposed = unicodedata.normalize("NFKD", name)
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(plain.lower().split())
 
 
 class SearchService:

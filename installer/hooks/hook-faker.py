@@ -1,6 +1,6 @@
 """PyInstaller hook for Faker, overriding the contributed one (it takes every locale, ~25 MB).
 
-The demo seeder (models/seed.py LOCALES) uses en_US, en_GB, de_DE, fr_FR and en_AU.
+The demo seeder (models/seed/data.py REGIONS) uses en_US, en_GB, de_DE, fr_FR and en_AU.
 Faker falls back to a provider's `default_locale` (and the bare language) when a
 locale has no module, so those are kept too. Faker lists providers and locales
 in a frozen app by globbing `*/__init__.py` under sys._MEIPASS, so the

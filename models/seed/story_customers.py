@@ -1,7 +1,8 @@
 """The customers of the stories (S1, S2, S4, S7) that every seeded database holds.
 
-Tests, the UI walkthroughs and docs/demo-data.md refer to these exact names,
-numbers and order numbers, so they live here as constants and nowhere else.
+`stories.py` writes them; tests, the UI walkthroughs and docs/demo-data.md refer to
+these exact names, numbers and order numbers, so they live here as constants and
+nowhere else.
 """
 
 from __future__ import annotations

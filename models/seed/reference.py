@@ -1,0 +1,223 @@
+"""The rows every database holds before any customer: departments, staff, limits, policies,
+stores, the catalogue and store stock.
+
+Written first, so customers can point at them (`ctx.departments`, `ctx.users`,
+`ctx.stores`, `ctx.catalog`). The story products keep fixed SKUs that the stories
+and their tests refer to.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from models.seed import story_customers as story
+from models.seed.context import SeedContext
+from models.seed.data import BRANDS, CATALOG, DEPARTMENTS, STORES
+
+
+def write_reference_data(ctx: SeedContext) -> None:
+    for code, name in DEPARTMENTS:
+        ctx.departments[code] = ctx.writer.add("departments", code=code, name=name)
+    staff = [
+        ("agent", 40, "call_centre"),
+        ("supervisor", 6, "call_centre"),
+        ("manager", 2, "call_centre"),
+        ("admin", 1, "it"),
+    ]
+    for role, count, dept in staff:
+        for n in range(1, count + 1):
+            login = (
+                "admin"
+                if role == "admin"
+                else f"{role[:5] if role == 'supervisor' else role}{n:02d}"
+            )
+            pool = ctx.pools["US"]
+            first = ctx.rng.choice(pool["first_female"] + pool["first_male"])
+            display = f"{first} {ctx.rng.choice(pool['last'])}"
+            uid = ctx.writer.add(
+                "users",
+                login=login,
+                display_name=display,
+                role=role,
+                department_id=ctx.departments[dept],
+                team=f"Team {1 + n % 4}",
+                email=f"{login}@rapport.example",
+                active=True,
+                created_at=ctx.now,
+            )
+            ctx.users[role].append(uid)
+    for dept in ("warehouse", "delivery", "it", "billing", "field_service"):
+        for n in range(1, 3):
+            uid = ctx.writer.add(
+                "users",
+                login=f"{dept[:4]}{n:02d}",
+                display_name=f"{dept.replace('_', ' ').title()} {n}",
+                role="agent",
+                department_id=ctx.departments[dept],
+                team=dept,
+                email=None,
+                active=True,
+                created_at=ctx.now,
+            )
+            ctx.users[dept].append(uid)
+    limits = {
+        "agent": {
+            "discount": 2000,
+            "credit": 2500,
+            "sample": 1500,
+            "goodwill_gift": 3000,
+            "fee_waiver": 0,
+            "policy_exception": 0,
+        },
+        "supervisor": {
+            "discount": 10000,
+            "credit": 15000,
+            "sample": 5000,
+            "goodwill_gift": 15000,
+            "fee_waiver": 40000,
+            "policy_exception": 40000,
+        },
+        "manager": {
+            "discount": 50000,
+            "credit": 100000,
+            "sample": 20000,
+            "goodwill_gift": 50000,
+            "fee_waiver": 200000,
+            "policy_exception": 200000,
+        },
+    }
+    for role, caps in limits.items():
+        for kind, cap in caps.items():
+            ctx.writer.add(
+                "authority_limits",
+                role=role,
+                user_id=None,
+                concession_type=kind,
+                max_amount_cents=cap,
+                period_days=30,
+                max_total_per_period_cents=cap * 10 if cap else None,
+            )
+    ctx.writer.add(
+        "authority_limits",
+        role=None,
+        user_id=ctx.users["agent"][0],
+        concession_type="goodwill_gift",
+        max_amount_cents=5000,
+        period_days=30,
+        max_total_per_period_cents=50000,
+    )
+    policies = [
+        (
+            "EARLY_UPGRADE_FEE",
+            "Early upgrade fee",
+            "Upgrading a device within 12 months of a contract renewal costs the upgrade fee.",
+            {"months_since_renewal_lt": 12, "fee": "contract.upgrade_fee_cents"},
+            "supervisor",
+        ),
+        (
+            "RETURN_WINDOW_30D",
+            "30-day return window",
+            "Items can be returned within 30 days of delivery.",
+            {"days": 30},
+            "supervisor",
+        ),
+        (
+            "GOODWILL_CAP",
+            "Goodwill cap",
+            "Goodwill gestures above the agent's limit need a supervisor.",
+            {"per_case_cents": 3000},
+            "supervisor",
+        ),
+    ]
+    for code, name, description, rule, role in policies:
+        ctx.writer.add(
+            "policies",
+            code=code,
+            name=name,
+            description=description,
+            rule=rule,
+            override_role=role,
+            active=True,
+        )
+    for code, name, city, country, lat, lon in STORES:
+        sid = ctx.writer.add(
+            "stores",
+            code=code,
+            name=f"Rapport {name}",
+            address=f"{name}, {city}",
+            city=city,
+            country=country,
+            latitude=lat,
+            longitude=lon,
+            phone=None,
+        )
+        ctx.stores.append({"id": sid, "country": country, "lat": lat, "lon": lon})
+    products(ctx)
+    for store in ctx.stores:
+        for product in ctx.catalog.products:
+            if ctx.rng.random() < 0.85:
+                qty = ctx.rng.choice((0, 0, 1, 2, 3, 5, 8, 12, 20))
+                ctx.writer.add(
+                    "store_stock",
+                    store_id=store["id"],
+                    product_id=product["id"],
+                    quantity=qty,
+                    expected_at=ctx.today + dt.timedelta(days=ctx.rng.randint(3, 21))
+                    if qty == 0
+                    else None,
+                    updated_at=ctx.now,
+                )
+
+
+def products(ctx: SeedContext) -> None:
+    sku_seq = 0
+    for category, types in CATALOG.items():
+        for type_name, (low, high), replenish, companions in types:
+            for brand in ctx.rng.sample(BRANDS, 5):
+                sku_seq += 1
+                price = ctx.rng.randrange(low, high, 100) - 1 if high > low else low
+                launch = ctx.today - dt.timedelta(days=ctx.rng.randint(200, 4000))
+                product = {
+                    "sku": f"{category[:3].upper()}-{sku_seq:05d}",
+                    "name": f"{brand} {type_name}",
+                    "category": category,
+                    "price_cents": price,
+                    "replenish_days": replenish,
+                    "launch_date": launch,
+                    "active": True,
+                    "description": f"{type_name} by {brand}",
+                }
+                product["id"] = ctx.writer.add("products", **product)
+                product["companions"] = companions
+                product["type"] = type_name
+                ctx.catalog.products.append(product)
+                ctx.catalog.by_type[type_name].append(product)
+                ctx.catalog.by_category[category].append(product)
+    # Story products with fixed SKUs, and a launch two weeks out (S7).
+    for sku, name, category, price, replenish, launch_in in (
+        (story.S1_REFILL_SKU, "Aubade Eau de Parfum 50 ml", "Fragrance", 11800, 90, -1500),
+        ("WAT-ENGR-01", "Orrery Automatic Watch (engraved)", "Watches", 64900, None, -900),
+        ("CLK-CHIME-01", "Kestrel Chiming Mantel Clock", "Clocks", 34900, None, -700),
+        (
+            story.S7_LAUNCH_SKU,
+            story.S7_LAUNCH_PRODUCT,
+            "Mobile",
+            109900,
+            None,
+            story.S7_LAUNCH_IN_DAYS,
+        ),
+    ):
+        product = {
+            "sku": sku,
+            "name": name,
+            "category": category,
+            "price_cents": price,
+            "replenish_days": replenish,
+            "launch_date": ctx.today + dt.timedelta(days=launch_in),
+            "active": launch_in <= 0,
+            "description": name,
+        }
+        product["id"] = ctx.writer.add("products", **product)
+        product["companions"] = ()
+        product["type"] = name
+        ctx.catalog.by_type[sku].append(product)
