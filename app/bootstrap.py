@@ -19,6 +19,7 @@ from app.database_identity import database_identity
 from app.services.calls import CallService
 from app.services.contacts import ContactService
 from app.services.customers import CustomerService
+from app.services.notes import NoteService
 from app.services.search import SearchService
 from models.database import (
     SCHEMA_HEAD,
@@ -39,6 +40,7 @@ class Services:
     engine: Engine
     db: Database
     customers: CustomerService
+    notes: NoteService
     contacts: ContactService
     calls: CallService
     search: SearchService
@@ -46,7 +48,7 @@ class Services:
     # and anything else kept locally per database are keyed by it.
     database_identity: str
     # Who is acting on this connection: the audit actor, the draft keys, the call log's
-    # "mine" (app/agent.py).
+    # "mine" (app/agent.py). The services that record who acted were built with it.
     agent: AgentContext
 
     @property
@@ -75,9 +77,12 @@ def open_engine(settings: Settings) -> Engine:
 
 def build_services(settings: Settings, engine: Engine) -> Services:
     db = Database(engine)
-    customers = CustomerService(db, settings.default_region)
+    region = settings.default_region
+    customers = CustomerService(db, region)
     identity = database_identity(engine)
     workstation = workstation_id()
+    # Resolved once per connection and handed to every service that records who acted;
+    # none of them reads the agent from anywhere else.
     with db.read() as session:
         agent = resolve_agent(session, settings.values.get("user"), identity, workstation)
     return Services(
@@ -85,8 +90,9 @@ def build_services(settings: Settings, engine: Engine) -> Services:
         engine=engine,
         db=db,
         customers=customers,
-        contacts=ContactService(db, settings.default_region),
-        calls=CallService(db, customers, settings.default_region, workstation=workstation),
+        notes=NoteService(db, agent=agent),
+        contacts=ContactService(db, region, agent=agent),
+        calls=CallService(db, customers, region, workstation=workstation, agent=agent),
         search=SearchService(db, customers),
         database_identity=identity,
         agent=agent,
