@@ -12,12 +12,12 @@ from sqlalchemy import Engine
 from app.services.contacts import ContactDetails, ContactService, SavedContact
 from models.database import Database
 from tests.conftest import LoopRunner
-from tests.factories import add_ada
+from tests.factories import add_ada, agent_context
 
 
 @pytest.fixture
 def contacts(engine: Engine) -> ContactService:
-    return ContactService(Database(engine), "US")
+    return ContactService(Database(engine), "US", agent=agent_context(engine))
 
 
 @pytest.fixture
