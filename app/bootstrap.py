@@ -6,6 +6,7 @@ first window is painted, and `Services.close` when the app quits.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass
@@ -55,6 +56,14 @@ class Services:
     def backend(self) -> str:
         return self.engine.dialect.name
 
+    def acting_as(self, agent: AgentContext) -> Services:
+        """The services of this connection with `agent` acting: rebuilt (no query) the
+        way `build_services` builds them, so a test can act as several agents."""
+        notes, contacts, calls = _acting(
+            self.db, self.customers, self.settings.default_region, self.calls.workstation, agent
+        )
+        return dataclasses.replace(self, notes=notes, contacts=contacts, calls=calls, agent=agent)
+
     def close(self) -> None:
         self.engine.dispose()
 
@@ -85,17 +94,33 @@ def build_services(settings: Settings, engine: Engine) -> Services:
     # none of them reads the agent from anywhere else.
     with db.read() as session:
         agent = resolve_agent(session, settings.values.get("user"), identity, workstation)
+    notes, contacts, calls = _acting(db, customers, region, workstation, agent)
     return Services(
         settings=settings,
         engine=engine,
         db=db,
         customers=customers,
-        notes=NoteService(db, agent=agent),
-        contacts=ContactService(db, region, agent=agent),
-        calls=CallService(db, customers, region, workstation=workstation, agent=agent),
+        notes=notes,
+        contacts=contacts,
+        calls=calls,
         search=SearchService(db, customers),
         database_identity=identity,
         agent=agent,
+    )
+
+
+def _acting(
+    db: Database,
+    customers: CustomerService,
+    region: str,
+    workstation: str | None,
+    agent: AgentContext,
+) -> tuple[NoteService, ContactService, CallService]:
+    """The services that record who acted, built for `agent`."""
+    return (
+        NoteService(db, agent=agent),
+        ContactService(db, region, agent=agent),
+        CallService(db, customers, region, workstation=workstation, agent=agent),
     )
 
 

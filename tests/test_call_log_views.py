@@ -85,14 +85,15 @@ def test_a_pop_is_in_the_log_as_rung_and_the_new_caller_is_named(
     window: MainWindow, engine: Engine, aloop: LoopRunner, qtbot: Any
 ) -> None:
     with engine.connect() as conn:
-        login, display_name = conn.execute(
-            select(User.login, User.display_name).order_by(User.id)
+        staff_id, login, display_name = conn.execute(
+            select(User.id, User.login, User.display_name).order_by(User.id)
         ).first()  # type: ignore[misc]
     # The agent context is injected: this window acts as that staff member.
     assert window.services is not None
-    window.services = dataclasses.replace(
-        window.services,
-        agent=dataclasses.replace(window.services.agent, login=login, display_name=display_name),
+    window.services = window.services.acting_as(
+        dataclasses.replace(
+            window.services.agent, login=login, display_name=display_name, user_id=staff_id
+        )
     )
     ring = _event("+1 202 555 0199", CallState.RINGING, "pop-7", name="Ann Example")
     window.handle_call(ring)

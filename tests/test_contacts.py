@@ -236,10 +236,14 @@ def test_the_audit_actor_is_the_agent_the_services_were_built_for(
     create_customer(services, ContactDetails("Grace", "Hopper", "en"))
     note = add_note(services, customer_id, "Prefers e-mail", None).value
     assert note.author == "Agent Seven"  # the agent's staff row wrote it
+    # Another agent on the same connection gets services of their own.
+    colleague = services.acting_as(agent_context(engine, "agent-b"))
+    add_note(colleague, customer_id, "Called back", None)
     with db.read() as session:
         actors = session.execute(select(AuditEntry.action, AuditEntry.actor)).all()
     assert sorted(actors) == [
         ("customer.contact.update", login),
         ("customer.create", login),
+        ("note.add", "agent-b"),
         ("note.add", login),
     ]
