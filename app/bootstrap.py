@@ -6,6 +6,7 @@ first window is painted, and `Services.close` when the app quits.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from app.database_identity import database_identity
 from app.services.calls import CallService
 from app.services.contacts import ContactService
 from app.services.customers import CustomerService
+from app.services.notes import NoteService
 from app.services.search import SearchService
 from models.database import (
     SCHEMA_HEAD,
@@ -39,6 +41,7 @@ class Services:
     engine: Engine
     db: Database
     customers: CustomerService
+    notes: NoteService
     contacts: ContactService
     calls: CallService
     search: SearchService
@@ -46,12 +49,20 @@ class Services:
     # and anything else kept locally per database are keyed by it.
     database_identity: str
     # Who is acting on this connection: the audit actor, the draft keys, the call log's
-    # "mine" (app/agent.py).
+    # "mine" (app/agent.py). The services that record who acted were built with it.
     agent: AgentContext
 
     @property
     def backend(self) -> str:
         return self.engine.dialect.name
+
+    def acting_as(self, agent: AgentContext) -> Services:
+        """The services of this connection with `agent` acting: rebuilt (no query) the
+        way `build_services` builds them, so a test can act as several agents."""
+        notes, contacts, calls = _acting(
+            self.db, self.customers, self.settings.default_region, self.calls.workstation, agent
+        )
+        return dataclasses.replace(self, notes=notes, contacts=contacts, calls=calls, agent=agent)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -75,21 +86,41 @@ def open_engine(settings: Settings) -> Engine:
 
 def build_services(settings: Settings, engine: Engine) -> Services:
     db = Database(engine)
-    customers = CustomerService(db, settings.default_region)
+    region = settings.default_region
+    customers = CustomerService(db, region)
     identity = database_identity(engine)
     workstation = workstation_id()
+    # Resolved once per connection and handed to every service that records who acted;
+    # none of them reads the agent from anywhere else.
     with db.read() as session:
         agent = resolve_agent(session, settings.values.get("user"), identity, workstation)
+    notes, contacts, calls = _acting(db, customers, region, workstation, agent)
     return Services(
         settings=settings,
         engine=engine,
         db=db,
         customers=customers,
-        contacts=ContactService(db, settings.default_region),
-        calls=CallService(db, customers, settings.default_region, workstation=workstation),
+        notes=notes,
+        contacts=contacts,
+        calls=calls,
         search=SearchService(db, customers),
         database_identity=identity,
         agent=agent,
+    )
+
+
+def _acting(
+    db: Database,
+    customers: CustomerService,
+    region: str,
+    workstation: str | None,
+    agent: AgentContext,
+) -> tuple[NoteService, ContactService, CallService]:
+    """The services that record who acted, built for `agent`."""
+    return (
+        NoteService(db, agent=agent),
+        ContactService(db, region, agent=agent),
+        CallService(db, customers, region, workstation=workstation, agent=agent),
     )
 
 

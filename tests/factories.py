@@ -5,13 +5,34 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
+from app.agent import AgentContext
 from app.telephony.events import CallEvent, CallState
 from models.database import Database
-from models.enums import Channel, Direction, InteractionOutcome
-from models.people import Customer, Department
+from models.enums import Channel, Direction, InteractionOutcome, Role
+from models.people import Customer, Department, User
 from models.service import Interaction
+
+# A login the staff table does not know: the agent acts with no staff id (what a
+# service once did with an actor of None).
+NO_STAFF = "nobody"
+
+
+def agent_context(engine: Engine, login: str = NO_STAFF) -> AgentContext:
+    """The agent `login` as `app.agent.resolve_agent` makes it for a staff row (or none).
+
+    Not resolve_agent itself: on PostgreSQL that takes the connection's session_user,
+    and the tests act as many agents over one connection URL. Build it after the
+    staff rows the test relies on exist (e.g. after seeding).
+    """
+    with Database(engine).read() as session:
+        staff = session.execute(
+            select(User.id, User.display_name, User.role).where(User.login == login)
+        ).first()
+    if staff is None:
+        return AgentContext(login, login, Role.AGENT, None, "test@pc", "test-db")
+    return AgentContext(login, staff.display_name, staff.role, staff.id, "test@pc", "test-db")
 
 
 def add_ada(engine: Engine) -> int:

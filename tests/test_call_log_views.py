@@ -21,6 +21,7 @@ from app.telephony.events import CallEvent, CallState
 from models.database import Database
 from models.people import User
 from tests.conftest import LoopRunner
+from tests.factories import agent_context
 from ui.features.customer.panel import CustomerPanel
 from ui.shell.main_window import MainWindow
 
@@ -61,8 +62,10 @@ def test_missed_calls_of_this_workstation_are_in_the_default_view(
     # A call that rang somewhere else (no workstation, line or agent of ours).
     db = Database(engine)
     clock = fixed_clock(dt.datetime.now(dt.UTC))
-    there = CallService(db, CustomerService(db, "US", clock), "US", clock)
-    there.ended(_event("+1 202 555 0155", CallState.ENDED, "there-1"), None, None)
+    there = CallService(
+        db, CustomerService(db, "US", clock), "US", clock, agent=agent_context(engine)
+    )
+    there.ended(_event("+1 202 555 0155", CallState.ENDED, "there-1"), None)
     # One that rings here (no line, no agent login) and is missed.
     window.handle_call(_event("+1 202 555 0144", CallState.RINGING, "here-1"))
     aloop.until(lambda: "here-1" in window.calls)
@@ -82,14 +85,15 @@ def test_a_pop_is_in_the_log_as_rung_and_the_new_caller_is_named(
     window: MainWindow, engine: Engine, aloop: LoopRunner, qtbot: Any
 ) -> None:
     with engine.connect() as conn:
-        login, display_name = conn.execute(
-            select(User.login, User.display_name).order_by(User.id)
+        staff_id, login, display_name = conn.execute(
+            select(User.id, User.login, User.display_name).order_by(User.id)
         ).first()  # type: ignore[misc]
     # The agent context is injected: this window acts as that staff member.
     assert window.services is not None
-    window.services = dataclasses.replace(
-        window.services,
-        agent=dataclasses.replace(window.services.agent, login=login, display_name=display_name),
+    window.services = window.services.acting_as(
+        dataclasses.replace(
+            window.services.agent, login=login, display_name=display_name, user_id=staff_id
+        )
     )
     ring = _event("+1 202 555 0199", CallState.RINGING, "pop-7", name="Ann Example")
     window.handle_call(ring)

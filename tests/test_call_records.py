@@ -22,6 +22,7 @@ from models.database import Database
 from models.people import User
 from models.seed import seed_database
 from models.service import Interaction, Task
+from tests.factories import NO_STAFF, agent_context
 
 pytestmark = pytest.mark.clock  # seeds relative to now
 
@@ -52,9 +53,12 @@ def _event(
     )
 
 
-def _service(engine: Engine, workstation: str | None = HERE) -> CallService:
+def _service(engine: Engine, workstation: str | None = HERE, login: str = NO_STAFF) -> CallService:
+    """The call service of agent `login` (build it after seeding: it looks the staff up)."""
     db = Database(engine)
-    return CallService(db, CustomerService(db, "US", CLOCK), "US", CLOCK, workstation=workstation)
+    customers = CustomerService(db, "US", CLOCK)
+    agent = agent_context(engine, login)
+    return CallService(db, customers, "US", CLOCK, workstation=workstation, agent=agent)
 
 
 def _ring(calls: CallService, event: CallEvent) -> CallMatch:
@@ -87,14 +91,12 @@ def test_a_pop_without_hang_up_is_logged_as_rung_without_callback(engine: Engine
 
 def test_answer_and_hang_up_complete_the_rung_record(engine: Engine) -> None:
     seed_database(engine, 5, now=SEEDED)
-    calls = _service(engine)
     login, name = _an_agent(engine)
+    calls = _service(engine, login=login)
     match = _ring(calls, _event("617 555 0142", CallState.RINGING, "c-9"))
     assert match.customer_id is not None
-    answered_id = calls.answered(
-        _event("617 555 0142", CallState.ANSWERED, "c-9", 5), None, None, login
-    )
-    record = calls.ended(_event("617 555 0142", CallState.ENDED, "c-9", 65), None, login)
+    answered_id = calls.answered(_event("617 555 0142", CallState.ANSWERED, "c-9", 5), None, None)
+    record = calls.ended(_event("617 555 0142", CallState.ENDED, "c-9", 65), None)
     assert record.interaction_id == answered_id and record.duration_s == 60
     assert record.callback_task_id is None
     (entry,) = calls.call_log()
@@ -106,8 +108,8 @@ def test_a_rung_call_hung_up_unanswered_is_missed_with_one_callback(engine: Engi
     seed_database(engine, 5, now=SEEDED)
     calls = _service(engine)
     _ring(calls, _event("+1 202 555 0123", CallState.RINGING, "m-1"))
-    first = calls.ended(_event("+1 202 555 0123", CallState.ENDED, "m-1", 30), None, None)
-    again = calls.ended(_event("+1 202 555 0123", CallState.ENDED, "m-1", 31), None, None)
+    first = calls.ended(_event("+1 202 555 0123", CallState.ENDED, "m-1", 30), None)
+    again = calls.ended(_event("+1 202 555 0123", CallState.ENDED, "m-1", 31), None)
     assert first.callback_task_id is not None and again.callback_task_id is None
     (entry,) = calls.call_log(missed_only=True)
     assert entry.outcome == "missed" and entry.callback_status == "open"
@@ -125,14 +127,14 @@ def test_a_rung_call_hung_up_unanswered_is_missed_with_one_callback(engine: Engi
 def test_missed_calls_that_rang_here_are_in_my_view(engine: Engine) -> None:
     seed_database(engine, 5, now=SEEDED)
     login, _name = _an_agent(engine)
-    calls = _service(engine)
+    calls = _service(engine, login=login)
     # A source without line information: the missed call has no agent and no line.
     _ring(calls, _event("+1 202 555 0144", CallState.RINGING, "here-1"))
-    calls.ended(_event("+1 202 555 0144", CallState.ENDED, "here-1", 20), None, login)
+    calls.ended(_event("+1 202 555 0144", CallState.ENDED, "here-1", 20), None)
     # A call that rang on another workstation, for nobody we know.
     elsewhere = _service(engine, workstation="agent02@pc-03")
     _ring(elsewhere, _event("+1 202 555 0155", CallState.RINGING, "there-1"))
-    elsewhere.ended(_event("+1 202 555 0155", CallState.ENDED, "there-1", 20), None, None)
+    elsewhere.ended(_event("+1 202 555 0155", CallState.ENDED, "there-1", 20), None)
     mine = calls.call_log(agent=login, line=None, workstation=calls.workstation)
     assert [e.number for e in mine] == ["+1 202 555 0144"]
     assert mine[0].outcome == "missed"
@@ -149,11 +151,9 @@ def test_the_line_of_this_workstation_is_learnt_from_its_calls(engine: Engine) -
     other.ended(
         _event("+1 202 555 0177", CallState.ENDED, "l-2", 60, line="5551000", source="ami"),
         None,
-        None,
     )
     other.ended(
         _event("+1 202 555 0188", CallState.ENDED, "l-3", 90, line="sales", source="ami"),
-        None,
         None,
     )
     mine = calls.call_log(workstation=calls.workstation)
@@ -166,14 +166,15 @@ def test_a_caller_created_during_the_call_is_linked_to_it(engine: Engine) -> Non
     event = _event("+1 202 555 0199", CallState.RINGING, "new-1", name="Ann Example")
     match = _ring(calls, event)
     assert match.result == "none"
-    saved = ContactService(Database(engine), "US", CLOCK).create(
+    contacts = ContactService(Database(engine), "US", CLOCK, agent=agent_context(engine))
+    saved = contacts.create(
         ContactDetails("Ann", "Example", "en", phones=(PhoneEdit("+1 202 555 0199"),))
     )
     calls.link_caller(event, saved.customer_id)
     (entry,) = calls.call_log()
     assert entry.customer_id == saved.customer_id and entry.customer_name == "Ann Example"
     # Hung up unanswered afterwards: the callback task is for the new customer too.
-    record = calls.ended(dataclasses.replace(event, state=CallState.ENDED), None, None)
+    record = calls.ended(dataclasses.replace(event, state=CallState.ENDED), None)
     assert record.customer_id == saved.customer_id
     with Database(engine).read() as session:
         task = session.get(Task, record.callback_task_id)

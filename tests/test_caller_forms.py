@@ -21,6 +21,7 @@ from models.database import Database
 from models.seed import seed_database
 from models.seed.story_customers import STORY_CUSTOMERS
 from models.service import Interaction
+from tests.factories import agent_context
 
 NOW = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC)
 CLOCK = fixed_clock(NOW + dt.timedelta(minutes=5))
@@ -57,7 +58,9 @@ def test_there_are_eighteen_forms() -> None:
 def test_every_form_of_one_stored_number_pops_that_customer(engine: Engine) -> None:
     seed_database(engine, 5, now=NOW - dt.timedelta(minutes=1))
     db = Database(engine)
-    calls = CallService(db, CustomerService(db, "US", CLOCK), "US", CLOCK)
+    calls = CallService(
+        db, CustomerService(db, "US", CLOCK), "US", CLOCK, agent=agent_context(engine)
+    )
     refused: list[str] = []
     for index, (form, extension) in enumerate(FORMS):
         try:
@@ -83,7 +86,7 @@ def test_every_form_of_one_stored_number_pops_that_customer(engine: Engine) -> N
     )
     assert answered.state is CallState.ANSWERED
     match, _ = calls.ring(answered)
-    interaction_id = calls.answered(answered, match.customer_id, None, None)
+    interaction_id = calls.answered(answered, match.customer_id, None)
     with db.read() as session:
         row = session.execute(
             select(Interaction.phone_number, Interaction.phone_extension).where(

@@ -19,6 +19,7 @@ from models.database import Database
 from models.seed import seed_database
 from models.seed.story_customers import S1_SHARED_HOME_RAW, STORY_CUSTOMERS
 from models.service import Interaction, Task
+from tests.factories import NO_STAFF, agent_context
 
 pytestmark = pytest.mark.clock  # seeds relative to now, or shows dates
 
@@ -43,9 +44,11 @@ def _event(number: str, state: CallState, call_id: str = "c-1", seconds: int = 0
     )
 
 
-def _service(engine: Engine, region: str = "US") -> CallService:
+def _service(engine: Engine, region: str = "US", login: str = NO_STAFF) -> CallService:
+    """The call service of agent `login` (build it after seeding: it looks the staff up)."""
     db = Database(engine)
-    return CallService(db, CustomerService(db, region, CLOCK), region, CLOCK)
+    customers = CustomerService(db, region, CLOCK)
+    return CallService(db, customers, region, CLOCK, agent=agent_context(engine, login))
 
 
 def test_ringing_numbers_resolve_one_several_none_withheld(engine: Engine) -> None:
@@ -66,19 +69,17 @@ def test_ringing_numbers_resolve_one_several_none_withheld(engine: Engine) -> No
 
 def test_answered_call_lands_on_the_timeline_with_its_duration(engine: Engine) -> None:
     seed_database(engine, 5, now=SEEDED)
-    calls = _service(engine)
+    calls = _service(engine, login="agent01")
     sandra = calls.match(_event(STORY_CUSTOMERS["S2"].phone_raw, CallState.RINGING))
     interaction_id = calls.answered(
-        _event("6175550142", CallState.ANSWERED), sandra.customer_id, sandra.case_id, "agent01"
+        _event("6175550142", CallState.ANSWERED), sandra.customer_id, sandra.case_id
     )
     # The same answer reported again (two adapters) does not log the call twice.
     assert (
-        calls.answered(
-            _event("6175550142", CallState.ANSWERED), sandra.customer_id, None, "agent01"
-        )
+        calls.answered(_event("6175550142", CallState.ANSWERED), sandra.customer_id, None)
         == interaction_id
     )
-    record = calls.ended(_event("6175550142", CallState.ENDED, seconds=95), None, "agent01")
+    record = calls.ended(_event("6175550142", CallState.ENDED, seconds=95), None)
     assert record.duration_s == 95 and record.customer_id == sandra.customer_id
     calls.wrap_up(interaction_id, "complaint", "Still no coverage; escalated", "Call back Friday")
     view = CustomerService(Database(engine), "US", fixed_clock(NOW)).load_customer(
@@ -93,7 +94,7 @@ def test_answered_call_lands_on_the_timeline_with_its_duration(engine: Engine) -
 def test_missed_call_becomes_a_callback_task(engine: Engine) -> None:
     seed_database(engine, 5, now=SEEDED)
     calls = _service(engine)
-    record = calls.ended(_event("+1 202 555 0123", CallState.ENDED, call_id="m-1"), None, None)
+    record = calls.ended(_event("+1 202 555 0123", CallState.ENDED, call_id="m-1"), None)
     with Database(engine).read() as session:
         missed = session.get(Interaction, record.interaction_id)
         assert missed is not None and missed.outcome.value == "missed"
@@ -107,12 +108,12 @@ def test_call_log_of_the_agent_and_the_line_and_calling_back(engine: Engine) -> 
     seed_database(engine, 5, now=SEEDED)
     calls = _service(engine)
     sandra = calls.match(_event(STORY_CUSTOMERS["S2"].phone_raw, CallState.RINGING))
-    calls.answered(_event("6175550142", CallState.ANSWERED, "a-1"), sandra.customer_id, None, None)
-    calls.ended(_event("6175550142", CallState.ENDED, "a-1", seconds=61), None, None)
+    calls.answered(_event("6175550142", CallState.ANSWERED, "a-1"), sandra.customer_id, None)
+    calls.ended(_event("6175550142", CallState.ENDED, "a-1", seconds=61), None)
     other_line = dataclasses.replace(
         _event("+1 202 555 0123", CallState.ENDED, "m-2", seconds=120), line="sales"
     )
-    calls.ended(other_line, None, None)
+    calls.ended(other_line, None)
     log = calls.call_log()
     assert [e.outcome for e in log] == ["missed", "completed"]  # newest first
     answered = log[1]
@@ -123,7 +124,7 @@ def test_call_log_of_the_agent_and_the_line_and_calling_back(engine: Engine) -> 
     # Calling the missed number back logs an outgoing call and closes the callback task.
     missed = log[0]
     assert missed.callback_status == "open" and missed.callback_task_id is not None
-    calls.record_dial("+1 202 555 0123", None, None, "agent01", missed.callback_task_id)
+    calls.record_dial("+1 202 555 0123", None, "agent01", missed.callback_task_id)
     after = calls.call_log()
     assert after[0].direction == "outbound"
     assert next(e for e in after if e.interaction_id == missed.interaction_id).callback_status == (
@@ -155,7 +156,7 @@ def _at_once(count: int, work: Any) -> list[Any]:
 
 def test_concurrent_answers_of_one_call_record_it_once(engine: Engine) -> None:
     seed_database(engine, 5, now=SEEDED)
-    calls = _service(engine)
+    calls = _service(engine, login="agent01")
     sandra = calls.match(_event(STORY_CUSTOMERS["S2"].phone_raw, CallState.RINGING))
     # Four adapters (threads, each its own connection) report each of five calls at once.
     ids = _at_once(
@@ -164,7 +165,6 @@ def test_concurrent_answers_of_one_call_record_it_once(engine: Engine) -> None:
             _event("6175550142", CallState.ANSWERED, call_id=f"race-{i % 5}"),
             sandra.customer_id,
             None,
-            "agent01",
         ),
     )
     assert len(set(ids)) == 5
@@ -176,14 +176,14 @@ def test_concurrent_answers_of_one_call_record_it_once(engine: Engine) -> None:
     assert sorted(rows) == [f"race-{n}" for n in range(5)]
     # The same call id from another source is another call.
     other = dataclasses.replace(_event("6175550142", CallState.ANSWERED, "race-0"), source="ami")
-    assert calls.answered(other, sandra.customer_id, None, "agent01") not in ids
+    assert calls.answered(other, sandra.customer_id, None) not in ids
 
 
 def test_concurrent_hang_ups_of_a_missed_call_make_one_callback(engine: Engine) -> None:
     seed_database(engine, 5, now=SEEDED)
-    calls = _service(engine)
+    calls = _service(engine, login="agent01")
     event = _event("+1 202 555 0188", CallState.ENDED, call_id="gone-1")
-    records = _at_once(4, lambda _i: calls.ended(event, None, "agent01"))
+    records = _at_once(4, lambda _i: calls.ended(event, None))
     assert len({r.interaction_id for r in records}) == 1
     assert [r.callback_task_id is not None for r in records].count(True) == 1
     with Database(engine).read() as session:
@@ -193,7 +193,7 @@ def test_concurrent_hang_ups_of_a_missed_call_make_one_callback(engine: Engine) 
 
 def test_withheld_missed_call_makes_no_callback(engine: Engine) -> None:
     seed_database(engine, 5, now=SEEDED)
-    record = _service(engine).ended(_event("anonymous", CallState.ENDED, "w-1"), None, None)
+    record = _service(engine).ended(_event("anonymous", CallState.ENDED, "w-1"), None)
     assert record.callback_task_id is None
 
 
@@ -204,7 +204,7 @@ def test_a_call_id_the_parser_accepts_fits_the_column(engine: Engine) -> None:
         {"number": "6175550142", "state": "answered", "call_id": longest}, "webhook"
     )
     assert decoded.call_id == longest
-    interaction_id = _service(engine).answered(decoded, None, None, None)
+    interaction_id = _service(engine).answered(decoded, None, None)
     with Database(engine).read() as session:
         stored = session.get(Interaction, interaction_id)
         assert stored is not None and stored.call_id == longest

@@ -12,12 +12,12 @@ from sqlalchemy import Engine
 from app.services.contacts import ContactDetails, ContactService, SavedContact
 from models.database import Database
 from tests.conftest import LoopRunner
-from tests.factories import add_ada
+from tests.factories import add_ada, agent_context
 
 
 @pytest.fixture
 def contacts(engine: Engine) -> ContactService:
-    return ContactService(Database(engine), "US")
+    return ContactService(Database(engine), "US", agent=agent_context(engine, "agent-a"))
 
 
 @pytest.fixture
@@ -58,10 +58,14 @@ def _someone_else_saves(
     contacts: ContactService, loaded: SavedContact, aloop: LoopRunner
 ) -> SavedContact:
     theirs = ContactDetails("Ada", "Byron", "en", emails=("ada@byron.example",))
+
+    def agent_b_saves() -> SavedContact:
+        agent_b = agent_context(contacts._db.engine, "agent-b")
+        their_contacts = ContactService(contacts._db, "US", agent=agent_b)
+        return their_contacts.save(loaded.customer_id, loaded.version, theirs)
+
     # Another agent's client, on a worker thread (SQL on the GUI thread is refused here).
-    return aloop.run(
-        asyncio.to_thread(contacts.save, loaded.customer_id, loaded.version, theirs, "agent-b")
-    )
+    return aloop.run(asyncio.to_thread(agent_b_saves))
 
 
 def _load(contacts: ContactService, loaded: SavedContact, aloop: LoopRunner) -> SavedContact:

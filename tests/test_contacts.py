@@ -6,11 +6,14 @@ import datetime as dt
 import threading
 
 import pytest
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, event, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from app.bootstrap import build_services
+from app.config import load_settings
 from app.errors import UserError
+from app.operations.customers import add_note, create_customer, save_contact
 from app.services.contacts import (
     ContactConflict,
     ContactDetails,
@@ -21,8 +24,9 @@ from app.services.contacts import (
 from app.services.customers import CustomerService
 from models.authority import AuditEntry
 from models.database import Database
-from models.enums import PhoneKind
-from models.people import Customer, CustomerPhone
+from models.enums import PhoneKind, Role
+from models.people import Customer, CustomerPhone, User
+from tests.factories import agent_context
 
 
 @pytest.fixture
@@ -51,7 +55,7 @@ def customer_id(engine: Engine) -> int:
 
 def test_save_normalizes_and_is_found_by_any_format(engine: Engine, customer_id: int) -> None:
     db = Database(engine)
-    contacts = ContactService(db, "US")
+    contacts = ContactService(db, "US", agent=agent_context(engine, "agent01"))
     loaded = contacts.load(customer_id)
     edited = ContactDetails(
         first_name="Ada",
@@ -60,7 +64,7 @@ def test_save_normalizes_and_is_found_by_any_format(engine: Engine, customer_id:
         phones=(PhoneEdit("+44 20 7946 0999", "work", True), PhoneEdit("415 555 0100")),
         emails=("Ada.King@Example.com",),
     )
-    saved = contacts.save(customer_id, loaded.version, edited, actor="agent01")
+    saved = contacts.save(customer_id, loaded.version, edited)
     assert saved.version == loaded.version + 1
     finder = CustomerService(db, "US")
     # A UK number said the national way is invalid with the US default region;
@@ -77,7 +81,7 @@ def test_save_normalizes_and_is_found_by_any_format(engine: Engine, customer_id:
 def test_invalid_input_lists_every_problem_and_saves_nothing(
     engine: Engine, customer_id: int
 ) -> None:
-    contacts = ContactService(Database(engine), "US")
+    contacts = ContactService(Database(engine), "US", agent=agent_context(engine))
     loaded = contacts.load(customer_id)
     bad = ContactDetails(
         first_name="Ada",
@@ -97,7 +101,7 @@ def test_invalid_input_lists_every_problem_and_saves_nothing(
 def test_concurrent_edit_raises_conflict_with_both_versions(
     engine: Engine, customer_id: int
 ) -> None:
-    contacts = ContactService(Database(engine), "US")
+    contacts = ContactService(Database(engine), "US", agent=agent_context(engine))
     loaded = contacts.load(customer_id)
     theirs = ContactDetails(
         first_name="Ada", last_name="Byron", preferred_language="en", phones=loaded.details.phones
@@ -121,7 +125,7 @@ def test_concurrent_edit_raises_conflict_with_both_versions(
 
 def test_quick_create_from_a_typed_number(engine: Engine) -> None:
     db = Database(engine)
-    contacts = ContactService(db, "GB")
+    contacts = ContactService(db, "GB", agent=agent_context(engine, "agent01"))
     created = contacts.create(
         ContactDetails(
             first_name="Grace",
@@ -129,7 +133,6 @@ def test_quick_create_from_a_typed_number(engine: Engine) -> None:
             preferred_language="en",
             phones=(PhoneEdit("020 7946 0123", "mobile", True),),
         ),
-        actor="agent01",
     )
     assert created.customer_id > 0 and created.version == 1
     hits = CustomerService(db, "GB").find_by_phone("+44 (0)20 7946 0123")
@@ -150,8 +153,12 @@ def test_a_save_racing_another_becomes_a_conflict_never_an_overwrite(
     version moved on. Either way one save lands and the other agent sees both.
     """
     db = Database(engine)
-    contacts = ContactService(db, "US")
-    loaded = contacts.load(customer_id)
+    # Each agent saves through the contact service built for them.
+    contacts = {
+        name: ContactService(db, "US", agent=agent_context(engine, name))
+        for name in ("agent-a", "agent-b")
+    }
+    loaded = contacts["agent-a"].load(customer_id)
     mine = {
         "agent-a": ContactDetails("Augusta", "Lovelace", "en", loaded.details.phones),
         "agent-b": ContactDetails("Ada", "Byron", "en", loaded.details.phones),
@@ -169,7 +176,7 @@ def test_a_save_racing_another_becomes_a_conflict_never_an_overwrite(
 
     def save(name: str) -> None:
         try:
-            outcome[name] = contacts.save(customer_id, loaded.version, mine[name], actor=name)
+            outcome[name] = contacts[name].save(customer_id, loaded.version, mine[name])
         except Exception as exc:  # the assertions below look at it
             outcome[name] = exc
         finally:
@@ -197,13 +204,46 @@ def test_a_save_racing_another_becomes_a_conflict_never_an_overwrite(
     if engine.dialect.name == "postgresql":  # the optimistic lock itself caught it
         assert isinstance(conflict.__context__, StaleDataError)
     assert conflict.current == saved and conflict.mine == mine[loser]
-    assert contacts.load(customer_id) == saved  # nothing overwritten
+    assert contacts[loser].load(customer_id) == saved  # nothing overwritten
     with db.read() as session:
         actors = session.scalars(
             select(AuditEntry.actor).where(AuditEntry.action == "customer.contact.update")
         ).all()
     assert actors == [winner]
     # The loser chooses "save mine over it": with the version the conflict showed.
-    again = contacts.save(customer_id, conflict.current.version, conflict.mine, actor=loser)
+    again = contacts[loser].save(customer_id, conflict.current.version, conflict.mine)
     assert again.details.first_name == mine[loser].first_name
     assert again.version == saved.version + 1
+
+
+def test_the_audit_actor_is_the_agent_the_services_were_built_for(
+    engine: Engine, customer_id: int
+) -> None:
+    """Nobody passes who acts: the composition root resolves the agent once and every
+    write records it, the configured login on SQLite and session_user on PostgreSQL."""
+    db = Database(engine)
+    with db.read() as session:
+        pg = engine.dialect.name == "postgresql"
+        login = str(session.scalar(text("SELECT session_user"))) if pg else "agent07"
+    with db.write() as session:
+        session.add(User(login=login, display_name="Agent Seven", role=Role.AGENT))
+    # On PostgreSQL the configured user claims another login and is not believed.
+    services = build_services(load_settings(cli={"user": "agent07" if not pg else "admin"}), engine)
+    assert services.agent.login == login
+    loaded = services.contacts.load(customer_id)
+    edited = ContactDetails("Ada", "King", "en", loaded.details.phones)
+    save_contact(services, customer_id, loaded.version, edited)
+    create_customer(services, ContactDetails("Grace", "Hopper", "en"))
+    note = add_note(services, customer_id, "Prefers e-mail", None).value
+    assert note.author == "Agent Seven"  # the agent's staff row wrote it
+    # Another agent on the same connection gets services of their own.
+    colleague = services.acting_as(agent_context(engine, "agent-b"))
+    add_note(colleague, customer_id, "Called back", None)
+    with db.read() as session:
+        actors = session.execute(select(AuditEntry.action, AuditEntry.actor)).all()
+    assert sorted(actors) == [
+        ("customer.contact.update", login),
+        ("customer.create", login),
+        ("note.add", "agent-b"),
+        ("note.add", login),
+    ]

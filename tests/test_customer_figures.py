@@ -22,6 +22,7 @@ from models.enums import Channel, CustomerStatus, OrderStatus
 from models.people import Customer, CustomerPhone
 from models.seed import seed_database
 from models.seed.story_customers import STORY_CUSTOMERS
+from tests.factories import agent_context
 
 NOW = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC)
 CLOCK = fixed_clock(NOW)
@@ -88,7 +89,7 @@ def test_story_landlines_are_not_labelled_mobile(engine: Engine) -> None:
 
 
 def test_a_phone_saved_without_a_choice_takes_the_number_type(engine: Engine) -> None:
-    contacts = ContactService(Database(engine), "US", CLOCK)
+    contacts = ContactService(Database(engine), "US", CLOCK, agent=agent_context(engine))
     saved = contacts.create(
         ContactDetails(
             "Iris",

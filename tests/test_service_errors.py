@@ -23,10 +23,11 @@ from app.errors import UserError, is_connection_error
 from app.services.calls import CallService
 from app.services.contacts import ContactDetails, ContactService
 from app.services.customers import CustomerService
+from app.services.notes import NoteService
 from models.database import Database, DatabaseError
 from models.people import Customer, CustomerNote
 from models.service import Interaction, Task
-from tests.factories import add_ada, add_answered_call
+from tests.factories import add_ada, add_answered_call, agent_context
 
 SECRET = "Zebulon-Secret-4417"
 
@@ -138,15 +139,15 @@ def test_a_connection_lost_mid_write_is_a_database_error_and_the_retry_saves_onc
     pg_engine: Engine, terminate_on_statement: dict[str, str | None]
 ) -> None:
     customer_id = _customer(pg_engine)
-    customers = CustomerService(Database(pg_engine), "US")
+    notes = NoteService(Database(pg_engine), agent=agent_context(pg_engine))
     key = str(uuid.uuid4())
     terminate_on_statement["match"] = "INSERT INTO audit_log"
     with pytest.raises(DatabaseError) as caught:
-        customers.add_note(customer_id, "Prefers e-mail", None, client_key=key)
+        notes.add_note(customer_id, "Prefers e-mail", client_key=key)
     assert caught.value.kind == "unreachable"
     assert _count(pg_engine, CustomerNote) == 0  # rolled back with the connection
-    saved = customers.add_note(customer_id, "Prefers e-mail", None, client_key=key)
-    again = customers.add_note(customer_id, "Prefers e-mail", None, client_key=key)
+    saved = notes.add_note(customer_id, "Prefers e-mail", client_key=key)
+    again = notes.add_note(customer_id, "Prefers e-mail", client_key=key)
     assert again == saved and _count(pg_engine, CustomerNote) == 1
 
 
@@ -184,7 +185,7 @@ def test_a_contact_save_that_loses_its_connection_is_a_database_error(
     pg_engine: Engine, terminate_on_statement: dict[str, str | None]
 ) -> None:
     customer_id = _customer(pg_engine)
-    contacts = ContactService(Database(pg_engine), "US")
+    contacts = ContactService(Database(pg_engine), "US", agent=agent_context(pg_engine))
     loaded = contacts.load(customer_id)
     terminate_on_statement["match"] = "UPDATE customers"
     details = ContactDetails(first_name="Ada", last_name="King", preferred_language="en")
@@ -198,18 +199,18 @@ def test_a_contact_save_that_loses_its_connection_is_a_database_error(
 
 
 def test_a_note_retried_after_a_lost_reply_is_saved_once(engine: Engine, customer_id: int) -> None:
-    customers = CustomerService(Database(engine), "US")
+    notes = NoteService(Database(engine), agent=agent_context(engine))
     key = str(uuid.uuid4())
-    first = customers.add_note(customer_id, "Wants a call on Friday", "nobody", client_key=key)
+    first = notes.add_note(customer_id, "Wants a call on Friday", client_key=key)
     # The reply of the first call was lost: the UI retries with the same key.
-    retried = customers.add_note(customer_id, "Wants a call on Friday", "nobody", client_key=key)
+    retried = notes.add_note(customer_id, "Wants a call on Friday", client_key=key)
     assert retried == first and _count(engine, CustomerNote) == 1
     # The same key with other text is refused, not saved as a second note.
     with pytest.raises(UserError, match="already saved with different text"):
-        customers.add_note(customer_id, "Wants a call on Monday", "nobody", client_key=key)
+        notes.add_note(customer_id, "Wants a call on Monday", client_key=key)
     # Without a key, or with a new one, a note is a new note.
-    customers.add_note(customer_id, "Wants a call on Friday", None)
-    customers.add_note(customer_id, "Wants a call on Friday", None, client_key=str(uuid.uuid4()))
+    notes.add_note(customer_id, "Wants a call on Friday")
+    notes.add_note(customer_id, "Wants a call on Friday", client_key=str(uuid.uuid4()))
     assert _count(engine, CustomerNote) == 3
 
 
@@ -233,9 +234,9 @@ def _race(workers: int, work: Any) -> list[Any]:
 
 
 def test_concurrent_retries_of_one_note_leave_one_row(engine: Engine, customer_id: int) -> None:
-    customers = CustomerService(Database(engine), "US")
+    notes = NoteService(Database(engine), agent=agent_context(engine))
     key = str(uuid.uuid4())
-    results = _race(6, lambda: customers.add_note(customer_id, "Same note", None, client_key=key))
+    results = _race(6, lambda: notes.add_note(customer_id, "Same note", client_key=key))
     assert all(not isinstance(r, Exception) for r in results), results
     assert len({r.id for r in results}) == 1
     assert _count(engine, CustomerNote) == 1
@@ -244,7 +245,7 @@ def test_concurrent_retries_of_one_note_leave_one_row(engine: Engine, customer_i
 def test_a_wrap_up_retried_makes_one_follow_up(engine: Engine, customer_id: int) -> None:
     interaction_id = _interaction(engine, customer_id)
     db = Database(engine)
-    calls = CallService(db, CustomerService(db, "US"), "US")
+    calls = CallService(db, CustomerService(db, "US"), "US", agent=agent_context(engine))
     key = str(uuid.uuid4())
     results = _race(
         4,

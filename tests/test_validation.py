@@ -10,11 +10,12 @@ from app.errors import UserError
 from app.services.calls import CallService
 from app.services.contacts import ContactDetails, ContactService, PhoneEdit
 from app.services.customers import CustomerService
+from app.services.notes import NoteService
 from models import limits
 from models.database import Database
 from models.people import Customer, CustomerNote
 from models.service import Interaction, Task
-from tests.factories import add_ada, add_answered_call
+from tests.factories import add_ada, add_answered_call, agent_context
 
 RLO = "\u202e"
 
@@ -109,7 +110,7 @@ def test_an_address_is_checked_field_by_field() -> None:
 
 
 def test_a_5000_character_name_is_refused_with_a_message(engine: Engine, customer_id: int) -> None:
-    contacts = ContactService(Database(engine), "US")
+    contacts = ContactService(Database(engine), "US", agent=agent_context(engine))
     loaded = contacts.load(customer_id)
     with pytest.raises(validation.InvalidInput, match=r"^last name: is too long \(5000"):
         contacts.save(customer_id, loaded.version, _details(last="x" * 5000))
@@ -121,7 +122,7 @@ def test_a_5000_character_name_is_refused_with_a_message(engine: Engine, custome
 def test_a_direction_override_is_refused_in_customer_names(
     engine: Engine, customer_id: int
 ) -> None:
-    contacts = ContactService(Database(engine), "US")
+    contacts = ContactService(Database(engine), "US", agent=agent_context(engine))
     loaded = contacts.load(customer_id)
     with pytest.raises(validation.InvalidInput, match="last name: .*direction"):
         contacts.save(customer_id, loaded.version, _details(last=f"Love{RLO}ecal"))
@@ -134,7 +135,7 @@ def test_a_direction_override_is_refused_in_customer_names(
 
 def test_a_name_that_grows_when_folded_still_fits_search(engine: Engine) -> None:
     # U+FDFA is one character that NFKD (the search fold) turns into eighteen.
-    contacts = ContactService(Database(engine), "US")
+    contacts = ContactService(Database(engine), "US", agent=agent_context(engine))
     with pytest.raises(validation.InvalidInput, match="name: is too long"):
         contacts.create(_details(first="\ufdfa" * 60, last="\ufdfa" * 60))
     assert _customers(engine) == 0
@@ -143,7 +144,7 @@ def test_a_name_that_grows_when_folded_still_fits_search(engine: Engine) -> None
 def test_phones_emails_and_language_are_checked_before_the_database(
     engine: Engine, customer_id: int
 ) -> None:
-    contacts = ContactService(Database(engine), "US")
+    contacts = ContactService(Database(engine), "US", agent=agent_context(engine))
     loaded = contacts.load(customer_id)
     bad = ContactDetails(
         first_name="Ada",
@@ -160,7 +161,7 @@ def test_phones_emails_and_language_are_checked_before_the_database(
 
 
 def test_notes_are_checked_the_same_on_both_databases(engine: Engine, customer_id: int) -> None:
-    customers = CustomerService(Database(engine), "US")
+    notes = NoteService(Database(engine), agent=agent_context(engine))
     for body, problem in (
         ("   ", "note: is required"),
         ("x" * (validation.NOTE_MAX_CHARS + 1), "note: is too long"),
@@ -169,8 +170,8 @@ def test_notes_are_checked_the_same_on_both_databases(engine: Engine, customer_i
         ("bad \udfff", "note: .*surrogate"),
     ):
         with pytest.raises(validation.InvalidInput, match=problem):
-            customers.add_note(customer_id, body, None)
-    saved = customers.add_note(customer_id, "x" * validation.NOTE_MAX_CHARS, None)
+            notes.add_note(customer_id, body)
+    saved = notes.add_note(customer_id, "x" * validation.NOTE_MAX_CHARS)
     assert len(saved.body) == validation.NOTE_MAX_CHARS
     with Database(engine).read() as session:
         assert session.scalar(select(func.count()).select_from(CustomerNote)) == 1
@@ -178,7 +179,7 @@ def test_notes_are_checked_the_same_on_both_databases(engine: Engine, customer_i
 
 def test_wrap_up_fields_are_checked_not_cut(engine: Engine, interaction_id: int) -> None:
     db = Database(engine)
-    calls = CallService(db, CustomerService(db, "US"), "US")
+    calls = CallService(db, CustomerService(db, "US"), "US", agent=agent_context(engine))
     with pytest.raises(UserError, match="choose a disposition code"):
         calls.wrap_up(interaction_id, " ", "summary", None)
     with pytest.raises(validation.InvalidInput, match="summary: is too long"):

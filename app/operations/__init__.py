@@ -3,7 +3,8 @@
 In the spirit of Anki's `CollectionOp`: the UI runs an operation on the bridge's
 worker (`DatabaseBridge.perform`), which publishes the returned `Changes` so every
 view showing those entities refreshes, and hands the value back to the caller. Who
-acts comes from `services.agent` (app/agent.py), never from the caller.
+acts is not an argument: the services were built with the agent (`services.agent`,
+app/agent.py) and record it themselves.
 
 Operations are plain functions of `Services` (no Qt): the tests call them directly.
 """

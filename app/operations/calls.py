@@ -12,12 +12,12 @@ from app.telephony.events import CallEvent
 def answer_call(
     services: Services, event: CallEvent, customer_id: int | None, case_id: int | None
 ) -> Done[int]:
-    interaction_id = services.calls.answered(event, customer_id, case_id, services.agent.login)
+    interaction_id = services.calls.answered(event, customer_id, case_id)
     return Done(interaction_id, _interaction(interaction_id, customer_id))
 
 
 def end_call(services: Services, event: CallEvent, customer_id: int | None) -> Done[CallRecord]:
-    record = services.calls.ended(event, customer_id, services.agent.login)
+    record = services.calls.ended(event, customer_id)
     changes = _interaction(record.interaction_id, record.customer_id)
     if record.callback_task_id is not None:
         changes |= Changes.of(Change(Entity.TASK, record.callback_task_id, record.customer_id))
@@ -44,9 +44,7 @@ def record_dial(
     line: str | None,
     callback_task_id: int | None,
 ) -> Done[int]:
-    interaction_id = services.calls.record_dial(
-        number, customer_id, services.agent.login, line, callback_task_id
-    )
+    interaction_id = services.calls.record_dial(number, customer_id, line, callback_task_id)
     changes = _interaction(interaction_id, customer_id)
     if callback_task_id is not None:
         changes |= Changes.of(Change(Entity.TASK, callback_task_id, customer_id))

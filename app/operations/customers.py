@@ -10,23 +10,21 @@ from app.services.views import NoteRow
 
 
 def create_customer(services: Services, details: ContactDetails) -> Done[SavedContact]:
-    saved = services.contacts.create(details, actor=services.agent.actor)
+    saved = services.contacts.create(details)
     return Done(saved, _customer(saved.customer_id))
 
 
 def save_contact(
     services: Services, customer_id: int, loaded_version: int, details: ContactDetails
 ) -> Done[SavedContact]:
-    saved = services.contacts.save(customer_id, loaded_version, details, actor=services.agent.actor)
+    saved = services.contacts.save(customer_id, loaded_version, details)
     return Done(saved, _customer(customer_id))
 
 
 def add_note(
     services: Services, customer_id: int, body: str, client_key: str | None
 ) -> Done[NoteRow]:
-    note = services.customers.add_note(
-        customer_id, body, services.agent.login, client_key=client_key
-    )
+    note = services.notes.add_note(customer_id, body, client_key=client_key)
     return Done(note, Changes.of(Change(Entity.NOTE, note.id, customer_id)))
 
 

@@ -7,6 +7,10 @@ source reports more), an answer completes it, a hang-up closes it, and a call th
 was never answered becomes a missed call with a callback task. A source that reports
 only the ring (`rapport pop`) leaves a call that rang: neither answered nor missed.
 `pop_log_line` is the one JSON line per pop that IT reads in rapport.log.
+
+Who answers, misses and dials is the injected `AgentContext` (app/agent.py): its
+staff id goes on the calls and the callback tasks. The call log (call_log.py) is
+inherited, so `services.calls.call_log` lists what is recorded here.
 """
 
 from __future__ import annotations
@@ -18,13 +22,15 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import false, func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app import phones
+from app.agent import AgentContext
 from app.clock import Clock, system_clock
 from app.errors import KeyReusedError, UserError
 from app.services import views as v
+from app.services.call_log import CallLog
 from app.services.customers import CustomerService
 from app.telephony.events import CallEvent
 from app.validation import SUMMARY_MAX_CHARS, Checks, check_client_key
@@ -38,7 +44,7 @@ from models.limits import (
     WORKSTATION_LENGTH,
     WRAP_UP_CODE_LENGTH,
 )
-from models.people import Customer, Department, User
+from models.people import Department
 from models.service import Case, Interaction, Task
 
 RECENT_CASE_DAYS = 14
@@ -86,7 +92,7 @@ def pop_log_line(event: CallEvent, match: CallMatch, latency_ms: float) -> str:
     )
 
 
-class CallService:
+class CallService(CallLog):
     def __init__(
         self,
         db: Database,
@@ -94,11 +100,13 @@ class CallService:
         default_region: str,
         clock: Clock = system_clock,
         workstation: str | None = None,
+        *,
+        agent: AgentContext,
     ) -> None:
-        self._db = db
+        super().__init__(db, default_region)
         self._customers = customers
-        self.default_region = default_region
         self.clock = clock
+        self.agent = agent
         # login@host of this Rapport: the calls that pop here belong to its call log.
         self.workstation = workstation[:WORKSTATION_LENGTH] if workstation else None
 
@@ -186,16 +194,14 @@ class CallService:
                 .limit(1)
             )
 
-    def answered(
-        self, event: CallEvent, customer_id: int | None, case_id: int | None, agent: str | None
-    ) -> int:
+    def answered(self, event: CallEvent, customer_id: int | None, case_id: int | None) -> int:
         """The call becomes an interaction on the timeline as soon as it is answered.
 
         Idempotent per (source, call id), also when several threads or processes
         report the same answer at once: the UNIQUE index decides, one row results.
         """
         with self._db.write() as session:
-            agent_id = _user_id(session, agent)
+            agent_id = self.agent.user_id
             interaction_id, new = insert_or_get(
                 session,
                 Interaction,
@@ -222,7 +228,7 @@ class CallService:
                 )
             return interaction_id
 
-    def ended(self, event: CallEvent, customer_id: int | None, agent: str | None) -> CallRecord:
+    def ended(self, event: CallEvent, customer_id: int | None) -> CallRecord:
         """Close the call; one never answered is logged as missed with a callback task.
 
         Idempotent per (source, call id) like `answered`: a hang-up reported twice
@@ -259,7 +265,7 @@ class CallService:
                 owner = session.scalar(
                     select(Interaction.customer_id).where(Interaction.id == interaction_id)
                 )
-                callback_task_id = self._callback_task(session, event, owner, agent, interaction_id)
+                callback_task_id = self._callback_task(session, event, owner, interaction_id)
             else:
                 session.execute(closed.values(ended_at=event.at, version=Interaction.version + 1))
             row = session.execute(
@@ -282,7 +288,6 @@ class CallService:
         session: Session,
         event: CallEvent,
         customer_id: int | None,
-        agent: str | None,
         interaction_id: int,
     ) -> int | None:
         """A task to call a missed caller back: none for a withheld number or without a
@@ -293,7 +298,7 @@ class CallService:
         task = Task(
             customer_id=customer_id,
             department_id=department,
-            assignee_id=_user_id(session, agent),
+            assignee_id=self.agent.user_id,
             title=f"Call back {event.number}"[:FOLLOW_UP_LENGTH],
             description=f"Missed call at {event.at:%Y-%m-%d %H:%M} UTC",
             status=TaskStatus.OPEN,
@@ -373,87 +378,10 @@ class CallService:
                         )
                     )
 
-    def call_log(
-        self,
-        agent: str | None = None,
-        line: str | None = None,
-        missed_only: bool = False,
-        limit: int = 200,
-        workstation: str | None = None,
-    ) -> list[v.CallLogEntry]:
-        """Calls newest first: all of them, or when any of `agent`, `line`, `workstation`
-        is given, the calls of that agent, on that line, or that rang on that workstation
-        or on a line a call that rang there came in on (the line it learnt)."""
-        agent_user = User.__table__.alias("agent_user")
-        query = (
-            select(
-                Interaction.id,
-                Interaction.started_at,
-                Interaction.answered_at,
-                Interaction.ended_at,
-                Interaction.direction,
-                Interaction.outcome,
-                Interaction.phone_number,
-                Interaction.customer_id,
-                Customer.first_name,
-                Customer.last_name,
-                Interaction.wrap_up_code,
-                agent_user.c.display_name,
-                Interaction.line,
-                Task.id,
-                Task.status,
-            )
-            .outerjoin(Customer, Customer.id == Interaction.customer_id)
-            .outerjoin(agent_user, agent_user.c.id == Interaction.agent_id)
-            .outerjoin(Task, Task.interaction_id == Interaction.id)
-            .where(Interaction.channel == Channel.PHONE, Interaction.call_id.is_not(None))
-            .order_by(Interaction.started_at.desc(), Interaction.id.desc())
-            .limit(limit)
-        )
-        if missed_only:
-            query = query.where(
-                Interaction.outcome == InteractionOutcome.MISSED,
-                Interaction.ended_at.is_not(None),
-            )
-        with self._db.read() as session:
-            if agent or line or workstation:
-                agent_id = _user_id(session, agent)  # None (no such user) must not match NULL
-                lines = {line} if line else set()
-                if workstation:
-                    lines |= set(_lines_of(session, workstation))
-                query = query.where(
-                    or_(
-                        Interaction.agent_id == agent_id if agent_id is not None else false(),
-                        Interaction.line.in_(sorted(lines)) if lines else false(),
-                        Interaction.workstation == workstation if workstation else false(),
-                    )
-                )
-            rows = session.execute(query).all()
-        return [
-            v.CallLogEntry(
-                interaction_id=r[0],
-                started_at=r[1],
-                direction=r[4].value,
-                outcome=v.call_outcome(r[5].value, r[2], r[3]),
-                number=r[6],
-                customer_id=r[7],
-                customer_name=f"{r[8]} {r[9]}" if r[8] is not None else None,
-                duration_s=int((r[3] - r[2]).total_seconds()) if r[2] and r[3] else None,
-                wrap_up_code=r[10],
-                agent=r[11],
-                line=r[12],
-                callback_task_id=r[13],
-                callback_status=r[14].value if r[14] is not None else None,
-                number_display=phones.display(r[6], self.default_region),
-            )
-            for r in rows
-        ]
-
     def record_dial(
         self,
         number: str,
         customer_id: int | None,
-        agent: str | None,
         line: str | None,
         callback_task_id: int | None = None,
     ) -> int:
@@ -466,7 +394,7 @@ class CallService:
                 direction=Direction.OUTBOUND,
                 outcome=InteractionOutcome.COMPLETED,
                 started_at=now,
-                agent_id=_user_id(session, agent),
+                agent_id=self.agent.user_id,
                 call_id=f"dial-{uuid.uuid4().hex}",
                 call_source="dial",
                 phone_number=number,
@@ -488,18 +416,6 @@ class CallService:
 CALL_KEY = ("call_source", "call_id")
 
 
-def _lines_of(session: Session, workstation: str) -> list[str]:
-    """The lines the calls that rang on `workstation` came in on: its line, learnt."""
-    return list(
-        session.scalars(
-            select(Interaction.line)
-            .where(Interaction.workstation == workstation, Interaction.line.is_not(None))
-            .distinct()
-            .limit(20)
-        )
-    )
-
-
 def _fill_in(**known: int | None) -> dict[str, Any]:
     """Values for the columns a later event knows and the record does not have yet."""
     return {
@@ -511,9 +427,3 @@ def _fill_in(**known: int | None) -> dict[str, Any]:
 
 def _rowcount(result: Any) -> int:
     return int(result.rowcount)
-
-
-def _user_id(session: Session, login: str | None) -> int | None:
-    if not login:
-        return None
-    return session.scalar(select(User.id).where(User.login == login))

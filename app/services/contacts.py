@@ -2,7 +2,8 @@
 
 The edit carries the `version` the agent loaded. If someone saved the customer
 since, the save is refused with a `ContactConflict` holding what is saved now,
-so the UI can show both versions and let the agent decide.
+so the UI can show both versions and let the agent decide. Who saves is the
+injected `AgentContext` (app/agent.py): its login is the audit actor.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from app import phones
+from app.agent import AgentContext
 from app.clock import Clock, local_today, system_clock
 from app.errors import ConflictError, UserError
 from app.validation import Checks, check_language
@@ -74,10 +76,18 @@ class _Validated:
 
 
 class ContactService:
-    def __init__(self, db: Database, default_region: str, clock: Clock = system_clock) -> None:
+    def __init__(
+        self,
+        db: Database,
+        default_region: str,
+        clock: Clock = system_clock,
+        *,
+        agent: AgentContext,
+    ) -> None:
         self.clock = clock
         self._db = db
         self.default_region = default_region
+        self.agent = agent
 
     def load(self, customer_id: int) -> SavedContact:
         with self._db.read() as session:
@@ -129,7 +139,7 @@ class ContactService:
         checks.raise_if_any()
         return checked
 
-    def create(self, details: ContactDetails, actor: str = "local") -> SavedContact:
+    def create(self, details: ContactDetails) -> SavedContact:
         """A new customer from the quick-create form; validated like an edit."""
         checked = self.validate(details)
         with self._db.write() as session:
@@ -147,7 +157,7 @@ class ContactService:
             session.flush()
             session.add(
                 AuditEntry(
-                    actor=actor,
+                    actor=self.agent.actor,
                     action="customer.create",
                     entity="customer",
                     entity_id=customer.id,
@@ -162,7 +172,6 @@ class ContactService:
         customer_id: int,
         loaded_version: int,
         details: ContactDetails,
-        actor: str = "local",
     ) -> SavedContact:
         """Save if nobody saved since `loaded_version`; else raise ContactConflict."""
         checked = self.validate(details)
@@ -181,7 +190,7 @@ class ContactService:
                 session.flush()
                 session.add(
                     AuditEntry(
-                        actor=actor,
+                        actor=self.agent.actor,
                         action="customer.contact.update",
                         entity="customer",
                         entity_id=customer_id,

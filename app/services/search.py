@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from app import phones
 from app.errors import UserError
 from app.services import views as v
-from app.services.customers import CustomerService, summaries
+from app.services.lookups import CustomerLookups, summaries
 from models.database import Database
 from models.enums import CustomerStatus
 from models.names import fold
@@ -63,7 +63,7 @@ def clean_query(query: str) -> str:
 
 
 class SearchService:
-    def __init__(self, db: Database, customers: CustomerService) -> None:
+    def __init__(self, db: Database, customers: CustomerLookups) -> None:
         self._db = db
         self._customers = customers
         # The distinct words of all names (customer_name_words), read once and

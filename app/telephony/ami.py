@@ -23,7 +23,14 @@ import logging
 import time
 from dataclasses import dataclass
 
-from app.telephony.adapter import Backoff, Emit, StatusCallback, StatusReporter, bounded, safe_emit
+from app.telephony.adapter import (
+    Connected,
+    Emit,
+    StatusCallback,
+    StatusReporter,
+    bounded,
+    safe_emit,
+)
 from app.telephony.caller import caller_from_peer
 from app.telephony.events import (
     MAX_LINE_LENGTH,
@@ -99,26 +106,15 @@ class AmiAdapter(StatusReporter):
     # -- public --------------------------------------------------------------------------
 
     async def run(self, emit: Emit) -> None:
+        """Follow the device's calls until cancelled, reconnecting with backoff."""
         self._emit = emit
-        backoff = Backoff()
-        address = f"{self.settings.host}:{self.settings.port}"
-        try:
-            while True:
-                self._set_status("connecting", address)
-                try:
-                    await self._session(backoff)
-                    detail = "connection closed by Asterisk"
-                except AmiAuthError as exc:
-                    self._set_status("error", str(exc))
-                    await asyncio.sleep(backoff.next_delay())
-                    continue
-                except (OSError, asyncio.IncompleteReadError, TimeoutError, AmiError) as exc:
-                    detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-                delay = backoff.next_delay()
-                self._set_status("disconnected", f"{detail}; retrying in {delay:g} s")
-                await asyncio.sleep(delay)
-        finally:
-            self._set_status("disconnected", "stopped")
+        await self.keep_connected(
+            f"{self.settings.host}:{self.settings.port}",
+            self._session,
+            closed="connection closed by Asterisk",
+            dropped=(OSError, asyncio.IncompleteReadError, TimeoutError, AmiError),
+            refused=(AmiAuthError,),
+        )
 
     async def originate(self, number: str) -> None:
         """Click-to-call: ring the agent's device, then dial `number` in the configured context."""
@@ -140,7 +136,7 @@ class AmiAdapter(StatusReporter):
 
     # -- connection ----------------------------------------------------------------------
 
-    async def _session(self, backoff: Backoff) -> None:
+    async def _session(self, connected: Connected) -> None:
         reader, writer = await bounded(
             asyncio.open_connection(self.settings.host, self.settings.port, limit=MAX_LINE_BYTES),
             self.settings.connect_timeout,
@@ -166,8 +162,7 @@ class AmiAdapter(StatusReporter):
             )
             if response.get("Response", "").lower() != "success":
                 raise AmiAuthError(f"login refused: {response.get('Message', 'no reason given')}")
-            backoff.reset()
-            self._set_status("connected", f"{self.peer_banner} as {self.settings.username}")
+            connected(f"{self.peer_banner} as {self.settings.username}")
             ping_task = asyncio.create_task(self._ping_loop())
             done, _ = await asyncio.wait(
                 {reader_task, ping_task}, return_when=asyncio.FIRST_COMPLETED

@@ -16,7 +16,14 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from app.telephony.adapter import Backoff, Emit, StatusCallback, StatusReporter, bounded, safe_emit
+from app.telephony.adapter import (
+    Connected,
+    Emit,
+    StatusCallback,
+    StatusReporter,
+    bounded,
+    safe_emit,
+)
 from app.telephony.caller import caller_from_peer
 from app.telephony.events import (
     MAX_LINE_LENGTH,
@@ -110,22 +117,18 @@ class BaresipAdapter(StatusReporter):
         self._emit: Emit | None = None
 
     async def run(self, emit: Emit) -> None:
+        """Stream baresip's call events until cancelled, reconnecting with backoff."""
         self._emit = emit
-        backoff = Backoff()
-        address = f"{self.settings.host}:{self.settings.port}"
-        try:
-            while True:
-                self._set_status("connecting", address)
-                try:
-                    await self._session(backoff, address)
-                    detail = "baresip closed the connection"
-                except (OSError, asyncio.IncompleteReadError, TimeoutError, BaresipError) as exc:
-                    detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-                delay = backoff.next_delay()
-                self._set_status("disconnected", f"{detail}; retrying in {delay:g} s")
-                await asyncio.sleep(delay)
-        finally:
-            self._set_status("disconnected", "stopped")
+        await self.keep_connected(
+            self.address,
+            self._session,
+            closed="baresip closed the connection",
+            dropped=(OSError, asyncio.IncompleteReadError, TimeoutError, BaresipError),
+        )
+
+    @property
+    def address(self) -> str:
+        return f"{self.settings.host}:{self.settings.port}"
 
     async def dial(self, uri: str) -> str:
         """Click-to-call: a SIP/tel URI, or a phone number baresip completes with its account."""
@@ -165,7 +168,7 @@ class BaresipAdapter(StatusReporter):
             raise BaresipError(f"{name} failed: {data or 'no reason given'}")
         return data
 
-    async def _session(self, backoff: Backoff, address: str) -> None:
+    async def _session(self, connected: Connected) -> None:
         reader, writer = await bounded(
             asyncio.open_connection(self.settings.host, self.settings.port),
             self.settings.connect_timeout,
@@ -173,8 +176,7 @@ class BaresipAdapter(StatusReporter):
         # ctrl_tcp sends no greeting: an accepted connection is as good as it gets.
         self._writer = writer
         self._incoming.clear()
-        backoff.reset()
-        self._set_status("connected", address)
+        connected(self.address)
         try:
             while True:
                 payload = await read_netstring(reader)

@@ -18,6 +18,7 @@ from app.services.calls import CallService
 from app.services.customers import CustomerService
 from app.telephony.events import event_from_json
 from models.database import Database
+from tests.factories import agent_context
 from tests.fuzz.strategies import hostile_phone, hostile_text
 
 REGIONS = st.sampled_from(["US", "GB", "AU", "DE", "ZZ", "us", ""])
@@ -56,7 +57,9 @@ _ids = itertools.count()
 def calls(engine: Engine) -> CallService:
     db = Database(engine)
     clock = fixed_clock(dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC))
-    return CallService(db, CustomerService(db, "US", clock), "US", clock, workstation="fuzz@pc")
+    customers = CustomerService(db, "US", clock)
+    agent = agent_context(engine)
+    return CallService(db, customers, "US", clock, workstation="fuzz@pc", agent=agent)
 
 
 @given(number=hostile_phone, name=st.one_of(st.none(), hostile_text))

@@ -19,12 +19,13 @@ from app.errors import UserError
 from app.services.calls import CallService
 from app.services.contacts import ContactDetails, ContactService, PhoneEdit, SavedContact
 from app.services.customers import CustomerService
+from app.services.notes import NoteService
 from models import limits
 from models.database import Database
 from models.enums import Channel, Direction, InteractionOutcome
 from models.people import Department
 from models.service import Interaction
-from tests.factories import add_ada
+from tests.factories import add_ada, agent_context
 from tests.fuzz.strategies import hostile_phone, hostile_text
 
 _call_ids = itertools.count()
@@ -64,7 +65,7 @@ def customer_id(engine: Engine) -> int:
 def test_contact_create_and_save_answer_or_refuse(
     engine: Engine, customer_id: int, first: str, last: str, language: str, phone: str, email: str
 ) -> None:
-    contacts = ContactService(Database(engine), "US")
+    contacts = ContactService(Database(engine), "US", agent=agent_context(engine))
     details = ContactDetails(
         first_name=first,
         last_name=last,
@@ -92,9 +93,9 @@ def test_contact_create_and_save_answer_or_refuse(
 
 @given(body=hostile_text)
 def test_note_save_answers_or_refuses(engine: Engine, customer_id: int, body: str) -> None:
-    customers = CustomerService(Database(engine), "US")
+    notes = NoteService(Database(engine), agent=agent_context(engine))
     try:
-        note = customers.add_note(customer_id, body, None)
+        note = notes.add_note(customer_id, body)
     except UserError:
         return
     _clean(note.body, validation.NOTE_MAX_CHARS)
@@ -125,7 +126,7 @@ def test_wrap_up_answers_or_refuses(
         session.add(call)
         session.flush()
         interaction_id = call.id
-    calls = CallService(db, CustomerService(db, "US"), "US")
+    calls = CallService(db, CustomerService(db, "US"), "US", agent=agent_context(engine))
     try:
         calls.wrap_up(interaction_id, code, summary, follow)
     except UserError:
