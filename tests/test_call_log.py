@@ -7,6 +7,7 @@ outgoing call and closes the task. The adapter's status is shown per source.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 from typing import Any
@@ -133,3 +134,41 @@ def test_click_to_call_without_a_softphone_link_says_so(
     assert opened == ["tel:+12025550111"]
     assert "copied to the clipboard" in window.statusBar().currentMessage()
     assert QApplication.clipboard().text() == "+1 202 555 0111"
+
+
+def test_the_call_log_reloads_once_for_a_burst_of_call_changes_and_not_while_hidden(
+    window: MainWindow, aloop: LoopRunner
+) -> None:
+    from app.changes import Change, Changes, Entity
+    from ui.features.call_log.view import COALESCE_MS, CallLogView
+
+    assert window.services is not None
+    view = CallLogView(window.services.calls, window.bridge, window.services.agent.login)
+    loads: list[int] = []
+    view.model.modelReset.connect(lambda: loads.append(1))  # each load shows its rows anew
+    window.bridge.changed.connect(view.apply_changes)  # as the shell's tab router does
+
+    def settled() -> None:
+        aloop.run(asyncio.sleep(3 * COALESCE_MS / 1000))
+        aloop.until(lambda: not window.bridge.running)
+
+    try:
+        view.show()
+        window.bridge.publish(Changes.of(Change(Entity.NOTE, 1, 1), Change(Entity.ORDER, 2, 1)))
+        settled()
+        assert loads == []  # nothing the call log shows
+        for entity in (Entity.INTERACTION, Entity.TASK, Entity.INTERACTION):
+            window.bridge.publish(Changes.of(Change(entity, 7, None)))
+        settled()
+        assert loads == [1]
+        view.hide()
+        window.bridge.publish(Changes.all())
+        settled()
+        assert loads == [1]  # out of sight: it waits
+        view.show()
+        settled()
+        assert loads == [1, 1]
+    finally:
+        window.bridge.changed.disconnect(view.apply_changes)
+        view.close()
+        view.deleteLater()

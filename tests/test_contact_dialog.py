@@ -9,15 +9,22 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
+from app.bootstrap import Services, build_services
+from app.changes import Change, Changes, Entity
+from app.config import load_settings
 from app.services.contacts import ContactDetails, ContactService, SavedContact
-from models.database import Database
 from tests.conftest import LoopRunner
 from tests.factories import add_ada, agent_context
 
 
 @pytest.fixture
-def contacts(engine: Engine) -> ContactService:
-    return ContactService(Database(engine), "US", agent=agent_context(engine, "agent-a"))
+def services(engine: Engine) -> Services:
+    return build_services(load_settings(), engine).acting_as(agent_context(engine, "agent-a"))
+
+
+@pytest.fixture
+def contacts(services: Services) -> ContactService:
+    return services.contacts
 
 
 @pytest.fixture
@@ -27,6 +34,7 @@ def loaded(engine: Engine, contacts: ContactService) -> SavedContact:
 
 @pytest.fixture
 def dialog(
+    services: Services,
     contacts: ContactService,
     loaded: SavedContact,
     aloop: LoopRunner,
@@ -41,7 +49,10 @@ def dialog(
     qapp.setQuitOnLastWindowClosed(False)
     bridge = DatabaseBridge()
     gui_sql_guard.attach(contacts._db.engine)
-    dialog = ContactDialog(loaded, contacts, bridge, "agent-a")
+    dialog = ContactDialog(loaded, services, bridge)
+    published: list[Changes] = []
+    bridge.changed.connect(published.append)
+    dialog.published = published  # what its saves told the other views
     dialog.open()
     yield dialog
     gui_sql_guard.detach(contacts._db.engine)
@@ -58,13 +69,13 @@ def _someone_else_saves(
     contacts: ContactService, loaded: SavedContact, aloop: LoopRunner
 ) -> SavedContact:
     theirs = ContactDetails("Ada", "Byron", "en", emails=("ada@byron.example",))
+    # Another agent's client, on a worker thread (SQL on the GUI thread is refused here).
 
     def agent_b_saves() -> SavedContact:
         agent_b = agent_context(contacts._db.engine, "agent-b")
         their_contacts = ContactService(contacts._db, "US", agent=agent_b)
         return their_contacts.save(loaded.customer_id, loaded.version, theirs)
 
-    # Another agent's client, on a worker thread (SQL on the GUI thread is refused here).
     return aloop.run(asyncio.to_thread(agent_b_saves))
 
 
@@ -93,6 +104,9 @@ def test_a_conflict_shows_both_versions_and_keeps_what_was_typed(
     assert saved[0].details.first_name == "Augusta" and saved[0].version == theirs.version + 1
     assert _load(contacts, loaded, aloop).details.last_name == "Lovelace"
     assert not dialog.isVisible()
+    # The save is an operation: the views showing Ada hear of it (the conflict saved nothing).
+    customer = loaded.customer_id
+    assert dialog.published == [Changes.of(Change(Entity.CUSTOMER, customer, customer))]
 
 
 def test_using_the_saved_version_fills_the_form_and_saves_on_top_of_it(

@@ -39,7 +39,7 @@ def test_a_note_retried_after_a_lost_reply_is_saved_once(
     text = "Asked for the spring catalogue"
     panel.note_editor.setFocus()  # Ctrl+Enter saves the note being typed in, nothing else
     qtbot.keyClicks(panel.note_editor, text)
-    key = panel._note_key
+    key = panel.notes.client_key
     assert key  # made when the agent started typing
 
     lost = {"armed": True}
@@ -59,7 +59,7 @@ def test_a_note_retried_after_a_lost_reply_is_saved_once(
         event.remove(Session, "after_commit", lose_the_reply)
     assert "connection to the database was lost" in panel.note_status.text()
     assert "reply lost" not in panel.note_status.text()  # the project's words, not the driver's
-    assert panel.note_editor.toPlainText() == text and panel._note_key == key
+    assert panel.note_editor.toPlainText() == text and panel.notes.client_key == key
     aloop.until(lambda: window.banner.isVisible())  # the window says the database went away
 
     qtbot.keyClick(panel.note_editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
@@ -71,8 +71,8 @@ def test_a_note_retried_after_a_lost_reply_is_saved_once(
             )
         )
     assert count == 1
-    assert [row.body for row in panel.notes_model.rows].count(text) == 1
-    assert panel._note_key is None and panel.note_editor.toPlainText() == ""
+    assert [row.body for row in panel.notes.model.rows].count(text) == 1
+    assert panel.notes.client_key is None and panel.note_editor.toPlainText() == ""
 
 
 def test_the_wrap_up_panel_sends_one_key_per_wrap_up(qapp: Any) -> None:

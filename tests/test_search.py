@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import datetime as dt
 import re
 import shutil
@@ -11,7 +13,9 @@ import pytest
 from sqlalchemy import Engine, event, select, text
 from sqlalchemy.exc import OperationalError
 
+from app.changes import Change, Changes, Entity
 from app.errors import is_connection_error
+from app.operations import customers as customer_ops
 from app.services.customers import CustomerService
 from app.services.search import SearchService
 from models.catalog import Product
@@ -221,3 +225,52 @@ def test_a_customer_added_or_renamed_after_seeding_is_found_by_a_typo(seeded: En
         customer.last_name, customer.search_name = "Brackenbury", "ottoline brackenbury"
     assert [h.name for h in search.search("Brakenbury")] == ["Ottoline Brackenbury"]
     assert [h.name for h in _search(seeded).search("Ottolnie")] == ["Ottoline Brackenbury"]
+
+
+def test_the_results_follow_a_listed_customer_and_ignore_the_rest(
+    window: Any, aloop: Any, qtbot: Any
+) -> None:
+    """A customer in the list renamed elsewhere is shown renamed, still selected; a
+    change to someone not listed costs no query."""
+    from ui.features.search.panel import SearchPanel
+
+    services = window.services
+    panel = SearchPanel(window.bridge)
+    panel.set_service(services.search)
+    window.bridge.changed.connect(panel.apply_changes)  # as the shell wires the search
+    statements: list[int] = []
+
+    def seen(*_args: Any) -> None:
+        statements.append(1)
+
+    try:
+        qtbot.keyClicks(panel.box, "Whitfield")
+        aloop.until(lambda: panel.model.rowCount() > 0)
+        names = [h.name for h in panel.model.rows]
+        eleanor = panel.model.rows[names.index("Eleanor Whitfield")]
+        panel.results.selectRow(names.index("Eleanor Whitfield"))
+        loaded = aloop.run(asyncio.to_thread(services.contacts.load, eleanor.customer_id))
+        details = dataclasses.replace(loaded.details, first_name="Elinor")
+        done = aloop.run(
+            asyncio.to_thread(
+                customer_ops.save_contact, services, eleanor.customer_id, loaded.version, details
+            )
+        )
+        window.bridge.publish(done.changes)
+        aloop.until(lambda: "Elinor Whitfield" in [h.name for h in panel.model.rows])
+        current = panel.model.row_at(panel.results.currentIndex().row())
+        assert current is not None and current.customer_id == eleanor.customer_id
+
+        aloop.until(lambda: not window.bridge.running)
+        event.listen(services.engine, "before_cursor_execute", seen)
+        try:
+            stranger = max(h.customer_id for h in panel.model.rows) + 1000
+            window.bridge.publish(Changes.of(Change(Entity.CUSTOMER, stranger, stranger)))
+            aloop.run(asyncio.sleep(0.2))
+        finally:
+            event.remove(services.engine, "before_cursor_execute", seen)
+        assert statements == []
+    finally:
+        window.bridge.changed.disconnect(panel.apply_changes)
+        aloop.until(lambda: not window.bridge.running)
+        panel.deleteLater()

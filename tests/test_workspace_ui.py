@@ -53,7 +53,7 @@ def test_find_by_phone_in_another_format_and_open(
     panel = _open_by_enter(window, aloop, qtbot, f"{s1.first_name} {s1.last_name}")
     # Her purchase history with dates, and the perfume she re-buys about every 90 days.
     assert panel.orders_model.rowCount() >= 25
-    perfume = next(b for b in panel.last_bought_model.rows if b.sku == S1_REFILL_SKU)
+    perfume = next(b for b in panel.overview.last_bought_model.rows if b.sku == S1_REFILL_SKU)
     assert perfume.average_days_between is not None and 84 <= perfume.average_days_between <= 96
 
 
@@ -65,7 +65,7 @@ def test_misspelt_name_finds_the_customer(
     panel = _open_by_enter(window, aloop, qtbot, "Sandra Kowalski")
     assert panel.data.header.broken_commitments == 2
     assert any(p.avoid for p in panel.data.header.preferences)
-    assert "broken" in panel.alerts_label.text()
+    assert "broken" in panel.header.alerts_label.text()
 
 
 def test_order_number_opens_the_engraved_line(
@@ -77,7 +77,7 @@ def test_order_number_opens_the_engraved_line(
     row = next(i for i, o in enumerate(panel.orders_model.rows) if o.number == "R20240417")
     panel.orders_table.selectRow(row)
     aloop.until(
-        lambda: any(line.personalisation == S4_ENGRAVING for line in panel.lines_model.rows)
+        lambda: any(line.personalisation == S4_ENGRAVING for line in panel.orders.lines_model.rows)
     )
     kevin = [k for k in panel.data.key_dates if "Kevin" in k.whose]
     assert kevin and kevin[0].days_until == 2
@@ -122,7 +122,7 @@ def test_add_a_note_from_the_keyboard(
     qtbot.keyClick(panel.note_editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     aloop.until(lambda: panel.note_status.text() == "Note saved.")
     assert panel.note_editor.toPlainText() == ""
-    assert panel.notes_model.rows[0].body == text  # kept as typed, shown as plain text
+    assert panel.notes.model.rows[0].body == text  # kept as typed, shown as plain text
     with engine.connect() as conn:
         saved = conn.scalars(
             select(CustomerNote.body).where(CustomerNote.customer_id == panel.customer_id)
@@ -143,10 +143,10 @@ def test_models_pass_the_model_tester(
     for model in (
         window.search.model,
         panel.orders_model,
-        panel.timeline_model,
-        panel.key_dates_model,
-        panel.promises_model,
-        panel.lines_model,
+        panel.timeline.model,
+        panel.overview.key_dates_model,
+        panel.overview.promises_model,
+        panel.orders.lines_model,
     ):
         qtmodeltester.check(model, force_py=True)
 
@@ -161,11 +161,11 @@ def test_only_the_overview_is_built_before_the_first_paint(
     assert customer_id is not None
     data = aloop.run(window.bridge.run(window.services.customers.load_customer, customer_id))
     panel = window._make_panel(data)
-    assert not panel.fully_built and not hasattr(panel, "timeline_model")
+    assert not panel.fully_built and not panel.is_built(3)  # the Timeline
     panel.sections.setCurrentIndex(3)  # shown: built at once
-    assert panel.timeline_model.rowCount() == len(data.timeline)
+    assert panel.timeline.model.rowCount() == len(data.timeline)
     aloop.until(lambda: panel.fully_built)  # the rest, one per event-loop turn
-    assert panel.notes_model.rowCount() == len(data.notes)
+    assert panel.notes.model.rowCount() == len(data.notes)
     panel.deleteLater()
 
 

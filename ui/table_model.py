@@ -1,7 +1,10 @@
 """A thin Qt table model over a list of plain rows (dataclasses).
 
 Columns are declared as (title, function of the row). Long lists load in pages:
-give `fetch_more` a callback and the view asks for more as it scrolls.
+give `fetch_more` a callback and the view asks for more as it scrolls. A view that
+refreshes in place (app/changes.py) replaces its rows with `update_rows`, which leaves
+the view alone when nothing moved and keeps its selection and scroll when the count
+stays the same.
 
 Signals:
     (none beyond QAbstractTableModel's)
@@ -51,6 +54,23 @@ class RowTableModel(QAbstractTableModel, Generic[Row]):
         self._rows = list(rows)
         self._can_fetch_more = more
         self.endResetModel()
+
+    def update_rows(self, rows: Sequence[Row], more: bool = False) -> bool:
+        """Replace the rows as a refresh does; False (and no signal) when they are the same.
+
+        The same number of rows is announced as `dataChanged`, so the view keeps its
+        current row, selection and scroll position; another number is a reset.
+        """
+        new = list(rows)
+        if new == self._rows and more == self._can_fetch_more:
+            return False
+        if len(new) != len(self._rows) or not new:
+            self.set_rows(new, more)
+            return True
+        self._rows = new
+        self._can_fetch_more = more
+        self.dataChanged.emit(self.index(0, 0), self.index(len(new) - 1, len(self._columns) - 1))
+        return True
 
     def append_rows(self, rows: Sequence[Row], more: bool) -> None:
         if rows:

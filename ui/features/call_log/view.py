@@ -4,6 +4,10 @@ A tab of the main window (Ctrl+L). A missed call shows its callback task; "Call"
 hands the number to the softphone (click-to-call) and, for a missed call, closes
 the callback task.
 
+Changes: `apply_changes` re-queries when calls or tasks changed (here or by another
+agent), once for a burst of changes, and not while the tab is out of sight (it catches
+up when shown).
+
 Signals:
     open_customer_requested(int): the agent wants the caller's record.
     new_customer_requested(str): an unknown caller's number, for quick-create.
@@ -15,8 +19,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QModelIndex, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QModelIndex, QTimer, Signal
+from PySide6.QtGui import QColor, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -39,6 +43,8 @@ if TYPE_CHECKING:  # SQLAlchemy is imported after the first paint
     from app.services.calls import CallService
 
 log = logging.getLogger(__name__)
+COALESCE_MS = 100  # changes closer together than this make one re-query
+SHOWN = (Entity.INTERACTION, Entity.TASK)  # calls, and the callback tasks of missed ones
 MISSED_OPEN = QColor("#c62828")
 # "rang": popped here, but no source reported an answer or a hang-up (`rapport pop`).
 OUTCOMES = {"completed": "Answered", "missed": "Missed", "abandoned": "Abandoned", "rang": "Rang"}
@@ -83,15 +89,18 @@ class CallLogView(QWidget):
         self,
         calls: CallService,
         bridge: DatabaseBridge,
-        agent: str | None,
+        agent: str,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.calls = calls
         self.bridge = bridge
-        self.agent = agent
+        self.agent = agent  # the agent's login: "my calls"
         self.line: str | None = None  # the line our calls arrive on, learnt from them
         self._generation = 0
+        self._stale = False  # calls changed while the tab was out of sight
+        self._changes_timer = QTimer(self, singleShot=True, interval=COALESCE_MS)
+        self._changes_timer.timeout.connect(self._catch_up)
 
         layout = QVBoxLayout(self)
         top = QHBoxLayout()
@@ -144,11 +153,25 @@ class CallLogView(QWidget):
         return self.model.row_at(self.table.currentIndex().row())
 
     def refresh(self) -> None:
+        self._stale = False  # this query reads what the pending changes wrote
+        self._changes_timer.stop()
         self.bridge.spawn(self._load())
 
     def apply_changes(self, changes: Changes) -> None:
         """Re-query when calls or their callback tasks changed, here or elsewhere."""
-        if changes.touches((Entity.INTERACTION, Entity.TASK)):
+        if changes.touches(SHOWN):
+            self._stale = True
+            if not self._changes_timer.isActive():
+                self._changes_timer.start()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._stale and not self._changes_timer.isActive():
+            self._changes_timer.start()
+
+    def _catch_up(self) -> None:
+        if self._stale and self.isVisible():
+            self._stale = False
             self.refresh()
 
     async def _load(self) -> None:
@@ -174,12 +197,7 @@ class CallLogView(QWidget):
         selected = self.selected()
         self.model.set_rows(rows)
         self.count.setText(fmt.plural(len(rows), "call"))
-        if mine and not (self.agent or self.line or workstation):
-            self.message.setText(
-                "Showing every call: no agent login (RAPPORT_USER) is set and this"
-                " workstation is not known."
-            )
-        elif not rows:
+        if not rows:
             self.message.setText(
                 "No calls here yet (All calls shows everyone's)." if mine else "No calls yet."
             )

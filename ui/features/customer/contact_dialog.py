@@ -5,6 +5,10 @@ If someone else saved the customer meanwhile, both versions are shown side by
 side and the agent chooses; nothing is overwritten silently and what the agent
 typed is kept until they decide.
 
+A save is an operation (`create_customer` / `save_contact` in
+app/operations/customers.py) performed through the bridge, which publishes what it
+changed: the customer's open tab refreshes from that, as from any other agent's edit.
+
 Signals:
     saved(object): the SavedContact after a successful save.
 """
@@ -12,6 +16,7 @@ Signals:
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -31,15 +36,12 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import UserError
-from app.services.contacts import (
-    ContactConflict,
-    ContactDetails,
-    ContactService,
-    PhoneEdit,
-    SavedContact,
-)
+from app.services.contacts import ContactConflict, ContactDetails, PhoneEdit, SavedContact
 from ui.bridge import DatabaseBridge
 from ui.widgets import plain_label
+
+if TYPE_CHECKING:
+    from app.bootstrap import Services  # the core loads after the first paint
 
 PHONE_ROWS = 3
 KINDS = ("mobile", "home", "work", "other")
@@ -109,9 +111,8 @@ class ContactDialog(QDialog):
     def __init__(
         self,
         contact: SavedContact,
-        service: ContactService,
+        services: Services,
         bridge: DatabaseBridge,
-        actor: str,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -119,9 +120,8 @@ class ContactDialog(QDialog):
         title = "New customer" if self.creating else "Edit contact details"
         self.setWindowTitle(title)
         self.setAccessibleName(title)
-        self._service = service
+        self._services = services
         self._bridge = bridge
-        self._actor = actor
         self._version = contact.version
         self.customer_id = contact.customer_id
 
@@ -254,14 +254,22 @@ class ContactDialog(QDialog):
         self._bridge.spawn(self._save(self._version))
 
     async def _save(self, version: int) -> None:
+        from app.operations import customers as operations  # the core loads after the paint
+
         self.buttons.setEnabled(False)
         self.message.setText("Saving…")
         try:
             if self.creating:
-                saved = await self._bridge.run(self._service.create, self.details(), self._actor)
+                saved = await self._bridge.perform(
+                    operations.create_customer, self._services, self.details()
+                )
             else:
-                saved = await self._bridge.run(
-                    self._service.save, self.customer_id, version, self.details(), self._actor
+                saved = await self._bridge.perform(
+                    operations.save_contact,
+                    self._services,
+                    self.customer_id,
+                    version,
+                    self.details(),
                 )
         except ContactConflict as conflict:
             self._show_conflict(conflict)

@@ -3,6 +3,10 @@
 Results come as you type (debounced); an answer to an older query is dropped.
 Enter opens the selected (or best) match, arrows move, Esc clears.
 
+Changes: `apply_changes` runs the search shown again when a customer it lists changed
+(renamed, another phone, a new order), keeping the selected customer selected. A new
+customer who would match is listed at the next search, not pushed into the list.
+
 Signals:
     open_requested(int): the agent chose a customer id to open.
     new_customer_requested(str): nothing matched; create a customer from this text.
@@ -16,6 +20,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QLineEdit, QPushButton, QTableView, QVBoxLayout, QWidget
 
+from app.changes import Changes, Entity
 from app.services import views as v
 from ui import actions
 from ui import formatting as fmt
@@ -28,6 +33,8 @@ DEBOUNCE_MS = 180
 MAX_QUERY_CHARS = 200  # app.services.search.MAX_QUERY_CHARS (not imported: see Start-up)
 log = logging.getLogger(__name__)
 MATCH_LABELS = {"phone": "phone", "email": "e-mail", "order": "order", "case": "case"}
+# What a result shows: the customer (name, city, tier) and their last order.
+SHOWN = (Entity.CUSTOMER, Entity.ORDER)
 
 
 class SearchPanel(QWidget):
@@ -41,6 +48,7 @@ class SearchPanel(QWidget):
         self._generation = 0
         self._open_when_ready = False
         self._open_if_single: str | None = None  # a look-up (tel:) opens a sole match
+        self._listed_query: str | None = None  # the query whose results are listed
         self.setMinimumWidth(340)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 0, 8)
@@ -97,6 +105,7 @@ class SearchPanel(QWidget):
     def show_candidates(self, hits: list[v.SearchHit] | tuple[v.SearchHit, ...], why: str) -> None:
         """Several customers for one caller (a household phone): let the agent pick."""
         self._generation += 1  # whatever was being searched is no longer wanted
+        self._listed_query = None  # not the answer to what is typed: nothing to re-run
         self.model.set_rows(list(hits))
         self.results.selectRow(0)
         self.status.setText(f"{why}: {len(hits)} customers share this number. Enter opens.")
@@ -113,11 +122,22 @@ class SearchPanel(QWidget):
         self.box.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.box.selectAll()
 
+    def apply_changes(self, changes: Changes) -> None:
+        """Search again when a listed customer changed (nothing else is queried)."""
+        query = self._listed_query
+        if query is None or query != self.box.text().strip() or self._timer.isActive():
+            return  # nothing listed, or a search of what is typed is coming anyway
+        listed = {hit.customer_id for hit in self.model.rows}
+        if changes.everything or listed & changes.customers(SHOWN):
+            self._generation += 1
+            self._bridge.spawn(self._run_search(query, self._generation, refresh=True))
+
     # -- searching -------------------------------------------------------------
 
     def _start_search(self) -> None:
         query = self.box.text().strip()
         self._generation += 1
+        self._listed_query = None
         if not query:
             self.model.set_rows([])
             self.new_button.hide()
@@ -128,7 +148,7 @@ class SearchPanel(QWidget):
             return
         self._bridge.spawn(self._run_search(query, self._generation))
 
-    async def _run_search(self, query: str, generation: int) -> None:
+    async def _run_search(self, query: str, generation: int, refresh: bool = False) -> None:
         try:
             hits = await self._bridge.run(self._search.search, query)  # type: ignore[union-attr]
         except Exception as exc:  # show it in place, keep what is typed
@@ -138,15 +158,14 @@ class SearchPanel(QWidget):
             return
         if generation != self._generation:
             return  # a newer query is on its way: drop this stale answer
+        self._listed_query = query
+        if refresh:
+            self._show_again(query, hits)
+            return
         self.model.set_rows(hits)
-        self.new_button.setVisible(not hits)
         if hits:
             self.results.selectRow(0)
-            self.status.setText(
-                f"{fmt.plural(len(hits), 'match', 'matches')}. Enter opens, ↑↓ move, Esc clears."
-            )
-        else:
-            self.status.setText(f"No customer matches {query!r}. Create one with Ctrl+N.")
+        self._say_found(query, hits)
         if self._open_when_ready:
             self._open_when_ready = False
             self._open_row(0)
@@ -155,6 +174,28 @@ class SearchPanel(QWidget):
             log.info("look-up: %d match(es)%s", len(hits), "; opened" if len(hits) == 1 else "")
             if len(hits) == 1:
                 self._open_row(0)
+
+    def _say_found(self, query: str, hits: list[v.SearchHit]) -> None:
+        self.new_button.setVisible(not hits)
+        if hits:
+            self.status.setText(
+                f"{fmt.plural(len(hits), 'match', 'matches')}. Enter opens, ↑↓ move, Esc clears."
+            )
+        else:
+            self.status.setText(f"No customer matches {query!r}. Create one with Ctrl+N.")
+
+    def _show_again(self, query: str, hits: list[v.SearchHit]) -> None:
+        """The same search answered anew: the selected customer stays selected."""
+        selected = self.model.row_at(self.results.currentIndex().row())
+        if not self.model.update_rows(hits):
+            return
+        self._say_found(query, hits)
+        row = next(
+            (i for i, h in enumerate(hits) if selected and h.customer_id == selected.customer_id),
+            0 if hits else None,
+        )
+        if row is not None and row != self.results.currentIndex().row():
+            self.results.selectRow(row)
 
     def _open_best(self) -> None:
         if self._timer.isActive():  # Enter before the debounce fired: search now
