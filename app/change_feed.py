@@ -116,6 +116,9 @@ class ChangeFeed(StatusReporter):
         self._task = asyncio.get_running_loop().create_task(self.run(on_changes))
 
     async def stop(self) -> None:
+        """End the task, and wait for the worker to finish its call in progress and
+        close the connection: a read at most `read_timeout` (PostgreSQL) or one poll, a
+        connection attempt at most its `connect_timeout`. The GUI stays responsive."""
         task, self._task = self._task, None
         if task is None:
             return
@@ -166,7 +169,10 @@ class ChangeFeed(StatusReporter):
             log.exception("change feed failed")
             return "error", detail
         finally:
-            await asyncio.shield(self._on_worker(executor, self._close))
+            try:
+                await asyncio.shield(self._on_worker(executor, self._close))
+            except Exception:
+                log.exception("closing the change feed's connection failed")
 
     async def _on_worker(self, executor: ThreadPoolExecutor, call: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(executor, self._guarded, call)
