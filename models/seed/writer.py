@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import JSON, Boolean, Date, DateTime, Engine, Time
 
+from models import change_log
 from models.base import UTCDateTime
 from models.schema import metadata
 
@@ -109,6 +110,7 @@ class Writer:
             cursor = raw.cursor()
             if self.sqlite:
                 cursor.execute("BEGIN")
+                change_triggers = change_log.silence(cursor)  # one "*", not a row per row
             for table in self.order:
                 rows = batch.pop(table, [])
                 if not rows:
@@ -131,6 +133,7 @@ class Writer:
                             copy.write_row(row)
                 self.counts[table] += len(tuples)
             if self.sqlite:
+                change_log.restore(cursor, change_triggers)
                 cursor.execute("COMMIT")
             else:
                 raw.commit()
