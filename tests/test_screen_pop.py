@@ -134,3 +134,54 @@ def test_hand_off_between_two_processes(running_rapport: RunningRapport, tmp_pat
     assert popped["source"] == "handoff" and popped["latency_ms"] >= 0
     garbage = running_rapport.command("pop", "12; rm -rf /")
     assert garbage.returncode == 2 and "rapport:" in garbage.stderr
+
+
+def test_a_hang_up_reported_twice_leaves_the_answered_call_in_its_wrap_up(
+    window: MainWindow, engine: Engine, aloop: LoopRunner
+) -> None:
+    for state in (CallState.RINGING, CallState.ANSWERED, CallState.ENDED):
+        window.calls.handle_call(call_event("020 7946 0018", state, "twice-1"))
+    aloop.until(lambda: window.calls.wrap_up.isVisible())
+    window.calls.handle_call(call_event("020 7946 0018", CallState.ENDED, "twice-1"))
+    aloop.until(lambda: window.bridge.running == 0)
+    assert "Missed call" not in window.statusBar().currentMessage()
+    assert window.calls.wrap_up.isVisible()
+    with engine.connect() as conn:
+        outcome = conn.scalar(select(Interaction.outcome).where(Interaction.call_id == "twice-1"))
+    assert outcome is not None and outcome.value == "completed"
+
+
+def test_an_answer_during_the_look_up_is_recorded_for_the_caller(
+    window: MainWindow, engine: Engine, aloop: LoopRunner
+) -> None:
+    window.calls.handle_call(call_event("617 555 0142", CallState.RINGING, "quick-1"))
+    window.calls.handle_call(call_event("617 555 0142", CallState.ANSWERED, "quick-1"))
+    aloop.until(lambda: "On call with Sandra Kowalski" in window.calls.call_label.text())
+    panel = _current(window)
+    assert panel is not None and panel.data.header.name == "Sandra Kowalski"
+    with engine.connect() as conn:
+        customer = conn.scalar(
+            select(Interaction.customer_id).where(Interaction.call_id == "quick-1")
+        )
+    assert customer == panel.customer_id
+
+
+def test_a_wrap_up_refreshes_the_callers_tab_not_every_open_tab(
+    window: MainWindow, aloop: LoopRunner
+) -> None:
+    assert window.services is not None
+    other_id = aloop.run(window.bridge.run(window.services.customers.first_customer_id))
+    assert other_id is not None
+    other = aloop.run(window.tabs.load_customer(other_id))
+    assert other is not None and other.data.header.name != "Priya Raman"
+    for state in (CallState.RINGING, CallState.ANSWERED, CallState.ENDED):
+        window.calls.handle_call(call_event("020 7946 0018", state, "only-1"))
+    aloop.until(lambda: window.calls.wrap_up.isVisible())
+    shown: list[int] = []
+    window.customer_shown.connect(shown.append)
+    window.calls.wrap_up.summary.setPlainText("Only Priya's timeline changes")
+    window.calls.wrap_up.save.click()
+    aloop.until(lambda: not window.calls.wrap_up.isVisible())
+    aloop.until(lambda: window.bridge.running == 0)
+    assert window.tabs.panel_of(other_id) is other  # untouched: not reloaded
+    assert other_id not in shown
