@@ -292,7 +292,7 @@ def test_the_status_bar_names_the_database_without_driver_or_password(
         assert shown.startswith("SQLite ") and Path(engine.url.database or "").name in shown
     else:
         where = f"PostgreSQL {engine.url.username}@{engine.url.host}"
-        # The test server runs without TLS, which the status bar says (ui/main_window.py).
+        # The test server runs without TLS, which the status bar says (ui/shell/connection.py).
         assert shown in {
             f"{where}:{engine.url.port}/{engine.url.database} · not encrypted",
             f"{where}/{engine.url.database} · not encrypted",

@@ -66,8 +66,8 @@ class ConnectionController(QObject):
         self.db_label = QLabel("Connecting…")  # the status bar's database indicator
         self.dialog: ConnectionDialog | None = None
         self.sql_guard: Any = None  # app.sql_guard.GuiThreadSqlGuard, once connected
-        # Awaited once connected, before `connect` returns (the shell offers the drafts
-        # an earlier run left, so a caller that awaits `connect` sees them offered).
+        # Awaited once connected, before `open` returns (the shell offers the drafts
+        # an earlier run left, so a caller that awaits `open` sees them offered).
         self.after_connect: Callable[[Services], Awaitable[None]] | None = None
         self._retry = QTimer(self, interval=RETRY_MS)
         self._retry.timeout.connect(lambda: self.bridge.spawn(self._check()))
@@ -75,7 +75,7 @@ class ConnectionController(QObject):
 
     # -- connecting ------------------------------------------------------------------
 
-    async def connect(self) -> None:
+    async def open(self) -> None:
         """Open the configured database on a worker; say why not when it fails."""
         try:
             services = await self.bridge.run(_open_services, self.settings)
@@ -201,7 +201,7 @@ class ConnectionController(QObject):
             self.disconnected.emit()
             await self.bridge.run(old.close)
         self.db_label.setText("Connecting…")
-        await self.connect()
+        await self.open()
         if self.services is not None:
             self.message.emit(remembered.note, 10000)
 

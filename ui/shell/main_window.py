@@ -135,7 +135,7 @@ class MainWindow(QMainWindow):
         return self.connection.settings
 
     async def connect_database(self) -> None:
-        await self.connection.connect()
+        await self.connection.open()
 
     def _connected(self, services: Services) -> None:
         self._drop_call_log()  # made for other services (another agent)

@@ -31,6 +31,7 @@ Signals:
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from typing import TYPE_CHECKING, Any
@@ -151,7 +152,7 @@ class CallsController(QObject):
         previous = self._last_task.get(event.call_id)
         task = self.bridge.spawn(self._on_call(event, after=previous))
         self._last_task[event.call_id] = task
-        task.add_done_callback(lambda done, key=event.call_id: self._forget_task(key, done))
+        task.add_done_callback(functools.partial(self._forget_task, event.call_id))
 
     def _forget_task(self, call_id: str, task: asyncio.Task[Any]) -> None:
         if self._last_task.get(call_id) is task:
