@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QApplication, QTabWidget, QWidget
 from sqlalchemy import Engine, select
 
 from app.config import load_settings, user_data_dir
+from app.drafts import DraftKey
 from app.telephony.events import CallState
 from models.service import Interaction
 from tests.conftest import LoopRunner
@@ -278,6 +279,33 @@ def test_calls_ringing_while_the_database_is_down_are_shown_then_popped(
         )
     )
     assert "020 7946 0018" not in window.banner.text() or not window.banner.isVisible()
+
+
+# -- switching databases -------------------------------------------------------------------
+
+
+def test_switching_databases_puts_the_open_wrap_up_away_as_a_draft_of_the_old_one(
+    window: MainWindow, aloop: LoopRunner, tmp_path: Path
+) -> None:
+    assert window.services is not None
+    old_identity = window.services.database_identity
+    _end_a_call_into_the_wrap_up(window, aloop, "switch-1")
+    interaction_id = window.calls.wrap_up.interaction_id
+    window.calls.wrap_up.summary.setPlainText("Half-written before the switch")
+    window.show_call_log()
+    old_log = window.call_log
+    other = tmp_path / "other.db"
+    aloop.run(window.connection.switch(f"sqlite:///{other}"))
+    assert window.services is not None and window.services.engine.url.database == str(other)
+    # Its interaction id means nothing in the other database: no wrap-up to save there.
+    assert not window.calls.wrap_up.isVisible() and len(window.calls.book) == 0
+    draft = window.drafts.get(DraftKey.wrap_up(old_identity, interaction_id))
+    assert draft is not None and draft.text == "Half-written before the switch"
+    # The call log of the old database is gone; Ctrl+L makes one for the new database.
+    assert window.call_log is None
+    window.show_call_log()
+    assert window.call_log is not None and window.call_log is not old_log
+    assert window.call_log.calls is window.services.calls
 
 
 # -- the status bar and rapportctl config show ---------------------------------------------

@@ -128,9 +128,15 @@ class CallsController(QObject):
             self.bridge.spawn(self._pop_held())
 
     def detach(self) -> None:
-        """The database is going away (switching): keep the wrap-up as a draft."""
+        """The database is going away (switching). Its calls' interaction ids mean nothing
+        in the next one: forget the calls, and put an open wrap-up away as a draft of
+        this database (it comes back when this database is connected again)."""
         self.services = None
         self.wrap_up.keep_draft_now()
+        self.wrap_up.hide()
+        self.book.clear()
+        self._timer.stop()
+        self.call_label.setText("")
 
     def database_unavailable(self) -> None:
         """Connecting failed: show who rings meanwhile rather than nothing."""
