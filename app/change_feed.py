@@ -107,6 +107,7 @@ class ChangeFeed(StatusReporter):
         self.backoff = Backoff()
         self._task: asyncio.Task[None] | None = None
         self._worker: threading.Thread | None = None
+        self._executor: ThreadPoolExecutor | None = None
 
     # -- for the UI ----------------------------------------------------------------------
 
@@ -125,6 +126,17 @@ class ChangeFeed(StatusReporter):
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 
+    def stop_now(self) -> None:
+        """End the feed without the loop (at quit, when it no longer turns): cancel the
+        task, close the connection on the worker after its read in progress, join it."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.submit(self._guarded, self._close)
+            executor.shutdown(wait=True)
+
     def describe(self) -> str:
         """Where the feed listens, for the status indicator (never a password)."""
         raise NotImplementedError
@@ -133,6 +145,7 @@ class ChangeFeed(StatusReporter):
 
     async def run(self, on_changes: Deliver) -> None:
         executor = ThreadPoolExecutor(1, thread_name_prefix="rapport-changes")
+        self._executor = executor
         self._worker = None
         try:
             while True:
@@ -145,6 +158,8 @@ class ChangeFeed(StatusReporter):
             # The worker finishes the read in progress (at most a read timeout), then
             # the close queued behind it; waiting here keeps no thread behind.
             executor.shutdown(wait=True)
+            if self._executor is executor:
+                self._executor = None
             self._set_status("disconnected", "stopped")
 
     async def _session(

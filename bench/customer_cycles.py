@@ -1,8 +1,8 @@
 """bench.customer_cycles: memory growth over 1,000 customer open/close cycles (offscreen).
 
 The real MainWindow, connected as the app connects (`connect_database`), opens a
-customer with `window.load_customer(id)` (service call on the worker, widgets built
-and painted) and closes its tab with `window.close_tab(index)`, 1,000 times, over
+customer with `window.tabs.load_customer(id)` (service call on the worker, widgets built
+and painted) and closes its tab with `window.tabs.close_tab(index)`, 1,000 times, over
 customers drawn at random from the database. Read-only: it writes nothing, so it can
 run on a shared benchmark database. Garbage is collected on the GUI thread as in the
 app (bench/common.py run_gui_bench).
@@ -52,13 +52,13 @@ async def settle(window: Any) -> None:
 
 async def cycle(window: Any, customer_id: int) -> float:
     start = time.perf_counter()
-    panel = await window.load_customer(customer_id)
+    panel = await window.tabs.load_customer(customer_id)
     if panel is None:
         raise RuntimeError(f"customer {customer_id} did not open")
     panel.grab()  # painted, as the agent sees it
     elapsed = (time.perf_counter() - start) * 1000
     await settle(window)
-    window.close_tab(window.tabs.indexOf(panel))
+    window.tabs.close_tab(window.tabs.indexOf(panel))
     await settle(window)
     return elapsed
 
@@ -75,7 +75,7 @@ async def run(args: Any, engine: Engine) -> None:
     window.show()
     await window.connect_database()
     if window.services is None:
-        raise SystemExit(f"cannot connect: {window.connection_error}")
+        raise SystemExit(f"cannot connect: {window.connection.error}")
     ids = await bridge.run(random_customer_ids, window.services.engine, CYCLES + WARMUP)
     if len(ids) < CYCLES + WARMUP:  # a small database: customers come round again
         ids = (ids * ((CYCLES + WARMUP) // max(len(ids), 1) + 1))[: CYCLES + WARMUP]

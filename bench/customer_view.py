@@ -158,7 +158,7 @@ async def measure(
         start = time.perf_counter()
         data = await window.bridge.run(services.customers.load_customer, customer_id)
         loaded = time.perf_counter()
-        panel = window._make_panel(data)
+        panel = window.tabs.make_panel(data)
         index = window.tabs.addTab(panel, data.header.name)
         window.tabs.setCurrentIndex(index)
         panel.ensure_all_sections()  # the whole view, not only the Overview

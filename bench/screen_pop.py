@@ -101,7 +101,7 @@ async def run(args: Any, engine: Engine) -> None:
     window.resize(1366, 768)
     window.show()
     await window.connect_database()
-    window.toast.hide()
+    window.calls.toast.hide()
     beats: list[float] = []
     heartbeat = QTimer(interval=5)
     heartbeat.timeout.connect(lambda: beats.append(time.perf_counter()))
@@ -133,17 +133,17 @@ async def run(args: Any, engine: Engine) -> None:
         a busy wait would compete with the worker thread for the GIL)."""
         event = ringing(number, index)
         shown[event.call_id] = asyncio.get_running_loop().create_future()
-        window.handle_call(event)
+        window.calls.handle_call(event)
         latency = await asyncio.wait_for(shown[event.call_id], POP_TIMEOUT_S)
         if not isinstance(window.tabs.currentWidget(), CustomerPanel):
             raise RuntimeError(f"{number!r} did not pop a customer")
         while bridge.running:
             await asyncio.sleep(0.001)
         # Close it again so every pop builds a fresh view.
-        window.close_tab(window.tabs.currentIndex())
-        window._closed.clear()
-        window.toast.hide()
-        window.calls.clear()
+        window.tabs.close_tab(window.tabs.currentIndex())
+        window.tabs.closed.clear()
+        window.calls.toast.hide()
+        window.calls.book.clear()
         return latency
 
     raw = raw_lookup(engine)

@@ -82,34 +82,34 @@ async def run_calls(app: QApplication, db: str, out: Path) -> None:
         suffix = f"{width}x{height}"
         window.statusBar().clearMessage()
         call = f"shot-{width}"
-        window.handle_call(ringing("020 7946 0018", call, CallState.RINGING))
+        window.calls.handle_call(ringing("020 7946 0018", call, CallState.RINGING))
         await settle(app, window, 0.8)
         await shoot_screen(app, window, out, f"pop-toast-{suffix}")
-        window.handle_call(ringing("020 7946 0018", call, CallState.ANSWERED))
+        window.calls.handle_call(ringing("020 7946 0018", call, CallState.ANSWERED))
         await asyncio.sleep(2.2)
-        window.handle_call(ringing("020 7946 0018", call, CallState.ENDED))
+        window.calls.handle_call(ringing("020 7946 0018", call, CallState.ENDED))
         await settle(app, window, 0.6)
-        window.wrap_up.code.setCurrentText("complaint")
-        window.wrap_up.summary.setPlainText(
+        window.calls.wrap_up.code.setCurrentText("complaint")
+        window.calls.wrap_up.summary.setPlainText(
             "Engraving reads the wrong names; re-engraving promised for Saturday."
         )
-        window.wrap_up.follow_up.setText("Call back after delivery")
+        window.calls.wrap_up.follow_up.setText("Call back after delivery")
         await asyncio.sleep(1.2)
         await shoot_screen(app, window, out, f"wrap-up-{suffix}")
-        window.wrap_up.save.click()
+        window.calls.wrap_up.save.click()
         await settle(app, window, 0.6)
         missed = f"missed-{width}"
-        window.handle_call(ringing("+1 202 555 0111", missed, CallState.RINGING))
+        window.calls.handle_call(ringing("+1 202 555 0111", missed, CallState.RINGING))
         await settle(app, window, 0.6)
-        if getattr(window, "new_customer_dialog", None) is not None:
-            window.new_customer_dialog.reject()  # nothing saved for an unknown caller
-        window.handle_call(ringing("+1 202 555 0111", missed, CallState.ENDED))
+        if window.tabs.new_customer_dialog is not None:
+            window.tabs.new_customer_dialog.reject()  # nothing saved for an unknown caller
+        window.calls.handle_call(ringing("+1 202 555 0111", missed, CallState.ENDED))
         await settle(app, window, 0.6)
-        window.toast.hide()
+        window.calls.toast.hide()
         window.show_call_log()
         await settle(app, window, 0.8)
         await shoot(app, window, out, f"call-log-{suffix}")
-        window.close_tab(window.tabs.currentIndex())
+        window.tabs.close_tab(window.tabs.currentIndex())
     window.close()
     bridge.shutdown()
     if window.services:

@@ -300,14 +300,14 @@ def window(engine: Engine, aloop: LoopRunner, gui_sql_guard: Any) -> Iterator[An
     main = MainWindow(settings, bridge)
     main.show()
     aloop.run(main.connect_database())
-    assert main.services is not None, main.connection_error
+    assert main.services is not None, main.connection.error
     gui_sql_guard.attach(main.services.engine)
     yield main
     gui_sql_guard.detach(main.services.engine)
     aloop.until(lambda: bridge.running == 0)
     bridge.shutdown()
     main.services.close()
-    main.toast.close()
+    main.calls.toast.close()
     main.close()
     main.deleteLater()
     bridge.deleteLater()

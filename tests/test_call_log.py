@@ -49,13 +49,17 @@ def test_missed_call_in_the_call_log_and_called_back_through_ami(
         },
     )
     hub = TelephonyHub(settings)
-    hub.call_event.connect(window.handle_call)
-    hub.status_changed.connect(window.show_adapter_status)
-    window.telephony = hub
+    hub.call_event.connect(window.calls.handle_call)
+    hub.status_changed.connect(window.indicators.adapter_status.set_status)
+    window.calls.telephony = hub
     hub.start()
     try:
         aloop.until(lambda: hub.adapters["ami"].status == "connected")
-        aloop.until(lambda: "Asterisk: connected" in window.adapter_status.indicators["ami"].text())
+        aloop.until(
+            lambda: (
+                "Asterisk: connected" in window.indicators.adapter_status.indicators["ami"].text()
+            )
+        )
 
         call = FakeCall(caller_num="6175550142")  # Sandra (S2), stored as 617.555.0142
         aloop.run(fake.push(call.dial_begin()))
@@ -92,7 +96,7 @@ def test_missed_call_in_the_call_log_and_called_back_through_ami(
         view.missed_only.setChecked(True)
         aloop.until(lambda: view.model.rowCount() == 1)
         # Enter on the row opens the caller's record.
-        window.close_tab(window.tabs.indexOf(window.tabs.widget(0)))
+        window.tabs.close_tab(window.tabs.indexOf(window.tabs.widget(0)))
         view.table.selectRow(0)
         qtbot.keyClick(view.table, Qt.Key.Key_Return)
         aloop.until(
@@ -130,7 +134,7 @@ def test_click_to_call_without_a_softphone_link_says_so(
         agent=None,
         line=None,
     )
-    aloop.run(window.dial(entry))
+    aloop.run(window.calls.dial(entry))
     assert opened == ["tel:+12025550111"]
     assert "copied to the clipboard" in window.statusBar().currentMessage()
     assert QApplication.clipboard().text() == "+1 202 555 0111"

@@ -67,9 +67,9 @@ def test_missed_calls_of_this_workstation_are_in_the_default_view(
     )
     there.ended(_event("+1 202 555 0155", CallState.ENDED, "there-1"), None)
     # One that rings here (no line, no agent login) and is missed.
-    window.handle_call(_event("+1 202 555 0144", CallState.RINGING, "here-1"))
-    aloop.until(lambda: "here-1" in window.calls)
-    window.handle_call(_event("+1 202 555 0144", CallState.ENDED, "here-1"))
+    window.calls.handle_call(_event("+1 202 555 0144", CallState.RINGING, "here-1"))
+    aloop.until(lambda: "here-1" in window.calls.book)
+    window.calls.handle_call(_event("+1 202 555 0144", CallState.ENDED, "here-1"))
     aloop.until(lambda: "Missed call" in window.statusBar().currentMessage())
     view = _open_log(window, aloop, 1)
     assert view.scope.currentIndex() == 0  # "My calls and my line"
@@ -90,20 +90,22 @@ def test_a_pop_is_in_the_log_as_rung_and_the_new_caller_is_named(
         ).first()  # type: ignore[misc]
     # The agent context is injected: this window acts as that staff member.
     assert window.services is not None
-    window.services = window.services.acting_as(
-        dataclasses.replace(
-            window.services.agent, login=login, display_name=display_name, user_id=staff_id
+    window.connection.use(
+        window.services.acting_as(
+            dataclasses.replace(
+                window.services.agent, login=login, display_name=display_name, user_id=staff_id
+            )
         )
     )
     ring = _event("+1 202 555 0199", CallState.RINGING, "pop-7", name="Ann Example")
-    window.handle_call(ring)
+    window.calls.handle_call(ring)
     aloop.until(
         lambda: (
-            getattr(window, "new_customer_dialog", None) is not None
-            and window.new_customer_dialog.isVisible()
+            window.tabs.new_customer_dialog is not None
+            and window.tabs.new_customer_dialog.isVisible()
         )
     )
-    dialog = window.new_customer_dialog
+    dialog = window.tabs.new_customer_dialog
     # The name the source sent is in the form, the number too.
     assert (dialog.first_name.text(), dialog.last_name.text()) == ("Ann", "Example")
     assert dialog.phone_edits[0][0].text() == "+1 202 555 0199"
@@ -117,10 +119,10 @@ def test_a_pop_is_in_the_log_as_rung_and_the_new_caller_is_named(
             and p.data.header.name == "Ann Example"
         )
     )
-    window.handle_call(dataclasses.replace(ring, state=CallState.ANSWERED))
-    aloop.until(lambda: "On call with Ann Example" in window.call_label.text())
-    window.handle_call(dataclasses.replace(ring, state=CallState.ENDED))
-    aloop.until(lambda: window.wrap_up.isVisible())
+    window.calls.handle_call(dataclasses.replace(ring, state=CallState.ANSWERED))
+    aloop.until(lambda: "On call with Ann Example" in window.calls.call_label.text())
+    window.calls.handle_call(dataclasses.replace(ring, state=CallState.ENDED))
+    aloop.until(lambda: window.calls.wrap_up.isVisible())
     window.show_call_log()
     aloop.until(lambda: view.model.rowCount() == 1 and view.model.rows[0].outcome == "completed")
     assert view.model.index(0, 3).data() == "Ann Example"

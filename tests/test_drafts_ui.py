@@ -33,7 +33,7 @@ def _customer_id(window: MainWindow, aloop: LoopRunner, name: str) -> int:
 
 
 def _notes_panel(window: MainWindow, aloop: LoopRunner, customer_id: int) -> CustomerPanel:
-    panel = aloop.run(window.load_customer(customer_id))
+    panel = aloop.run(window.tabs.load_customer(customer_id))
     assert panel is not None
     panel.show_notes()
     aloop.until(lambda: not panel.note_editor.isReadOnly())  # its draft was looked up
@@ -48,14 +48,14 @@ def restarted(window: MainWindow, aloop: LoopRunner) -> Iterator[MainWindow]:
     again = MainWindow(window.settings, bridge)
     again.show()
     aloop.run(again.connect_database())
-    assert again.services is not None, again.connection_error
+    assert again.services is not None, again.connection.error
     try:
         yield again
     finally:
         aloop.until(lambda: bridge.running == 0)
         bridge.shutdown()
         again.services.close()
-        again.toast.close()
+        again.calls.toast.close()
         again.close()
         again.deleteLater()
         bridge.deleteLater()
@@ -80,14 +80,14 @@ def test_drafts_recovered_after_a_crash_open_and_discard(
     first.note_editor.insertPlainText("promised a call back (Noël’s order)")
     second = _notes_panel(window, aloop, sandra)
     second.note_editor.setPlainText("Second broken promise: escalate to the store manager.")
-    window.wrap_up.begin(4242, "Eleanor Whitfield", 95, DraftKey.wrap_up(identity, 4242))
-    window.wrap_up.summary.setPlainText("Refill arrived damaged; replacement sent.")
+    window.calls.wrap_up.begin(4242, "Eleanor Whitfield", 95, DraftKey.wrap_up(identity, 4242))
+    window.calls.wrap_up.summary.setPlainText("Refill arrived damaged; replacement sent.")
     # The app is killed here: no close, no flush; only what the writer put on disk.
     aloop.until(lambda: len(window.drafts.drafts(identity)) == 3 and window.drafts.flush(0))
     typed_for_eleanor = first.note_editor.toPlainText()
 
     with restarted(window, aloop) as again:
-        recovered = again.recovered_drafts
+        recovered = again.recovery.panel
         assert recovered.isVisible()
         assert recovered.title.text() == "2 unsaved notes and 1 unsaved call wrap-up recovered"
         assert sorted(d.label for d in recovered.drafts.values()) == [
@@ -128,9 +128,11 @@ def test_drafts_recovered_after_a_crash_open_and_discard(
         assert again.drafts.get(DraftKey.note(identity, sandra)) is None
 
         qtbot.mouseClick(button("Open", "call with Eleanor Whitfield"), Qt.MouseButton.LeftButton)
-        aloop.until(lambda: again.wrap_up.isVisible())
-        assert again.wrap_up.summary.toPlainText() == "Refill arrived damaged; replacement sent."
-        assert again.wrap_up.title.text() == "Wrap-up: call with Eleanor Whitfield"
+        aloop.until(lambda: again.calls.wrap_up.isVisible())
+        assert (
+            again.calls.wrap_up.summary.toPlainText() == "Refill arrived damaged; replacement sent."
+        )
+        assert again.calls.wrap_up.title.text() == "Wrap-up: call with Eleanor Whitfield"
         assert not recovered.isVisible()  # nothing left to offer
 
         # The other database's draft for the same customer id stays out of sight.

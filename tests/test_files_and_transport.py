@@ -121,10 +121,10 @@ def test_the_installer_writes_the_machine_config_with_the_same_writer(tmp_path: 
 
 
 def test_the_status_bar_says_when_postgresql_is_not_encrypted(window: Any, engine: Engine) -> None:
-    text = window.db_label.text()
+    text = window.connection.db_label.text()
     if engine.dialect.name == "postgresql":
         # The test server runs without SSL.
         assert "not encrypted" in text, text
-        assert "sslmode=verify-full" in window.db_label.toolTip()
+        assert "sslmode=verify-full" in window.connection.db_label.toolTip()
     else:
         assert "encrypted" not in text, text  # a local file: nothing to say

@@ -56,12 +56,12 @@ def make_window(aloop: LoopRunner, qtbot: Any) -> Iterator[Any]:
         bridge.shutdown()
         if window.services is not None:
             window.services.close()
-        window.toast.close()
+        window.calls.toast.close()
     aloop.run(asyncio.sleep(0.05))
 
 
 def _dialog(window: MainWindow) -> ConnectionDialog:
-    dialog = getattr(window, "connection_dialog", None)
+    dialog = window.connection.dialog
     assert isinstance(dialog, ConnectionDialog) and dialog.isVisible()
     return dialog
 
@@ -82,7 +82,7 @@ def test_first_run_asks_for_the_password_stores_it_and_remembers_the_url(
     aloop.run(window.connect_database())
 
     assert window.services is None
-    assert window.connection_error and window.connection_error.startswith("wrong user or password")
+    assert window.connection.error and window.connection.error.startswith("wrong user or password")
     dialog = _dialog(window)
     assert dialog.windowModality() == Qt.WindowModality.WindowModal  # open(), not exec()
     assert dialog.status.text().startswith("wrong user or password")
@@ -103,14 +103,14 @@ def test_first_run_asks_for_the_password_stores_it_and_remembers_the_url(
     assert settings.sources["db_url"].startswith("user config")
     assert make_url(settings.db_url).username == "rapport_agent"
     assert settings.default_region == "GB"
-    assert window.connection_error is None and not window.banner.isVisible()
-    assert window.db_label.text().startswith("PostgreSQL rapport_agent@")
+    assert window.connection.error is None and not window.banner.isVisible()
+    assert window.connection.db_label.text().startswith("PostgreSQL rapport_agent@")
     assert "saved in" in window.statusBar().currentMessage()
 
     # The next start finds the password in the keyring and connects without asking.
     again = make_window()
     aloop.run(again.connect_database())
-    assert again.services is not None and getattr(again, "connection_dialog", None) is None
+    assert again.services is not None and again.connection.dialog is None
 
 
 def test_a_wrong_stored_password_opens_the_dialog_again(
@@ -183,7 +183,7 @@ def test_unreachable_server_shows_the_banner_but_does_not_push_the_dialog(
     _write(user_config_path(), f'[rapport]\ndb_url = "postgresql://a@127.0.0.1:{_free_port()}/r"\n')
     window = make_window()
     aloop.run(window.connect_database())
-    assert getattr(window, "connection_dialog", None) is None
+    assert window.connection.dialog is None
     assert "the server is unreachable" in window.banner.text()
     assert "File → Database connection…" in window.banner.text()
 
@@ -204,13 +204,13 @@ def test_from_the_demo_database_to_the_shared_one_via_the_menu(
     assert window.services is not None and window.services.backend == "sqlite"
     customer_id = aloop.run(window.bridge.run(window.services.customers.first_customer_id))
     assert customer_id is not None
-    aloop.run(window.load_customer(customer_id))
+    aloop.run(window.tabs.load_customer(customer_id))
     assert isinstance(window.tabs.currentWidget(), CustomerPanel)
 
-    window.connection_action.trigger()
+    window.menu_actions["database.connection"].trigger()
     dialog = _dialog(window)
     assert dialog.server.text() == "" and dialog.status.text() == ""
-    window.connection_action.trigger()  # a second click raises the same dialog
+    window.menu_actions["database.connection"].trigger()  # a second click raises the same dialog
     assert _dialog(window) is dialog
     parsed = make_url(pg_password_db[1])
     dialog.server.setText(parsed.host or "")

@@ -37,18 +37,20 @@ def test_ring_answer_hang_up_wrap_up(
 ) -> None:
     window.search.box.setFocus()
     qtbot.keyClicks(window.search.box, "typing something")
-    window.handle_call(call_event("020 7946 0018", CallState.RINGING))  # S4, UK national format
+    window.calls.handle_call(
+        call_event("020 7946 0018", CallState.RINGING)
+    )  # S4, UK national format
     aloop.until(lambda: (p := _current(window)) is not None and p.data.header.name == "Priya Raman")
-    assert window.toast.isVisible() and "Priya Raman" in window.toast.title.text()
-    assert "Kevin" in window.toast.lines.text()  # the key date two days away
+    assert window.calls.toast.isVisible() and "Priya Raman" in window.calls.toast.title.text()
+    assert "Kevin" in window.calls.toast.lines.text()  # the key date two days away
     assert window.search.box.text() == "typing something"  # nothing typed was lost
-    window.handle_call(call_event("020 7946 0018", CallState.ANSWERED))
-    aloop.until(lambda: "On call with Priya Raman" in window.call_label.text())
-    window.handle_call(call_event("020 7946 0018", CallState.ENDED))
-    aloop.until(lambda: window.wrap_up.isVisible())
-    window.wrap_up.summary.setPlainText("Re-engraving promised for Saturday")
-    window.wrap_up.save.click()
-    aloop.until(lambda: not window.wrap_up.isVisible())
+    window.calls.handle_call(call_event("020 7946 0018", CallState.ANSWERED))
+    aloop.until(lambda: "On call with Priya Raman" in window.calls.call_label.text())
+    window.calls.handle_call(call_event("020 7946 0018", CallState.ENDED))
+    aloop.until(lambda: window.calls.wrap_up.isVisible())
+    window.calls.wrap_up.summary.setPlainText("Re-engraving promised for Saturday")
+    window.calls.wrap_up.save.click()
+    aloop.until(lambda: not window.calls.wrap_up.isVisible())
     with engine.connect() as conn:
         row = conn.execute(
             select(
@@ -63,31 +65,31 @@ def test_ring_answer_hang_up_wrap_up(
 
 
 def test_household_unknown_and_withheld_callers(window: MainWindow, aloop: LoopRunner) -> None:
-    window.handle_call(call_event("415 555 0188", CallState.RINGING, "c-2"))
+    window.calls.handle_call(call_event("415 555 0188", CallState.RINGING, "c-2"))
     aloop.until(lambda: window.search.model.rowCount() == 2)
     assert {h.name for h in window.search.model.rows} == {"Eleanor Whitfield", "Thomas Whitfield"}
-    window.handle_call(call_event("+1 202 555 0111", CallState.RINGING, "c-3"))
+    window.calls.handle_call(call_event("+1 202 555 0111", CallState.RINGING, "c-3"))
     aloop.until(
         lambda: (
-            getattr(window, "new_customer_dialog", None) is not None
-            and window.new_customer_dialog.isVisible()
+            window.tabs.new_customer_dialog is not None
+            and window.tabs.new_customer_dialog.isVisible()
         )
     )
-    dialog = window.new_customer_dialog
+    dialog = window.tabs.new_customer_dialog
     assert dialog.phone_edits[0][0].text() == "+1 202 555 0111"
     dialog.reject()  # nothing saved: no junk customer
-    window.handle_call(call_event("anonymous", CallState.RINGING, "c-4"))
-    aloop.until(lambda: "withheld" in window.toast.title.text())
+    window.calls.handle_call(call_event("anonymous", CallState.RINGING, "c-4"))
+    aloop.until(lambda: "withheld" in window.calls.toast.title.text())
 
 
 def test_missed_call_is_logged_for_callback(
     window: MainWindow, engine: Engine, aloop: LoopRunner
 ) -> None:
-    window.handle_call(call_event("617 555 0142", CallState.RINGING, "c-5"))
+    window.calls.handle_call(call_event("617 555 0142", CallState.RINGING, "c-5"))
     aloop.until(
         lambda: (p := _current(window)) is not None and p.data.header.name == "Sandra Kowalski"
     )
-    window.handle_call(call_event("617 555 0142", CallState.ENDED, "c-5"))
+    window.calls.handle_call(call_event("617 555 0142", CallState.ENDED, "c-5"))
     aloop.until(lambda: "callback task" in window.statusBar().currentMessage())
     with engine.connect() as conn:
         outcome = conn.scalar(select(Interaction.outcome).where(Interaction.call_id == "c-5"))
@@ -96,7 +98,7 @@ def test_missed_call_is_logged_for_callback(
 
 def test_webhook_call_pops_the_customer(window: MainWindow, aloop: LoopRunner) -> None:
     adapter = WebhookAdapter(WebhookSettings(token="s3cret-webhook-token-42", port=0))
-    task = asyncio.ensure_future(adapter.run(window.handle_call))
+    task = asyncio.ensure_future(adapter.run(window.calls.handle_call))
 
     def post() -> int:
         connection = http.client.HTTPConnection("127.0.0.1", adapter.bound_port, timeout=5)
@@ -132,3 +134,54 @@ def test_hand_off_between_two_processes(running_rapport: RunningRapport, tmp_pat
     assert popped["source"] == "handoff" and popped["latency_ms"] >= 0
     garbage = running_rapport.command("pop", "12; rm -rf /")
     assert garbage.returncode == 2 and "rapport:" in garbage.stderr
+
+
+def test_a_hang_up_reported_twice_leaves_the_answered_call_in_its_wrap_up(
+    window: MainWindow, engine: Engine, aloop: LoopRunner
+) -> None:
+    for state in (CallState.RINGING, CallState.ANSWERED, CallState.ENDED):
+        window.calls.handle_call(call_event("020 7946 0018", state, "twice-1"))
+    aloop.until(lambda: window.calls.wrap_up.isVisible())
+    window.calls.handle_call(call_event("020 7946 0018", CallState.ENDED, "twice-1"))
+    aloop.until(lambda: window.bridge.running == 0)
+    assert "Missed call" not in window.statusBar().currentMessage()
+    assert window.calls.wrap_up.isVisible()
+    with engine.connect() as conn:
+        outcome = conn.scalar(select(Interaction.outcome).where(Interaction.call_id == "twice-1"))
+    assert outcome is not None and outcome.value == "completed"
+
+
+def test_an_answer_during_the_look_up_is_recorded_for_the_caller(
+    window: MainWindow, engine: Engine, aloop: LoopRunner
+) -> None:
+    window.calls.handle_call(call_event("617 555 0142", CallState.RINGING, "quick-1"))
+    window.calls.handle_call(call_event("617 555 0142", CallState.ANSWERED, "quick-1"))
+    aloop.until(lambda: "On call with Sandra Kowalski" in window.calls.call_label.text())
+    panel = _current(window)
+    assert panel is not None and panel.data.header.name == "Sandra Kowalski"
+    with engine.connect() as conn:
+        customer = conn.scalar(
+            select(Interaction.customer_id).where(Interaction.call_id == "quick-1")
+        )
+    assert customer == panel.customer_id
+
+
+def test_a_wrap_up_refreshes_the_callers_tab_not_every_open_tab(
+    window: MainWindow, aloop: LoopRunner
+) -> None:
+    assert window.services is not None
+    other_id = aloop.run(window.bridge.run(window.services.customers.first_customer_id))
+    assert other_id is not None
+    other = aloop.run(window.tabs.load_customer(other_id))
+    assert other is not None and other.data.header.name != "Priya Raman"
+    for state in (CallState.RINGING, CallState.ANSWERED, CallState.ENDED):
+        window.calls.handle_call(call_event("020 7946 0018", state, "only-1"))
+    aloop.until(lambda: window.calls.wrap_up.isVisible())
+    shown: list[int] = []
+    window.customer_shown.connect(shown.append)
+    window.calls.wrap_up.summary.setPlainText("Only Priya's timeline changes")
+    window.calls.wrap_up.save.click()
+    aloop.until(lambda: not window.calls.wrap_up.isVisible())
+    aloop.until(lambda: window.bridge.running == 0)
+    assert window.tabs.panel_of(other_id) is other  # untouched: not reloaded
+    assert other_id not in shown

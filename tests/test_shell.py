@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QApplication, QTabWidget, QWidget
 from sqlalchemy import Engine, select
 
 from app.config import load_settings, user_data_dir
+from app.drafts import DraftKey
 from app.telephony.events import CallState
 from models.service import Interaction
 from tests.conftest import LoopRunner
@@ -34,12 +35,14 @@ from ui.table_model import Column, RowTableModel
 
 def _end_a_call_into_the_wrap_up(window: MainWindow, aloop: LoopRunner, call_id: str) -> None:
     for state in (CallState.RINGING, CallState.ANSWERED, CallState.ENDED):
-        window.handle_call(call_event("020 7946 0018", state, call_id))  # Priya Raman (S4)
+        window.calls.handle_call(call_event("020 7946 0018", state, call_id))  # Priya Raman (S4)
         if state is CallState.RINGING:
             aloop.until(lambda: isinstance(window.tabs.currentWidget(), CustomerPanel))
         if state is CallState.ANSWERED:
-            aloop.until(lambda: "On call" in window.call_label.text())
-    aloop.until(lambda: window.wrap_up.isVisible())
+            aloop.until(lambda: "On call" in window.calls.call_label.text())
+    aloop.until(lambda: window.calls.wrap_up.isVisible())
+    # Each step's Changes refresh the caller's tab: let the last refresh land first.
+    aloop.until(lambda: window.bridge.running == 0)
 
 
 # -- the registry --------------------------------------------------------------------
@@ -49,12 +52,14 @@ def test_ctrl_enter_in_the_wrap_up_saves_it(
     window: MainWindow, engine: Engine, aloop: LoopRunner, qtbot: Any
 ) -> None:
     _end_a_call_into_the_wrap_up(window, aloop, "wrap-1")
-    assert "(Ctrl+Enter)" in window.wrap_up.save.toolTip()
+    assert "(Ctrl+Enter)" in window.calls.wrap_up.save.toolTip()
     window.activateWindow()
-    window.wrap_up.summary.setFocus()
-    qtbot.keyClicks(window.wrap_up.summary, "Engraving fixed")
-    qtbot.keyClick(window.wrap_up.summary, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
-    aloop.until(lambda: not window.wrap_up.isVisible())
+    window.calls.wrap_up.summary.setFocus()
+    qtbot.keyClicks(window.calls.wrap_up.summary, "Engraving fixed")
+    qtbot.keyClick(
+        window.calls.wrap_up.summary, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier
+    )
+    aloop.until(lambda: not window.calls.wrap_up.isVisible())
     with engine.connect() as conn:
         summary = conn.scalar(select(Interaction.summary).where(Interaction.call_id == "wrap-1"))
     assert summary == "Engraving fixed"
@@ -182,8 +187,8 @@ def test_f1_lists_exactly_the_registry_and_fits_1366x768(qtbot: Any) -> None:
 
 
 def test_tooltips_name_the_keys_of_the_registry(window: MainWindow) -> None:
-    assert window.wrap_up.save.toolTip() == "Save the wrap-up (Ctrl+Enter)"
-    assert window.call_log_button.toolTip() == actions.tooltip("call_log.show")
+    assert window.calls.wrap_up.save.toolTip() == "Save the wrap-up (Ctrl+Enter)"
+    assert window.indicators.call_log_button.toolTip() == actions.tooltip("call_log.show")
     assert window.search.new_button.toolTip() == actions.tooltip("customer.new")
 
 
@@ -232,7 +237,7 @@ def offline_window(aloop: LoopRunner, qtbot: Any) -> Iterator[MainWindow]:
     bridge.shutdown()
     if window.services is not None:
         window.services.close()
-    window.toast.close()
+    window.calls.toast.close()
     aloop.run(asyncio.sleep(0.05))
 
 
@@ -242,21 +247,23 @@ def test_calls_ringing_while_the_database_is_down_are_shown_then_popped(
     from models.seed import seed_database
 
     window = offline_window
-    window.handle_call(
+    window.calls.handle_call(
         call_event("020 7946 0018", CallState.RINGING, "early-1")
     )  # before connecting
     aloop.run(window.connect_database())
-    assert window.services is None and window.connection_error
-    assert window.toast.isVisible()
-    shown = window.toast.title.text() + "\n" + window.toast.lines.text()
+    assert window.services is None and window.connection.error
+    assert window.calls.toast.isVisible()
+    shown = window.calls.toast.title.text() + "\n" + window.calls.toast.lines.text()
     assert "020 7946 0018" in shown and "cannot look up" in shown
-    window.handle_call(call_event("+1 617 555 0142", CallState.RINGING, "early-2"))  # still down
-    shown = window.toast.title.text() + "\n" + window.toast.lines.text()
+    window.calls.handle_call(
+        call_event("+1 617 555 0142", CallState.RINGING, "early-2")
+    )  # still down
+    shown = window.calls.toast.title.text() + "\n" + window.calls.toast.lines.text()
     assert "+1 617 555 0142" in shown and "020 7946 0018" in shown
     assert "+1 617 555 0142" in window.banner.text()
 
     seed_database(engine, 10, seed=2)
-    window.settings = load_settings(
+    window.connection.settings = load_settings(
         cli={"db_url": engine.url.render_as_string(hide_password=False)}
     )
     aloop.run(window.connect_database())
@@ -274,19 +281,46 @@ def test_calls_ringing_while_the_database_is_down_are_shown_then_popped(
     assert "020 7946 0018" not in window.banner.text() or not window.banner.isVisible()
 
 
+# -- switching databases -------------------------------------------------------------------
+
+
+def test_switching_databases_puts_the_open_wrap_up_away_as_a_draft_of_the_old_one(
+    window: MainWindow, aloop: LoopRunner, tmp_path: Path
+) -> None:
+    assert window.services is not None
+    old_identity = window.services.database_identity
+    _end_a_call_into_the_wrap_up(window, aloop, "switch-1")
+    interaction_id = window.calls.wrap_up.interaction_id
+    window.calls.wrap_up.summary.setPlainText("Half-written before the switch")
+    window.show_call_log()
+    old_log = window.call_log
+    other = tmp_path / "other.db"
+    aloop.run(window.connection.switch(f"sqlite:///{other}"))
+    assert window.services is not None and window.services.engine.url.database == str(other)
+    # Its interaction id means nothing in the other database: no wrap-up to save there.
+    assert not window.calls.wrap_up.isVisible() and len(window.calls.book) == 0
+    draft = window.drafts.get(DraftKey.wrap_up(old_identity, interaction_id))
+    assert draft is not None and draft.text == "Half-written before the switch"
+    # The call log of the old database is gone; Ctrl+L makes one for the new database.
+    assert window.call_log is None
+    window.show_call_log()
+    assert window.call_log is not None and window.call_log is not old_log
+    assert window.call_log.calls is window.services.calls
+
+
 # -- the status bar and rapportctl config show ---------------------------------------------
 
 
 def test_the_status_bar_names_the_database_without_driver_or_password(
     window: MainWindow, engine: Engine
 ) -> None:
-    shown = window.db_label.text()
+    shown = window.connection.db_label.text()
     assert "+" not in shown and "://" not in shown  # no sqlite+pysqlite, postgresql+psycopg
     if engine.dialect.name == "sqlite":
         assert shown.startswith("SQLite ") and Path(engine.url.database or "").name in shown
     else:
         where = f"PostgreSQL {engine.url.username}@{engine.url.host}"
-        # The test server runs without TLS, which the status bar says (ui/main_window.py).
+        # The test server runs without TLS, which the status bar says (ui/shell/connection.py).
         assert shown in {
             f"{where}:{engine.url.port}/{engine.url.database} · not encrypted",
             f"{where}/{engine.url.database} · not encrypted",

@@ -31,7 +31,7 @@ def test_look_up_opens_a_sole_match_and_records_nothing(
     window.look_up("+16175550142")  # Sandra Kowalski (S2)
     aloop.until(lambda: _current_name(window) == "Sandra Kowalski")
     assert window.search.box.text() == "+16175550142"
-    assert not window.toast.isVisible() and not window.calls
+    assert not window.calls.toast.isVisible() and not window.calls.book
     aloop.until(lambda: window.bridge.running == 0)
     assert _interactions(engine) == before
 

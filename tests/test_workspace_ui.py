@@ -160,7 +160,7 @@ def test_only_the_overview_is_built_before_the_first_paint(
     customer_id = aloop.run(window.bridge.run(window.services.customers.first_customer_id))
     assert customer_id is not None
     data = aloop.run(window.bridge.run(window.services.customers.load_customer, customer_id))
-    panel = window._make_panel(data)
+    panel = window.tabs.make_panel(data)
     assert not panel.fully_built and not panel.is_built(3)  # the Timeline
     panel.sections.setCurrentIndex(3)  # shown: built at once
     assert panel.timeline.model.rowCount() == len(data.timeline)
@@ -174,10 +174,10 @@ def test_a_closed_customer_tab_is_freed(window: MainWindow, aloop: LoopRunner) -
     assert window.services is not None
     customer_id = aloop.run(window.bridge.run(window.services.customers.first_customer_id))
     data = aloop.run(window.bridge.run(window.services.customers.load_customer, customer_id))
-    panel = window.show_customer(data)
+    panel = window.tabs.show_customer(data)
     freed = weakref.ref(panel)
     assert not panel.fully_built
-    window.close_tab(window.tabs.indexOf(panel))
+    window.tabs.close_tab(window.tabs.indexOf(panel))
     del panel
 
     def gone() -> bool:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QMenuBar, QWidget
 
 
 class Scope(enum.Enum):
@@ -242,3 +242,19 @@ def bind(action_id: str, widget: QWidget, slot: Callable[[], object]) -> QAction
     action.triggered.connect(lambda _checked=False: slot())
     widget.addAction(action)
     return action
+
+
+def bind_menus(
+    window: QWidget, menu_bar: QMenuBar, slots: dict[str, Callable[[], object]]
+) -> dict[str, QAction]:
+    """Bind the main window's actions (`slots`: id -> slot) and build MENUS from them, in
+    the registry's order, Quit after a separator. Returns the actions by id."""
+    bound = {name: bind(name, window, slot) for name, slot in slots.items()}
+    for title in MENUS:
+        menu = menu_bar.addMenu(title)
+        for declared in ACTIONS:
+            if declared.menu == title:
+                if declared.id == "app.quit":
+                    menu.addSeparator()
+                menu.addAction(bound[declared.id])
+    return bound

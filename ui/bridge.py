@@ -47,6 +47,8 @@ class DatabaseBridge(QObject):
         self._busy_timer = QTimer(self, singleShot=True, interval=BUSY_AFTER_MS)
         self._busy_timer.timeout.connect(self._show_busy)
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Stopped by `shutdown` too: what runs beside the workers (the change feed).
+        self._stop_at_shutdown: list[Callable[[], None]] = []
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         loop = asyncio.get_running_loop()
@@ -106,8 +108,15 @@ class DatabaseBridge(QObject):
     def running(self) -> int:
         return self._running
 
+    def stop_at_shutdown(self, stop: Callable[[], None]) -> None:
+        """Have `shutdown` call `stop` (a synchronous stop of a background service)."""
+        self._stop_at_shutdown.append(stop)
+
     def shutdown(self) -> None:
         """Cancel UI tasks and wait for worker threads; call before the loop stops."""
+        for stop in self._stop_at_shutdown:
+            stop()
+        self._stop_at_shutdown.clear()
         for task in list(self._tasks):
             task.cancel()
         self._busy_timer.stop()

@@ -187,8 +187,8 @@ def _run(
     telephony = TelephonyHub(settings, app)
     telephony.lookup_requested.connect(window.look_up)
     telephony.activate_requested.connect(lambda: _bring_to_front(window))
-    telephony.status_changed.connect(window.show_adapter_status)
-    window.telephony = telephony
+    telephony.status_changed.connect(window.indicators.adapter_status.set_status)
+    window.calls.telephony = telephony  # click-to-call dials through it
     # Calls that ring while the core loads and the database connects wait here, in
     # order, and pop once the services are up (the hand-off server listens at once).
     early_calls: list[CallEvent] = [pending_call] if isinstance(pending_call, CallEvent) else []
@@ -212,9 +212,9 @@ def _run(
         if isinstance(pending_call, LookupRequest):
             window.look_up(pending_call.number)
         telephony.call_event.disconnect(hold_call)
-        telephony.call_event.connect(window.handle_call)
+        telephony.call_event.connect(window.calls.handle_call)
         for event in early_calls:
-            window.handle_call(event)
+            window.calls.handle_call(event)
         early_calls.clear()
 
     # Connect after the first paint, so the window is up before any I/O.
@@ -228,12 +228,12 @@ def _run(
         with loop:
             loop.run_until_complete(closing.wait())
             loop.run_until_complete(telephony.stop())
+            loop.run_until_complete(window.connection.stop_feed())  # else bridge.shutdown
     finally:
         crash_reporter.uninstall()
         window.keep_drafts_now()  # the last keystrokes, whichever way the app quits
         bridge.shutdown()
-        if window.services is not None:
-            window.services.close()
+        window.connection.close()
         collector.stop()
     return int(result["code"])
 
@@ -251,10 +251,10 @@ async def _self_test(window: MainWindow, app: QApplication, result: dict[str, An
     try:
         ready = asyncio.Event()
         window.ready.connect(ready.set)
-        if window.services is None and window.connection_error is None:
+        if window.services is None and window.connection.error is None:
             await asyncio.wait_for(ready.wait(), SELF_TEST_TIMEOUT_S)
-        if window.connection_error or window.services is None:
-            raise DatabaseError(window.connection_error or "not connected")
+        if window.connection.error or window.services is None:
+            raise DatabaseError(window.connection.error or "not connected")
         services = window.services
         report["backend"] = services.backend
         report["db"] = services.engine.url.render_as_string(hide_password=True)
@@ -270,7 +270,7 @@ async def _self_test(window: MainWindow, app: QApplication, result: dict[str, An
         )
         if customer_id is None:
             raise UserError("the database holds no customer to load")
-        panel = await window.load_customer(customer_id)
+        panel = await window.tabs.load_customer(customer_id)
         if panel is None:
             raise UserError(f"customer {customer_id} could not be loaded")
         await asyncio.sleep(0.05)  # let queued layout and paint events run

@@ -1,7 +1,9 @@
-"""The F1 help: every key of the action registry (`ui/actions.py`), by section.
+"""The Help menu: F1's table of every key of the action registry (`ui/actions.py`), by
+section, and the About box.
 
-Made from the registry, so it lists exactly what is bound. It fits a 1366x768
-screen without scrolling sideways: the "Does" column takes the width left and wraps.
+The table is made from the registry, so it lists exactly what is bound. It fits a
+1366x768 screen without scrolling sideways: the "Does" column takes the width left and
+wraps. Both open with open(), never exec(): a nested loop breaks qasync.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QHeaderView,
+    QMessageBox,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
+from app import __version__
 from ui.actions import ACTIONS, SECTIONS, ActionSpec
 
 
@@ -83,3 +87,23 @@ class ShortcutsDialog(QDialog):
             for r in range(self.table.rowCount())
         )
         return [i for i in ids if i]
+
+
+def show_shortcuts(parent: QWidget) -> None:
+    dialog = ShortcutsDialog(parent)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dialog.open()
+
+
+def show_about(parent: QWidget) -> None:
+    # Not QMessageBox.about(): it runs a nested loop too.
+    box = QMessageBox(parent)
+    box.setWindowTitle("About Rapport")
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    box.setText(f"Rapport {__version__}")
+    box.setInformativeText(
+        "Customer-service workstation. Built with Python, Qt for Python (PySide6, "
+        "LGPL) and SQLAlchemy. F1 lists the keyboard shortcuts."
+    )
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.open()

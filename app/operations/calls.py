@@ -1,12 +1,18 @@
-"""Operations on calls: answer, hang-up, wrap-up, click-to-call, naming the caller."""
+"""Operations on calls: the ring, answer, hang-up, wrap-up, click-to-call, naming the caller."""
 
 from __future__ import annotations
 
 from app.bootstrap import Services
 from app.changes import Change, Changes, Entity
 from app.operations import Done
-from app.services.calls import CallRecord
+from app.services.calls import CallMatch, CallRecord
 from app.telephony.events import CallEvent
+
+
+def record_ring(services: Services, event: CallEvent, match: CallMatch) -> Done[int]:
+    """The popped call, in the call log as rung until its source reports more."""
+    interaction_id = services.calls.record_ring(event, match)
+    return Done(interaction_id, _interaction(interaction_id, match.customer_id))
 
 
 def answer_call(
@@ -52,10 +58,12 @@ def record_dial(
 
 
 def link_caller(services: Services, event: CallEvent, customer_id: int) -> Done[None]:
-    services.calls.link_caller(event, customer_id)
-    # Which interaction became theirs is the service's business: the customer's
-    # timeline and the call log re-query.
-    return Done(None, Changes.of(Change(Entity.CUSTOMER, customer_id, customer_id)))
+    interaction_id = services.calls.link_caller(event, customer_id)
+    # The customer's timeline and the call log (which names the caller now) re-query.
+    changes = Changes.of(Change(Entity.CUSTOMER, customer_id, customer_id))
+    if interaction_id is not None:
+        changes |= _interaction(interaction_id, customer_id)
+    return Done(None, changes)
 
 
 def _interaction(interaction_id: int, customer_id: int | None) -> Changes:

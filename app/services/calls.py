@@ -136,12 +136,13 @@ class CallService(CallLog):
         except UserError:  # merged or deleted since the match: pop as unknown
             return dataclasses.replace(match, result="none", customers=()), None
 
-    def record_ring(self, event: CallEvent, match: CallMatch) -> None:
+    def record_ring(self, event: CallEvent, match: CallMatch) -> int:
         """Record the call as rung, so it is in the call log even when its source never
         reports the answer or the hang-up. The window calls it after the pop is painted
-        (a write must not delay the pop); a ring reported twice records one call."""
+        (a write must not delay the pop); a ring reported twice records one call. Returns
+        the interaction's id."""
         with self._db.write() as session:
-            insert_or_get(
+            interaction_id, _new = insert_or_get(
                 session,
                 Interaction,
                 {
@@ -154,11 +155,13 @@ class CallService(CallLog):
                 },
                 CALL_KEY,
             )
+            return interaction_id
 
-    def link_caller(self, event: CallEvent, customer_id: int) -> None:
+    def link_caller(self, event: CallEvent, customer_id: int) -> int | None:
         """The unknown caller became a customer during the call: the call is theirs.
 
         Only a call (and its callback task) that no customer owns yet is changed.
+        Returns the call's interaction id (None when the call is not recorded).
         """
         with self._db.write() as session:
             interaction_id = session.scalar(
@@ -168,7 +171,7 @@ class CallService(CallLog):
                 )
             )
             if interaction_id is None:
-                return
+                return None
             session.execute(
                 update(Interaction)
                 .where(Interaction.id == interaction_id, Interaction.customer_id.is_(None))
@@ -179,6 +182,7 @@ class CallService(CallLog):
                 .where(Task.interaction_id == interaction_id, Task.customer_id.is_(None))
                 .values(customer_id=customer_id, version=Task.version + 1)
             )
+            return interaction_id
 
     def recent_open_case(self, customer_id: int) -> int | None:
         since = self.clock() - dt.timedelta(days=RECENT_CASE_DAYS)

@@ -74,11 +74,11 @@ def offline_window(qapp: Any) -> Iterator[tuple[MainWindow, LoopRunner]]:
     window = MainWindow(load_settings(cli={"db_url": f"postgresql://a@127.0.0.1:{port}/r"}), bridge)
     window.show()
     runner.run(window.connect_database())
-    assert window.connection_error
+    assert window.connection.error
     yield window, runner
     runner.until(lambda: bridge.running == 0)
     bridge.shutdown()
-    window.toast.close()
+    window.calls.toast.close()
     window.close()
     window.deleteLater()
     runner.run(asyncio.sleep(0.05))
@@ -91,7 +91,7 @@ def test_a_call_while_the_database_is_down_is_held_and_shown(
     offline_window: tuple[MainWindow, LoopRunner], number: str, state: CallState
 ) -> None:
     window, _runner = offline_window
-    window.held_calls.clear()
+    window.calls.book.held.clear()
     event = CallEvent(
         call_id="fuzz-1",
         number=number,
@@ -101,8 +101,8 @@ def test_a_call_while_the_database_is_down_is_held_and_shown(
         at=dt.datetime.now(dt.UTC),
         source="test",
     )
-    window.handle_call(event)
-    assert window.held_calls == [event]
+    window.calls.handle_call(event)
+    assert window.calls.book.held == [event]
     if state is CallState.RINGING and number:
-        assert "cannot look up" in window.toast.lines.text()
+        assert "cannot look up" in window.calls.toast.lines.text()
         assert window.banner.isVisible()
