@@ -108,6 +108,7 @@ class ChangeFeed(StatusReporter):
         self._task: asyncio.Task[None] | None = None
         self._worker: threading.Thread | None = None
         self._executor: ThreadPoolExecutor | None = None
+        self._abandoned = False  # stopped by `stop_now`: the task's ends do nothing more
 
     # -- for the UI ----------------------------------------------------------------------
 
@@ -129,6 +130,7 @@ class ChangeFeed(StatusReporter):
     def stop_now(self) -> None:
         """End the feed without the loop (at quit, when it no longer turns): cancel the
         task, close the connection on the worker after its read in progress, join it."""
+        self._abandoned = True
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
@@ -160,7 +162,8 @@ class ChangeFeed(StatusReporter):
             executor.shutdown(wait=True)
             if self._executor is executor:
                 self._executor = None
-            self._set_status("disconnected", "stopped")
+            if not self._abandoned:
+                self._set_status("disconnected", "stopped")
 
     async def _session(
         self, executor: ThreadPoolExecutor, on_changes: Deliver
@@ -185,7 +188,8 @@ class ChangeFeed(StatusReporter):
             return "error", detail
         finally:
             try:
-                await asyncio.shield(self._on_worker(executor, self._close))
+                if not self._abandoned:  # else `stop_now` closed it
+                    await asyncio.shield(self._on_worker(executor, self._close))
             except Exception:
                 log.exception("closing the change feed's connection failed")
 

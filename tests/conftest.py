@@ -286,6 +286,19 @@ def no_leftover_threads() -> Iterator[None]:
     assert not leftovers, f"threads left behind: {[t.name for t in leftovers]}"
 
 
+def wait_for_change_feed(main: Any, aloop: LoopRunner) -> None:
+    """Until the window's change feed listens and has delivered its first "re-query
+    everything" (which comes with the connected status), so tests start quiet."""
+    aloop.until(lambda: main.connection.feed is None or main.connection.feed.status == "connected")
+
+
+def without_change_feed(main: Any, aloop: LoopRunner) -> None:
+    """Stop the window's change feed: for tests that publish `Changes` by hand and count
+    what each one costs (the feed would deliver the same writes again, on its own time;
+    it is tested in test_change_feed.py and test_two_instances.py)."""
+    aloop.run(main.connection.stop_feed())
+
+
 @pytest.fixture
 def window(engine: Engine, aloop: LoopRunner, gui_sql_guard: Any) -> Iterator[Any]:
     """The main window connected to a seeded database, SQL on the GUI thread forbidden."""
@@ -302,6 +315,7 @@ def window(engine: Engine, aloop: LoopRunner, gui_sql_guard: Any) -> Iterator[An
     aloop.run(main.connect_database())
     assert main.services is not None, main.connection.error
     gui_sql_guard.attach(main.services.engine)
+    wait_for_change_feed(main, aloop)
     yield main
     gui_sql_guard.detach(main.services.engine)
     aloop.until(lambda: bridge.running == 0)

@@ -20,7 +20,8 @@ from sqlalchemy import event
 
 from app.changes import Change, Changes, Entity
 from app.operations import customers as customer_ops
-from tests.conftest import LoopRunner
+from tests.conftest import LoopRunner, without_change_feed
+from tests.factories import agent_context
 from ui.features.customer.controller import COALESCE_MS, Part
 from ui.features.customer.panel import CustomerPanel
 from ui.shell.main_window import MainWindow
@@ -37,6 +38,7 @@ def _customer_id(window: MainWindow, aloop: LoopRunner, name: str) -> int:
 @pytest.fixture
 def eleanor(window: MainWindow, aloop: LoopRunner) -> Iterator[CustomerPanel]:
     """Eleanor's tab, every section built, wired to the bridge as the shell wires a tab."""
+    without_change_feed(window, aloop)  # the changes come from these tests alone
     services = window.services
     assert services is not None
     data = aloop.run(
@@ -161,8 +163,9 @@ def test_everything_refreshes_every_part_and_a_burst_is_one_query(
     header, timeline = panel.header, panel.timeline
     loaded = _elsewhere(aloop, services.contacts.load, panel.customer_id)
     renamed = dataclasses.replace(loaded.details, first_name="Nora")
-    _elsewhere(aloop, services.contacts.save, panel.customer_id, loaded.version, renamed, "b")
-    _elsewhere(aloop, services.customers.add_note, panel.customer_id, "Missed meanwhile", None)
+    desk_b = services.acting_as(_elsewhere(aloop, agent_context, services.engine, "b"))
+    _elsewhere(aloop, desk_b.contacts.save, panel.customer_id, loaded.version, renamed)
+    _elsewhere(aloop, desk_b.notes.add_note, panel.customer_id, "Missed meanwhile", None)
     titles: list[str] = []
     panel.title_changed.connect(titles.append)
     # Three records in a row (a reconnect's "re-query all", then two more): one query.

@@ -74,7 +74,7 @@ class ConnectionController(QObject):
         # Awaited once connected, before `open` returns (the shell offers the drafts
         # an earlier run left, so a caller that awaits `open` sees them offered).
         self.after_connect: Callable[[Services], Awaitable[None]] | None = None
-        self._feed: ChangeFeed | None = None  # what other agents commit (once connected)
+        self.feed: ChangeFeed | None = None  # what other agents commit (once connected)
         self._retry = QTimer(self, interval=RETRY_MS)
         self._retry.timeout.connect(lambda: self.bridge.spawn(self._check()))
         bridge.connection_lost.connect(self._lost)
@@ -156,17 +156,17 @@ class ConnectionController(QObject):
         our own writes. Its state shows in the status bar beside the call sources."""
         from app.change_feed import change_feed_for  # loaded with the services
 
-        self._feed = change_feed_for(services.engine, self._feed_status)
-        if self._feed is not None:
-            self._feed.start(self.bridge.publish)
-            self.bridge.stop_at_shutdown(self._feed.stop_now)  # whoever tears down
+        self.feed = change_feed_for(services.engine, self._report_feed_status)
+        if self.feed is not None:
+            self.feed.start(self.bridge.publish)
+            self.bridge.stop_at_shutdown(self.feed.stop_now)  # whoever tears down
 
-    def _feed_status(self, status: str, detail: str) -> None:
+    def _report_feed_status(self, status: str, detail: str) -> None:
         self.feed_status.emit(LIVE_UPDATES, status, detail)
 
     async def stop_feed(self) -> None:
         """Stop listening (waits for the feed's worker: at most one read or poll)."""
-        feed, self._feed = self._feed, None
+        feed, self.feed = self.feed, None
         if feed is not None:
             await feed.stop()  # a later `stop_now` at the bridge's shutdown does nothing
 
