@@ -36,7 +36,10 @@ if TYPE_CHECKING:
     from app.services.customers import CustomerService  # the core loads after the first paint
 
 log = logging.getLogger(__name__)
-COALESCE_MS = 100  # changes closer together than this make one re-query
+# Changes closer together than this make one re-query: long enough for our own write
+# and its echo from the change feed (PostgreSQL: within ~10 ms) to cost one query, short
+# enough not to add to what another agent waits for.
+COALESCE_MS = 30
 
 
 class Part(enum.Enum):
