@@ -18,7 +18,8 @@ both see the same load on a shared machine:
 Only one receiving end runs at a time (each block opens its own), so neither wakes
 for the other's notes. Before each note the measuring process waits a random part
 of the poll interval, so the samples fall anywhere in SQLite's poll cycle rather
-than always at the same phase. `baseline_*` are the raw figures, `ratio_p50` and
+than always at the same phase; the app's i-th note and the raw i-th note wait the
+same time. `baseline_*` are the raw figures, `ratio_p50` and
 `ratio_p95` the app's over them.
 
 Targets (issue 10): p95 <= 100 ms on PostgreSQL; on SQLite <= poll interval + 50 ms.
@@ -300,16 +301,15 @@ def raw_block(
     listener: RawListener,
     other: Writer,
     customers: list[int],
-    rng: random.Random,
-    poll_interval: float,
+    waits: list[float],
     samples: Samples,
 ) -> None:
     """One block of raw notes; runs on the loop's thread, which it blocks (no asyncio:
     the app's feed is stopped meanwhile)."""
     listener.start()
     try:
-        for customer in customers:
-            time.sleep(rng.uniform(0, poll_interval))
+        for customer, wait in zip(customers, waits, strict=True):
+            time.sleep(wait)
             note = other.write("raw", customer)
             key = NOTE_CHANGE.format(id=note["id"], customer=customer)
             arrived = listener.wait_for(key, ARRIVAL_TIMEOUT_S)
@@ -349,17 +349,20 @@ async def measure(args: argparse.Namespace, engine: Engine) -> None:
         else RawSqliteListener(engine, args.poll_interval)
     )
     other = Writer(engine.url.render_as_string(hide_password=False))
+    # The same waits for the app's note i and the raw note i: both sample the poll
+    # cycle at the same phases, so a ratio is not a difference of random draws.
     rng = random.Random(5)
+    waits = [rng.uniform(0, args.poll_interval) for _ in range(per_way)]
     app, raw = Samples(), Samples()
 
-    async def app_block(customers: list[int]) -> None:
+    async def app_block(customers: list[int], block_waits: list[float]) -> None:
         before = connects
         feed.start(on_changes)
         try:
             while connects == before:
                 await asyncio.sleep(0.01)
-            for customer in customers:
-                await asyncio.sleep(rng.uniform(0, args.poll_interval))
+            for customer, wait in zip(customers, block_waits, strict=True):
+                await asyncio.sleep(wait)
                 note = await loop.run_in_executor(None, other.write, "app", customer)
                 change = Change(Entity.NOTE, note["id"], customer)
                 deadline = time.monotonic() + ARRIVAL_TIMEOUT_S
@@ -375,8 +378,9 @@ async def measure(args: argparse.Namespace, engine: Engine) -> None:
     try:
         await loop.run_in_executor(None, other.wait_ready)
         for start in range(0, per_way, BLOCK):
-            await app_block(app_ids[start : start + BLOCK])
-            raw_block(listener, other, raw_ids[start : start + BLOCK], rng, args.poll_interval, raw)
+            block = slice(start, start + BLOCK)
+            await app_block(app_ids[block], waits[block])
+            raw_block(listener, other, raw_ids[block], waits[block], raw)
     finally:
         other.close()
     if backend == "postgresql":
