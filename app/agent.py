@@ -70,6 +70,11 @@ def resolve_agent(
         login = str(session.scalar(text("SELECT session_user")))
     else:
         login = configured_login or os_login()
+    return agent_named(session, login, database, workstation)
+
+
+def agent_named(session: Session, login: str, database: str, workstation: str) -> AgentContext:
+    """The agent `login`, named and given a role by their staff row (if they have one)."""
     staff = session.execute(
         select(User.id, User.display_name, User.role).where(User.login == login)
     ).first()

@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
-from app.agent import AgentContext
+from app.agent import AgentContext, agent_named
 from app.telephony.events import CallEvent, CallState
 from models.database import Database
-from models.enums import Channel, Direction, InteractionOutcome, Role
-from models.people import Customer, Department, User
+from models.enums import Channel, Direction, InteractionOutcome
+from models.people import Customer, Department
 from models.service import Interaction
 
 # A login the staff table does not know: the agent acts with no staff id (what a
@@ -27,12 +27,7 @@ def agent_context(engine: Engine, login: str = NO_STAFF) -> AgentContext:
     staff rows the test relies on exist (e.g. after seeding).
     """
     with Database(engine).read() as session:
-        staff = session.execute(
-            select(User.id, User.display_name, User.role).where(User.login == login)
-        ).first()
-    if staff is None:
-        return AgentContext(login, login, Role.AGENT, None, "test@pc", "test-db")
-    return AgentContext(login, staff.display_name, staff.role, staff.id, "test@pc", "test-db")
+        return agent_named(session, login, "test-db", "test@pc")
 
 
 def add_ada(engine: Engine) -> int:
