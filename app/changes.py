@@ -24,6 +24,8 @@ class Entity(enum.StrEnum):
     CASE = "case"
     COMMITMENT = "commitment"
     ORDER = "order"
+    FEEDBACK = "feedback"
+    PRESENCE = "presence"  # who has a case open or is typing in it (id: the case)
 
 
 @dataclass(frozen=True, order=True)

@@ -132,6 +132,14 @@ class CaseEventKind(enum.StrEnum):
     TASK = "task"
     CONCESSION = "concession"
     RESOLVED = "resolved"
+    REOPENED = "reopened"
+    CLOSED = "closed"
+    CLAIMED = "claimed"  # "I'm replying" taken or released
+    PRIORITY = "priority"  # priority changed, with the reason
+    FEEDBACK = "feedback"
+    SLA_WARNING = "sla_warning"
+    SLA_BREACH = "sla_breach"
+    EDITED = "edited"  # subject, category, links... changed (data: the fields)
 
 
 class TaskStatus(enum.StrEnum):
@@ -146,6 +154,25 @@ class CommitmentStatus(enum.StrEnum):
     KEPT = "kept"
     BROKEN = "broken"
     CANCELLED = "cancelled"
+
+
+class CommitmentKind(enum.StrEnum):
+    CALLBACK = "callback"
+    VISIT = "visit"  # a technician at the customer's
+    DELIVERY = "delivery"
+    REFUND = "refund"
+    FOLLOW_UP = "follow_up"  # a follow-up contact (after a delivery, S4)
+    OTHER = "other"
+
+
+class MacroKind(enum.StrEnum):
+    REPLY = "reply"  # what the customer is told
+    NOTE = "note"  # an internal note template
+
+
+class PresenceActivity(enum.StrEnum):
+    VIEWING = "viewing"
+    TYPING = "typing"
 
 
 class InteractionOutcome(enum.StrEnum):

@@ -1,7 +1,7 @@
 """Imports every model module so `Base.metadata` holds the whole schema."""
 
-from models import authority, catalog, commerce, people, service
+from models import authority, catalog, commerce, people, service, sla, teamwork
 from models.base import Base
 
-__all__ = ["Base", "authority", "catalog", "commerce", "people", "service"]
+__all__ = ["Base", "authority", "catalog", "commerce", "people", "service", "sla", "teamwork"]
 metadata = Base.metadata

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     CheckConstraint,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -23,6 +24,7 @@ from models.enums import (
     CaseEventKind,
     CaseStatus,
     Channel,
+    CommitmentKind,
     CommitmentStatus,
     Direction,
     InteractionOutcome,
@@ -66,6 +68,21 @@ class Case(Versioned, Base):
     resolved_at: Mapped[dt.datetime | None]
     closed_at: Mapped[dt.datetime | None]
     resolution: Mapped[str | None] = mapped_column(Text)
+    # Why the priority is what it is ("key date near: husband's birthday Mon 7 Dec").
+    priority_reason: Mapped[str | None] = mapped_column(String(200))
+    # SLA (app/sla.py): the policy chosen at opening and the clock's recorded moments.
+    sla_policy_id: Mapped[int | None] = mapped_column(ForeignKey("sla_policies.id"))
+    first_response_due_at: Mapped[dt.datetime | None]
+    sla_paused_since: Mapped[dt.datetime | None]  # waiting on the customer: clock stopped
+    sla_warned_at: Mapped[dt.datetime | None]
+    sla_breached_at: Mapped[dt.datetime | None]
+    first_response_breached_at: Mapped[dt.datetime | None]
+    # "I'm replying": who claimed the case, so a second agent sees it before typing.
+    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    claimed_at: Mapped[dt.datetime | None]
+    reopened_at: Mapped[dt.datetime | None]
+    # Closed while tasks were still open: the agent's reason, required then.
+    close_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class CaseEvent(Base):
@@ -101,6 +118,8 @@ class Task(Versioned, Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[dt.datetime | None]
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    outcome: Mapped[str | None] = mapped_column(Text)  # what the department did
     # The missed call a callback task answers; the call log shows its status.
     interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id"), index=True)
 
@@ -127,6 +146,20 @@ class Commitment(Versioned, Base):
     )
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[dt.datetime | None]
+    kind: Mapped[CommitmentKind] = mapped_column(
+        enum_type(CommitmentKind, "commitment_kind"), default=CommitmentKind.OTHER
+    )
+    # How the customer is to be contacted, when the promise is a contact (checked
+    # against their contact preferences when made).
+    contact_channel: Mapped[Channel | None] = mapped_column(
+        enum_type(Channel, "commitment_channel")
+    )
+    contact_phone_id: Mapped[int | None] = mapped_column(ForeignKey("customer_phones.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # When the window passed unkept (the rule in app/services/commitments.py).
+    broken_at: Mapped[dt.datetime | None]
+    cancel_reason: Mapped[str | None] = mapped_column(String(300))
 
 
 class Interaction(Versioned, Base):
@@ -189,6 +222,10 @@ class Feedback(Base):
     text: Mapped[str | None] = mapped_column(Text)
     source: Mapped[Channel] = mapped_column(enum_type(Channel, "feedback_source"))
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sentiment_score: Mapped[float | None] = mapped_column(Float)  # -1..1, None: not scored
+    language: Mapped[str | None] = mapped_column(String(8))  # detected, e.g. "en"
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    follow_up_task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
 
 
 class OfferEvent(Base):

@@ -40,7 +40,7 @@ POLL = 0.25
 SQLITE_MARGIN = 0.5  # a loaded 2-core machine delays a poll by tens of ms, now and then more
 PG_LIMIT = 1.0
 
-# Every table a view shows, and the triggers migration 0009 gives it. A table rebuilt
+# Every table a view shows, and the triggers migrations 0009 and 0010 give it. A table rebuilt
 # by a later batch migration on SQLite loses its triggers: this list notices.
 WATCHED = (
     "customers",
@@ -59,6 +59,8 @@ WATCHED = (
     "orders",
     "order_lines",
     "shipments",
+    "feedback",  # 0010
+    "case_presence",  # 0010
 )
 
 # Another agent's Rapport, reduced to the service call: prints what it wrote and the

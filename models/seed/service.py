@@ -260,13 +260,15 @@ def commitment(
     status: str,
     created: dt.datetime,
     due_from: dt.datetime | None = None,
+    kind: str = "other",
 ) -> None:
+    owner = ctx.agent()
     ctx.writer.add(
         "commitments",
         customer_id=customer_id,
         case_id=case_id,
         description=text,
-        owner_id=ctx.agent(),
+        owner_id=owner,
         department_id=ctx.departments["call_centre"],
         due_from=due_from,
         due_until=due,
@@ -274,4 +276,11 @@ def commitment(
         created_at=created,
         resolved_at=None if status == "open" else due,
         version=1,
+        kind=kind,
+        contact_channel=None,
+        contact_phone_id=None,
+        created_by_id=owner,
+        resolved_by_id=None if status in ("open", "broken") else owner,
+        broken_at=due if status == "broken" else None,
+        cancel_reason=None,
     )

@@ -88,38 +88,47 @@ def _pg_announce(rows: str, entity: str, ident: str, customer: str) -> str:
     )
 
 
+def pg_watch(table: str, entity: str, ident: str, customer: str) -> None:
+    """Give `table` its announcing triggers (0010 watches the tables it adds with this)."""
+    both = "(SELECT * FROM old_rows UNION ALL SELECT * FROM new_rows)"
+    op.execute(
+        f"CREATE FUNCTION rapport_changes_{table}() RETURNS trigger "
+        "LANGUAGE plpgsql AS $$ BEGIN "
+        "IF TG_OP = 'INSERT' THEN "
+        + _pg_announce("new_rows", entity, ident, customer)
+        + "ELSIF TG_OP = 'UPDATE' THEN "
+        # Old and new: a row moved to another customer changes both.
+        + _pg_announce(both, entity, ident, customer)
+        + "ELSE "
+        + _pg_announce("old_rows", entity, ident, customer)
+        + "END IF; RETURN NULL; END $$"
+    )
+    for event, referencing in (
+        ("insert", "NEW TABLE AS new_rows"),
+        ("update", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
+        ("delete", "OLD TABLE AS old_rows"),
+    ):
+        op.execute(
+            f"CREATE TRIGGER rapport_changes_{event} AFTER {event.upper()} ON {table} "
+            f"REFERENCING {referencing} FOR EACH STATEMENT "
+            f"EXECUTE FUNCTION rapport_changes_{table}()"
+        )
+
+
+def pg_unwatch(table: str) -> None:
+    for event in ("insert", "update", "delete"):
+        op.execute(f"DROP TRIGGER IF EXISTS rapport_changes_{event} ON {table}")
+    op.execute(f"DROP FUNCTION IF EXISTS rapport_changes_{table}()")
+
+
 def _pg_upgrade() -> None:
     for table, (entity, ident, customer) in WATCHED.items():
-        both = "(SELECT * FROM old_rows UNION ALL SELECT * FROM new_rows)"
-        op.execute(
-            f"CREATE FUNCTION rapport_changes_{table}() RETURNS trigger "
-            "LANGUAGE plpgsql AS $$ BEGIN "
-            "IF TG_OP = 'INSERT' THEN "
-            + _pg_announce("new_rows", entity, ident, customer)
-            + "ELSIF TG_OP = 'UPDATE' THEN "
-            # Old and new: a row moved to another customer changes both.
-            + _pg_announce(both, entity, ident, customer)
-            + "ELSE "
-            + _pg_announce("old_rows", entity, ident, customer)
-            + "END IF; RETURN NULL; END $$"
-        )
-        for event, referencing in (
-            ("insert", "NEW TABLE AS new_rows"),
-            ("update", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
-            ("delete", "OLD TABLE AS old_rows"),
-        ):
-            op.execute(
-                f"CREATE TRIGGER rapport_changes_{event} AFTER {event.upper()} ON {table} "
-                f"REFERENCING {referencing} FOR EACH STATEMENT "
-                f"EXECUTE FUNCTION rapport_changes_{table}()"
-            )
+        pg_watch(table, entity, ident, customer)
 
 
 def _pg_downgrade() -> None:
     for table in WATCHED:
-        for event in ("insert", "update", "delete"):
-            op.execute(f"DROP TRIGGER IF EXISTS rapport_changes_{event} ON {table}")
-        op.execute(f"DROP FUNCTION IF EXISTS rapport_changes_{table}()")
+        pg_unwatch(table)
 
 
 # -- SQLite ----------------------------------------------------------------------------
@@ -153,33 +162,42 @@ def _sqlite_upgrade() -> None:
         f"DELETE FROM change_log WHERE seq <= new.seq - {KEEP_CHANGES}; END"
     )
     for table, (entity, ident, customer) in WATCHED.items():
-        old_ident, new_ident = ident.format(r="old"), ident.format(r="new")
-        old_customer, new_customer = customer.format(r="old"), customer.format(r="new")
-        op.execute(
-            f"CREATE TRIGGER change_log_{table}_insert AFTER INSERT ON {table} BEGIN "
-            + _sqlite_log("new", entity, ident, customer)
-            + "END"
-        )
-        op.execute(
-            f"CREATE TRIGGER change_log_{table}_update AFTER UPDATE ON {table} BEGIN "
-            + _sqlite_log("new", entity, ident, customer)
-            # A row moved to another customer (or entity) changes the old one too.
-            + "INSERT INTO change_log(entity, entity_id, customer_id) "
-            f"SELECT '{entity}', {old_ident}, {old_customer} "
-            f"WHERE {old_ident} IS NOT {new_ident} OR {old_customer} IS NOT {new_customer}; "
-            "END"
-        )
-        op.execute(
-            f"CREATE TRIGGER change_log_{table}_delete AFTER DELETE ON {table} BEGIN "
-            + _sqlite_log("old", entity, ident, customer)
-            + "END"
-        )
+        sqlite_watch(table, entity, ident, customer)
+
+
+def sqlite_watch(table: str, entity: str, ident: str, customer: str) -> None:
+    """Give `table` its logging triggers (0010 watches the tables it adds with this)."""
+    old_ident, new_ident = ident.format(r="old"), ident.format(r="new")
+    old_customer, new_customer = customer.format(r="old"), customer.format(r="new")
+    op.execute(
+        f"CREATE TRIGGER change_log_{table}_insert AFTER INSERT ON {table} BEGIN "
+        + _sqlite_log("new", entity, ident, customer)
+        + "END"
+    )
+    op.execute(
+        f"CREATE TRIGGER change_log_{table}_update AFTER UPDATE ON {table} BEGIN "
+        + _sqlite_log("new", entity, ident, customer)
+        # A row moved to another customer (or entity) changes the old one too.
+        + "INSERT INTO change_log(entity, entity_id, customer_id) "
+        f"SELECT '{entity}', {old_ident}, {old_customer} "
+        f"WHERE {old_ident} IS NOT {new_ident} OR {old_customer} IS NOT {new_customer}; "
+        "END"
+    )
+    op.execute(
+        f"CREATE TRIGGER change_log_{table}_delete AFTER DELETE ON {table} BEGIN "
+        + _sqlite_log("old", entity, ident, customer)
+        + "END"
+    )
+
+
+def sqlite_unwatch(table: str) -> None:
+    for event in ("insert", "update", "delete"):
+        op.execute(f"DROP TRIGGER IF EXISTS change_log_{table}_{event}")
 
 
 def _sqlite_downgrade() -> None:
     for table in WATCHED:
-        for event in ("insert", "update", "delete"):
-            op.execute(f"DROP TRIGGER IF EXISTS change_log_{table}_{event}")
+        sqlite_unwatch(table)
     op.execute("DROP TRIGGER IF EXISTS change_log_prune")
     op.drop_table("change_log")
 
