@@ -235,6 +235,7 @@ def story_s2(ctx: SeedContext) -> None:
         "broken",
         created=opened,
         due_from=visit_due - dt.timedelta(days=7),
+        kind="visit",
     )
     service.commitment(
         ctx,
@@ -244,6 +245,7 @@ def story_s2(ctx: SeedContext) -> None:
         opened + dt.timedelta(days=60),
         "broken",
         created=opened + dt.timedelta(days=56),
+        kind="callback",
     )
     service.commitment(
         ctx,
@@ -253,6 +255,7 @@ def story_s2(ctx: SeedContext) -> None:
         ctx.now - dt.timedelta(days=3),
         "open",
         created=ctx.now - dt.timedelta(days=10),
+        kind="callback",
     )
     service.case_for(
         ctx,
@@ -349,6 +352,7 @@ def story_s4(ctx: SeedContext) -> None:
         ctx.now + dt.timedelta(days=1),
         "open",
         created=opened,
+        kind="delivery",
     )
     service.interactions_for(ctx, priya, 3)
 
