@@ -9,16 +9,22 @@ import threading
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from app.clock import fixed_clock
 from app.services.calls import CallService, pop_log_line
 from app.services.customers import CustomerService
 from app.telephony.events import MAX_CALL_ID_LENGTH, CallEvent, CallState, event_from_json
 from models.database import Database
+from models.enums import CaseEventKind, CommitmentKind
+from models.people import CustomerPhone
 from models.seed import seed_database
-from models.seed.story_customers import S1_SHARED_HOME_RAW, STORY_CUSTOMERS
-from models.service import Interaction, Task
+from models.seed.story_customers import (
+    S1_SHARED_HOME_RAW,
+    S2_COVERAGE_CASE_SUBJECT,
+    STORY_CUSTOMERS,
+)
+from models.service import Case, CaseEvent, Commitment, Interaction, Task
 from tests.factories import NO_STAFF, agent_context
 
 pytestmark = pytest.mark.clock  # seeds relative to now, or shows dates
@@ -88,7 +94,60 @@ def test_answered_call_lands_on_the_timeline_with_its_duration(engine: Engine) -
     newest = view.timeline[0]
     assert (newest.summary, newest.duration_s) == ("Still no coverage; escalated", 95)
     with Database(engine).read() as session:
-        assert session.scalar(select(Task.title).where(Task.title == "Call back Friday"))
+        promise = session.scalars(
+            select(Commitment).where(Commitment.description == "Call back Friday")
+        ).one()
+        # A promise the agent owns, on her case, that My work and the header show.
+        assert promise.kind == CommitmentKind.CALLBACK and promise.status.value == "open"
+        assert promise.owner_id is not None and promise.case_id == sandra.case_id
+        assert not session.scalar(select(Task.title).where(Task.title == "Call back Friday"))
+
+
+def test_wrap_up_joins_the_chosen_case_and_promises_the_chosen_window(engine: Engine) -> None:
+    """S2: her 8th call joins the open case (the count moves) and "call back Friday after
+    18:00 on the office phone" is a promise with that window, not a task due tomorrow."""
+    seed_database(engine, 5, now=SEEDED)
+    calls = _service(engine, login="agent01")
+    sandra = calls.match(_event(STORY_CUSTOMERS["S2"].phone_raw, CallState.RINGING))
+    with Database(engine).read() as session:
+        case_id, office = session.execute(
+            select(Case.id, CustomerPhone.id)
+            .join(CustomerPhone, CustomerPhone.customer_id == Case.customer_id)
+            .where(Case.subject == S2_COVERAGE_CASE_SUBJECT, CustomerPhone.kind == "work")
+        ).one()
+        contacts_before = _case_contacts(session, case_id)
+    interaction_id = calls.answered(
+        _event("6175550142", CallState.ANSWERED), sandra.customer_id, None
+    )
+    friday = dt.datetime(2026, 11, 27, 23, 0, tzinfo=dt.UTC)  # 18:00 in Boston
+    calls.wrap_up(
+        interaction_id,
+        "complaint",
+        "Still no coverage",
+        "Call back Friday after 18:00 on office phone",
+        case_id=case_id,
+        follow_up_window=(friday, friday + dt.timedelta(hours=2)),
+        follow_up_phone_id=office,
+    )
+    with Database(engine).read() as session:
+        assert session.get(Interaction, interaction_id).case_id == case_id  # type: ignore[union-attr]
+        assert _case_contacts(session, case_id) == contacts_before + 1
+        promise = session.scalars(
+            select(Commitment).where(Commitment.description.like("Call back Friday%"))
+        ).one()
+        assert (promise.due_from, promise.due_until) == (friday, friday + dt.timedelta(hours=2))
+        assert promise.contact_phone_id == office and promise.case_id == case_id
+        assert promise.contact_channel is not None and promise.contact_channel.value == "phone"
+
+
+def _case_contacts(session: Any, case_id: int) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(CaseEvent)
+            .where(CaseEvent.case_id == case_id, CaseEvent.kind == CaseEventKind.CONTACT)
+        )
+    )
 
 
 def test_missed_call_becomes_a_callback_task(engine: Engine) -> None:

@@ -26,7 +26,7 @@ from app.services.customers import CustomerService
 from app.services.notes import NoteService
 from models.database import Database, DatabaseError
 from models.people import Customer, CustomerNote
-from models.service import Interaction, Task
+from models.service import Commitment, Interaction
 from tests.factories import add_ada, add_answered_call, agent_context
 
 SECRET = "Zebulon-Secret-4417"
@@ -253,7 +253,7 @@ def test_a_wrap_up_retried_makes_one_follow_up(engine: Engine, customer_id: int)
     )
     assert all(not isinstance(r, Exception) for r in results), results
     calls.wrap_up(interaction_id, "resolved", "Sorted", "Call back", client_key=key)
-    assert _count(engine, Task) == 1
+    assert _count(engine, Commitment) == 1
     with pytest.raises(UserError, match="already saved with a different"):
         calls.wrap_up(interaction_id, "complaint", "Not sorted", "Call back", client_key=key)
     # A new wrap-up of the same call (a new key) is a correction and is saved.
@@ -261,7 +261,7 @@ def test_a_wrap_up_retried_makes_one_follow_up(engine: Engine, customer_id: int)
     with db.read() as session:
         call = session.get(Interaction, interaction_id)
         assert call is not None and call.wrap_up_code == "complaint"
-    assert _count(engine, Task) == 1
+    assert _count(engine, Commitment) == 1
 
 
 def test_the_log_file_keeps_no_row_values(engine: Engine, tmp_path: Any) -> None:

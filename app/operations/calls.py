@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from app.bootstrap import Services
 from app.changes import Change, Changes, Entity
 from app.operations import Done
@@ -38,9 +40,26 @@ def wrap_up_call(
     summary: str,
     follow_up: str | None,
     client_key: str | None,
+    case_id: int | None = None,
+    follow_up_window: tuple[dt.datetime | None, dt.datetime] | None = None,
+    follow_up_phone_id: int | None = None,
 ) -> Done[None]:
-    services.calls.wrap_up(interaction_id, code, summary, follow_up, client_key=client_key)
-    return Done(None, _interaction(interaction_id, customer_id))
+    promise_id = services.calls.wrap_up(
+        interaction_id,
+        code,
+        summary,
+        follow_up,
+        client_key=client_key,
+        case_id=case_id,
+        follow_up_window=follow_up_window,
+        follow_up_phone_id=follow_up_phone_id,
+    )
+    changes = _interaction(interaction_id, customer_id)
+    if case_id is not None:
+        changes |= Changes.of(Change(Entity.CASE, case_id, customer_id))
+    if promise_id is not None:
+        changes |= Changes.of(Change(Entity.COMMITMENT, promise_id, customer_id))
+    return Done(None, changes)
 
 
 def record_dial(

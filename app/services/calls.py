@@ -30,12 +30,20 @@ from app.agent import AgentContext
 from app.clock import Clock, system_clock
 from app.errors import KeyReusedError, UserError
 from app.services import views as v
+from app.services.call_follow_up import agent_department, call_centre, join_case
 from app.services.call_log import CallLog
 from app.services.customers import CustomerService
 from app.telephony.events import CallEvent
 from app.validation import SUMMARY_MAX_CHARS, Checks, check_client_key
 from models.database import Database, insert_or_get
-from models.enums import Channel, Direction, InteractionOutcome, TaskStatus
+from models.enums import (
+    Channel,
+    CommitmentKind,
+    CommitmentStatus,
+    Direction,
+    InteractionOutcome,
+    TaskStatus,
+)
 from models.limits import (
     CALL_SOURCE_LENGTH,
     FOLLOW_UP_LENGTH,
@@ -45,9 +53,7 @@ from models.limits import (
     WRAP_UP_CODE_LENGTH,
 )
 from models.people import Department
-from models.service import Case, Interaction, Task
-
-RECENT_CASE_DAYS = 14
+from models.service import Case, Commitment, Interaction, Task
 
 
 @dataclass(frozen=True)
@@ -185,16 +191,17 @@ class CallService(CallLog):
             return interaction_id
 
     def recent_open_case(self, customer_id: int) -> int | None:
-        since = self.clock() - dt.timedelta(days=RECENT_CASE_DAYS)
+        """The open case a call from this customer is most likely about: the one touched
+        last, however long ago (S2: her case is months old and still the point). The pop
+        offers it; the wrap-up is where the agent says which case the call was about."""
         with self._db.read() as session:
             return session.scalar(
                 select(Case.id)
                 .where(
                     Case.customer_id == customer_id,
                     Case.status.in_(("new", "open", "waiting_customer", "waiting_internal")),
-                    Case.updated_at >= since,
                 )
-                .order_by(Case.updated_at.desc())
+                .order_by(Case.updated_at.desc(), Case.id.desc())
                 .limit(1)
             )
 
@@ -334,13 +341,28 @@ class CallService(CallLog):
         summary: str,
         follow_up: str | None,
         client_key: str | None = None,
-    ) -> None:
-        """Save the disposition, the summary and an optional follow-up task.
+        *,
+        case_id: int | None = None,
+        follow_up_window: tuple[dt.datetime | None, dt.datetime] | None = None,
+        follow_up_phone_id: int | None = None,
+    ) -> int | None:
+        """Save the disposition, the summary, the case the call was about and an optional
+        follow-up promise.
+
+        `case_id`: the case the agent says the call was about (the pop offers the open
+        one); the call joins it with a contact on the case's timeline, so the case's
+        contact count moves. None leaves the call's case as it is.
+        `follow_up` with `follow_up_window` (from, until): a callback the agent promises,
+        a commitment they own (My work, the header and the pop show it); without a
+        window it is due within a day. `follow_up_phone_id`: the number to call back on
+        (the UI checked it against the customer's contact preferences).
 
         `client_key` (made by the UI when the wrap-up starts, sent again on retry)
         makes a retry after a lost reply a no-op: the call already carries the key,
-        so no second follow-up task is made. The same key with another code or
-        summary is refused (`KeyReusedError`); a new key is a correction and saved.
+        so no second promise is made. The same key with another code or summary is
+        refused (`KeyReusedError`); a new key is a correction and saved.
+
+        Returns the follow-up promise's id (None without one, or on a retry).
         """
         if not isinstance(code, str) or not code.strip():
             raise UserError("choose a disposition code")
@@ -361,26 +383,51 @@ class CallService(CallLog):
                         "wrap-up: already saved with a different code or summary before the "
                         "connection dropped; save again to correct it"
                     )
-                return
+                return None
             interaction.wrap_up_code = code
             interaction.summary = summary or interaction.summary
             interaction.wrap_up_key = key
-            if follow_up:
-                department = session.scalar(
-                    select(Department.id).where(Department.code == "call_centre")
-                )
-                if department is not None:
-                    session.add(
-                        Task(
-                            customer_id=interaction.customer_id,
-                            case_id=interaction.case_id,
-                            department_id=department,
-                            assignee_id=interaction.agent_id,
-                            title=follow_up,
-                            status=TaskStatus.OPEN,
-                            due_at=self.clock() + dt.timedelta(days=1),
-                        )
+            now = self.clock()
+            if case_id is not None:
+                join_case(session, interaction, case_id, code, self.agent, now)
+            if not follow_up:
+                return None
+            due_from, due_until = follow_up_window or (None, now + dt.timedelta(days=1))
+            if due_until <= now or (due_from is not None and due_from >= due_until):
+                raise UserError("the follow-up's window must end after it starts, later")
+            if interaction.customer_id is None:
+                # An unknown caller: nobody to promise to; a task to call the number back.
+                session.add(
+                    Task(
+                        customer_id=None,
+                        case_id=interaction.case_id,
+                        department_id=agent_department(session, self.agent) or call_centre(session),
+                        assignee_id=self.agent.user_id,
+                        title=follow_up,
+                        status=TaskStatus.OPEN,
+                        due_at=due_until,
+                        interaction_id=interaction.id,
                     )
+                )
+                return None
+            promise = Commitment(
+                customer_id=interaction.customer_id,
+                case_id=interaction.case_id,
+                kind=CommitmentKind.CALLBACK,
+                description=follow_up,
+                owner_id=self.agent.user_id,
+                created_by_id=self.agent.user_id,
+                department_id=agent_department(session, self.agent),
+                due_from=due_from,
+                due_until=due_until,
+                contact_channel=Channel.PHONE,
+                contact_phone_id=follow_up_phone_id,
+                status=CommitmentStatus.OPEN,
+                created_at=now,
+            )
+            session.add(promise)
+            session.flush()
+            return promise.id
 
     def record_dial(
         self,
