@@ -79,8 +79,8 @@ def test_the_wrap_up_panel_sends_one_key_per_wrap_up(qapp: Any) -> None:
     from ui.features.calls.widgets import WrapUpPanel
 
     panel = WrapUpPanel()
-    sent: list[tuple[Any, ...]] = []
-    panel.submitted.connect(lambda *args: sent.append(args))
+    sent: list[Any] = []
+    panel.submitted.connect(sent.append)
     try:
         panel.begin(7, "Ada Lovelace", 95)
         panel.summary.setPlainText("Sorted")
@@ -92,6 +92,6 @@ def test_the_wrap_up_panel_sends_one_key_per_wrap_up(qapp: Any) -> None:
         panel.save.click()
     finally:
         panel.deleteLater()
-    keys = [args[4] for args in sent]
-    assert [args[0] for args in sent] == [7, 7, 7, 8]
+    keys = [form.client_key for form in sent]
+    assert [form.interaction_id for form in sent] == [7, 7, 7, 8]
     assert keys[0] == keys[1] and len(set(keys)) == 3 and all(keys)

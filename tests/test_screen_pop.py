@@ -18,7 +18,9 @@ from sqlalchemy import Engine, select
 
 from app.telephony.events import CallState
 from app.telephony.webhook import WebhookAdapter, WebhookSettings
-from models.service import Interaction
+from models.people import CustomerPhone
+from models.seed.story_customers import S2_COVERAGE_CASE_SUBJECT, STORY_CUSTOMERS
+from models.service import Case, Commitment, Interaction
 from tests.conftest import LoopRunner, RunningRapport
 from tests.factories import call_event
 from ui.features.customer.panel import CustomerPanel
@@ -185,3 +187,51 @@ def test_a_wrap_up_refreshes_the_callers_tab_not_every_open_tab(
     aloop.until(lambda: window.bridge.running == 0)
     assert window.tabs.panel_of(other_id) is other  # untouched: not reloaded
     assert other_id not in shown
+
+
+def test_the_wrap_up_offers_her_open_case_and_her_allowed_number(
+    window: MainWindow, engine: Engine, aloop: LoopRunner
+) -> None:
+    """S2: the call joins her open case only when the agent says so in the wrap-up, and
+    the call-back is promised on the office number she allows, not her mobile."""
+    sandra = STORY_CUSTOMERS["S2"]
+    window.calls.handle_call(call_event(sandra.phone_raw, CallState.RINGING, "s2-call"))
+    aloop.until(
+        lambda: (
+            (p := _current(window)) is not None
+            and p.data.header.name == f"{sandra.first_name} {sandra.last_name}"
+        )
+    )
+    assert "contacts" in window.calls.toast.lines.text()  # "Open case CS-...: ... (7 contacts)"
+    window.calls.handle_call(call_event(sandra.phone_raw, CallState.ANSWERED, "s2-call"))
+    window.calls.handle_call(call_event(sandra.phone_raw, CallState.ENDED, "s2-call"))
+    panel = window.calls.wrap_up
+    aloop.until(panel.isVisible)
+    # Both open cases offered, the one touched last suggested; the agent says which.
+    offered = [panel.case.itemText(i) for i in range(panel.case.count())]
+    assert offered[0] == "No case" and len(offered) == 3
+    assert panel.case.currentIndex() > 0
+    panel.case.setCurrentIndex(
+        next(i for i, t in enumerate(offered) if S2_COVERAGE_CASE_SUBJECT in t)
+    )
+    assert "(work)" in panel.phone.currentText()  # her office phone, ranked first
+    mobile = next(i for i in range(panel.phone.count()) if "mobile" in panel.phone.itemText(i))
+    assert "asked not to use" in panel.phone.itemText(mobile)
+    panel.follow_up.setText("Call back with the engineer's findings")
+    panel.save.click()
+    aloop.until(lambda: not panel.isVisible())
+    with engine.connect() as conn:
+        case_id, phone_kind = conn.execute(
+            select(Interaction.case_id, CustomerPhone.kind)
+            .join(Commitment, Commitment.case_id == Interaction.case_id)
+            .join(CustomerPhone, CustomerPhone.id == Commitment.contact_phone_id)
+            .where(
+                Interaction.call_id == "s2-call",
+                Commitment.description == "Call back with the engineer's findings",
+            )
+        ).one()
+    assert phone_kind.value == "work"
+    with engine.connect() as conn:
+        assert (
+            conn.scalar(select(Case.subject).where(Case.id == case_id)) == S2_COVERAGE_CASE_SUBJECT
+        )

@@ -180,6 +180,7 @@ def _preference_view(
         avoid=pref.avoid,
         note=pref.note,
         rank=pref.rank,
+        phone_id=pref.phone_id,
     )
 
 

@@ -44,6 +44,7 @@ class ContactPreferenceView:
     avoid: bool
     note: str | None
     rank: int
+    phone_id: int | None = None  # the number it is about, when it is about one
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ from app.telephony.events import CallEvent, CallState
 from app.workflows.call_session import CallBook, CallSession, InvalidStep, Phase, Step
 from ui import formatting as fmt
 from ui.bridge import DatabaseBridge
-from ui.features.calls.widgets import CallToast, WrapUpPanel
+from ui.features.calls.widgets import CallToast, WrapUpChoices, WrapUpForm, WrapUpPanel
 
 if TYPE_CHECKING:  # the core loads after the first paint
     from app.bootstrap import Services
@@ -80,8 +80,34 @@ def customer_toast_lines(data: CustomerView, case: CaseRow | None) -> list[str]:
         what = first.label or first.kind.replace("_", " ")
         lines.append(f"{what}: {fmt.relative_day(first.next_on, data.today)}")
     if case is not None:
-        lines.append(f"Recent case {case.reference}: {case.subject}")
+        lines.append(f"Open case {case.reference}: {case.subject} ({case.contacts} contacts)")
     return lines
+
+
+def wrap_up_choices(data: CustomerView, suggested_case: int | None) -> WrapUpChoices:
+    """The caller's open cases to join and numbers to call back on, for the wrap-up.
+
+    A number the customer asked us not to use is listed, marked, never preferred."""
+    cases = tuple(
+        (c.id, f"{c.reference} · {c.subject} ({c.contacts} contacts)")
+        for c in data.cases
+        if c.is_open
+    )
+    prefs = data.header.preferences
+    avoided = {p.phone_id for p in prefs if p.avoid and p.phone_id is not None}
+    ranked = sorted(
+        (p for p in prefs if not p.avoid and p.phone_id is not None), key=lambda p: p.rank
+    )
+    phones = tuple(
+        (
+            phone.id,
+            f"{phone.display or phone.raw} ({phone.kind})"
+            + (" — asked not to use" if phone.id in avoided else ""),
+        )
+        for phone in data.header.phones
+    )
+    preferred = ranked[0].phone_id if ranked else None
+    return WrapUpChoices(cases, suggested_case, phones, preferred)
 
 
 class CallsController(QObject):
@@ -112,7 +138,8 @@ class CallsController(QObject):
         self.call_label = QLabel("")
         self.wrap_up = WrapUpPanel()
         self.wrap_up.drafts = drafts
-        self.wrap_up.submitted.connect(lambda *args: bridge.spawn(self._save_wrap_up(*args)))
+        self.wrap_up.submitted.connect(lambda form: bridge.spawn(self._save_wrap_up(form)))
+        self._choices: dict[str, WrapUpChoices] = {}  # per call: what its wrap-up offers
         self._timer = QTimer(self, interval=1000)
         self._timer.timeout.connect(self._tick)
         self._unavailable = False  # connecting failed: held calls are shown as such
@@ -227,6 +254,7 @@ class CallsController(QObject):
         if match.result == "one" and data is not None:
             case = next((c for c in data.cases if c.id == match.case_id), None)
             self.customer_popped.emit(data, case.id if case is not None else None)
+            self._choices[event.call_id] = wrap_up_choices(data, match.case_id)
             session.name = data.header.name
             self._toast(f"Incoming call: {data.header.name}", customer_toast_lines(data, case))
         elif match.result == "several":
@@ -265,8 +293,9 @@ class CallsController(QObject):
     async def _answered(self, services: Services, session: CallSession, event: CallEvent) -> None:
         from app.operations import calls as call_ops
 
+        # The call joins a case when the agent says so in the wrap-up (offered there).
         session.interaction_id = await self.bridge.perform(
-            call_ops.answer_call, services, event, session.customer_id, session.case_id
+            call_ops.answer_call, services, event, session.customer_id, None
         )
         self.toast.hide()
         self._timer.start()
@@ -291,6 +320,7 @@ class CallsController(QObject):
             record.duration_s,
             services.agent.wrap_up_draft(record.interaction_id),
         )
+        self.wrap_up.offer(self._choices.pop(event.call_id, WrapUpChoices()))
         self.wrap_up.summary.setFocus()
 
     def _tick(self) -> None:
@@ -304,25 +334,26 @@ class CallsController(QObject):
 
     # -- the wrap-up -------------------------------------------------------------------
 
-    async def _save_wrap_up(
-        self, interaction_id: int, code: str, summary: str, follow_up: str, client_key: str
-    ) -> None:
+    async def _save_wrap_up(self, form: WrapUpForm) -> None:
         assert self.services is not None
         from app.operations import calls as call_ops
 
-        session = self.book.by_interaction(interaction_id)
+        session = self.book.by_interaction(form.interaction_id)
         # A wrap-up recovered from a draft has no session: its customer is not known here.
         customer_id = session.customer_id if session is not None else None
         try:
             await self.bridge.perform(
                 call_ops.wrap_up_call,
                 self.services,
-                interaction_id,
+                form.interaction_id,
                 customer_id,
-                code,
-                summary,
-                follow_up,
-                client_key,
+                form.code,
+                form.summary,
+                form.follow_up,
+                form.client_key,
+                form.case_id,
+                form.window,
+                form.phone_id,
             )
         except KeyReusedError as exc:
             self.wrap_up.saved_elsewhere()

@@ -2,9 +2,8 @@
 the status of each call source.
 
 Signals (WrapUpPanel):
-    submitted(int, str, str, str, str): interaction id, disposition code, summary,
-        follow-up, and the wrap-up's idempotency key (made in `begin`, the same on
-        every retry: CallService.wrap_up saves it once).
+    submitted(WrapUpForm): what the agent filled in, with the wrap-up's idempotency
+        key (made in `begin`, the same on every retry: CallService.wrap_up saves it once).
 
 The wrap-up is a draft too: while it is open its text is kept in `WrapUpPanel.drafts`
 under the call's key, and dropped once the wrap-up is saved.
@@ -12,13 +11,16 @@ under the call's key, and dropped once the wrap-up is saved.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import time
 import uuid
+from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QDateTime, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
+    QDateTimeEdit,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -43,6 +45,32 @@ SOURCE_NAMES = {
 STATUS_COLOURS = {"connected": "#2e7d32", "listening": "#2e7d32", "connecting": "#ef6c00"}
 PROBLEM_COLOUR = "#c62828"
 DISPOSITIONS = ("resolved", "information", "order_placed", "complaint", "callback", "escalated")
+CALLBACK_WINDOW_HOURS = 2  # the default width of a promised call-back window
+
+
+@dataclass(frozen=True)
+class WrapUpForm:
+    """A wrap-up as the agent left it. `window` and `phone_id` matter with a follow-up."""
+
+    interaction_id: int
+    code: str
+    summary: str
+    follow_up: str
+    client_key: str
+    case_id: int | None  # the case the call was about; None: no case
+    window: tuple[dt.datetime, dt.datetime] | None  # aware; when to call back
+    phone_id: int | None  # the number to call back on
+
+
+@dataclass(frozen=True)
+class WrapUpChoices:
+    """What the wrap-up offers for this caller: open cases (id, label), the suggested
+    one, and numbers (id, label) with the ones to avoid marked."""
+
+    cases: tuple[tuple[int, str], ...] = ()
+    suggested_case: int | None = None
+    phones: tuple[tuple[int, str], ...] = ()
+    preferred_phone: int | None = None
 
 
 class CallToast(QFrame):
@@ -82,7 +110,7 @@ class CallToast(QFrame):
 
 
 class WrapUpPanel(QFrame):
-    submitted = Signal(int, str, str, str, str)
+    submitted = Signal(object)  # WrapUpForm
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -103,11 +131,33 @@ class WrapUpPanel(QFrame):
         self.code.addItems(DISPOSITIONS)
         row.addWidget(plain_label("Disposition"))
         row.addWidget(self.code)
-        self.follow_up = QLineEdit()
-        self.follow_up.setAccessibleName("Follow-up task")
-        self.follow_up.setPlaceholderText("Follow-up task (optional), e.g. Call back Friday")
-        row.addWidget(self.follow_up, 1)
+        row.addWidget(plain_label("About"))
+        self.case = QComboBox()
+        self.case.setAccessibleName("Case this call was about")
+        self.case.setToolTip("The call joins this case: its contact count moves")
+        row.addWidget(self.case, 1)
         layout.addLayout(row)
+        promise = QHBoxLayout()
+        self.follow_up = QLineEdit()
+        self.follow_up.setAccessibleName("Follow-up promise")
+        self.follow_up.setPlaceholderText("Promise a call back (optional), e.g. Call back Friday")
+        promise.addWidget(self.follow_up, 2)
+        promise.addWidget(plain_label("between"))
+        self.window_from = QDateTimeEdit()
+        self.window_from.setAccessibleName("Call back from")
+        self.window_until = QDateTimeEdit()
+        self.window_until.setAccessibleName("Call back until")
+        for edit in (self.window_from, self.window_until):
+            edit.setDisplayFormat("ddd d MMM HH:mm")
+            edit.setCalendarPopup(True)
+        promise.addWidget(self.window_from)
+        promise.addWidget(plain_label("and"))
+        promise.addWidget(self.window_until)
+        promise.addWidget(plain_label("on"))
+        self.phone = QComboBox()
+        self.phone.setAccessibleName("Number to call back on")
+        promise.addWidget(self.phone, 1)
+        layout.addLayout(promise)
         self.summary = QPlainTextEdit()
         self.summary.setAccessibleName("Call summary")
         self.summary.setPlaceholderText("What was the call about, what was agreed?")
@@ -151,6 +201,11 @@ class WrapUpPanel(QFrame):
         self.title.setText(f"Wrap-up: call with {who}{talk}")
         self.summary.clear()
         self.follow_up.clear()
+        self.offer(WrapUpChoices())
+        start = QDateTime.currentDateTime().addSecs(3600)
+        start.setTime(start.time().addSecs(-(start.time().minute() * 60 + start.time().second())))
+        self.window_from.setDateTime(start)
+        self.window_until.setDateTime(start.addSecs(CALLBACK_WINDOW_HOURS * 3600))
         self.message.setText("")
         self._started = time.monotonic()
         self._update_timer()
@@ -158,6 +213,38 @@ class WrapUpPanel(QFrame):
         self._draft_timer.stop()
         self.draft_key = draft_key
         self.show()
+
+    def offer(self, choices: WrapUpChoices) -> None:
+        """The caller's open cases (the suggested one chosen) and numbers."""
+        self.case.clear()
+        self.case.addItem("No case", None)
+        for case_id, label in choices.cases:
+            self.case.addItem(label, case_id)
+        chosen = self.case.findData(choices.suggested_case)
+        self.case.setCurrentIndex(max(chosen, 0))
+        self.case.setEnabled(bool(choices.cases))
+        self.phone.clear()
+        self.phone.addItem("the number they called from", None)
+        for phone_id, label in choices.phones:
+            self.phone.addItem(label, phone_id)
+        preferred = self.phone.findData(choices.preferred_phone)
+        self.phone.setCurrentIndex(max(preferred, 0))
+
+    def form(self) -> WrapUpForm:
+        window = (
+            _aware(self.window_from.dateTime()),
+            _aware(self.window_until.dateTime()),
+        )
+        return WrapUpForm(
+            interaction_id=self.interaction_id,
+            code=self.code.currentText(),
+            summary=self.summary.toPlainText(),
+            follow_up=self.follow_up.text(),
+            client_key=self.client_key,
+            case_id=self.case.currentData(),
+            window=window if self.follow_up.text().strip() else None,
+            phone_id=self.phone.currentData(),
+        )
 
     def restore(self, draft: Draft) -> None:
         """Fill the wrap-up from a recovered draft."""
@@ -193,13 +280,7 @@ class WrapUpPanel(QFrame):
         self.timer_label.setText(f"After-call work {seconds // 60}:{seconds % 60:02d}")
 
     def _submit(self) -> None:
-        self.submitted.emit(
-            self.interaction_id,
-            self.code.currentText(),
-            self.summary.toPlainText(),
-            self.follow_up.text(),
-            self.client_key,
-        )
+        self.submitted.emit(self.form())
 
     def saved_elsewhere(self) -> None:
         """The key was used by an earlier save with other content: the next save is new."""
@@ -213,6 +294,11 @@ class WrapUpPanel(QFrame):
             self.drafts.discard(self.draft_key)
         self.draft_key = None
         self.hide()
+
+
+def _aware(value: QDateTime) -> dt.datetime:
+    """A local date-time from an editor, as an aware instant."""
+    return value.toPython().astimezone()  # type: ignore[no-any-return]
 
 
 class AdapterStatusBar(QWidget):
