@@ -24,7 +24,7 @@ from __future__ import annotations
 import calendar as calendar_module
 import datetime as dt
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -57,7 +57,7 @@ class Calendar:
     def __init__(
         self,
         time_zone: str,
-        weekly: dict[int, Sequence[tuple[dt.time, dt.time | None]]],
+        weekly: Mapping[int, Sequence[tuple[dt.time, dt.time | None]]],
         *,
         closed: Iterable[dt.date] = (),
         holiday_country: str | None = None,
