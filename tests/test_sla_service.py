@@ -12,14 +12,16 @@ from sqlalchemy import Engine, func, select
 
 from app.services.sla import (
     SlaClocks,
+    backfill_clocks,
     choose_policy,
     on_status,
     record_first_response,
     start_clock,
     sweep,
 )
+from app.sla import business_minutes_between
 from models.database import Database
-from models.enums import CaseEventKind, CaseStatus, Priority
+from models.enums import OPEN_CASE_STATUSES, CaseEventKind, CaseStatus, Priority
 from models.people import Customer
 from models.service import Case, CaseEvent
 from models.sla import BusinessCalendar, BusinessHours, SlaPolicy
@@ -260,3 +262,30 @@ def test_states_for_many_cases_share_one_calendar(engine: Engine) -> None:
     state = states[case_ids[0]]
     assert (state.minutes_left, state.paused, state.breached) == (180, False, False)
     assert state.text == "3 h of business time left, due Tue 10:00"
+
+
+def test_seeded_demo_cases_get_consistent_clocks(engine: Engine) -> None:
+    from models.seed import seed_database
+
+    seeded = dt.datetime(2026, 12, 2, 15, 30, tzinfo=UTC)  # Wed 10:30 in New York
+    seed_database(engine, 20, seed=4, now=seeded)
+    with Database(engine).write() as session:
+        started = backfill_clocks(session, seeded)
+    with Database(engine).read() as session:
+        open_cases = session.scalars(select(Case).where(Case.status.in_(OPEN_CASE_STATUSES))).all()
+        assert started == len(open_cases) > 0
+        clocks = SlaClocks()
+        for case in open_cases:
+            assert case.sla_policy_id is not None and case.sla_due_at is not None
+            policy = clocks.policy(session, case.sla_policy_id)
+            calendar = clocks.calendar(session, policy.calendar_id)
+            assert business_minutes_between(calendar, case.opened_at, case.sla_due_at) == (
+                policy.resolution_minutes
+            )
+            waiting = case.status == CaseStatus.WAITING_CUSTOMER
+            assert (case.sla_paused_since is not None) == waiting
+            assert case.sla_paused_since is None or case.sla_paused_since <= seeded
+        names = set(session.scalars(select(SlaPolicy.name)))
+        assert {"Urgent", "Platinum high", "Complaint"} <= names
+    with Database(engine).write() as session:
+        assert backfill_clocks(session, seeded) == 0  # started once

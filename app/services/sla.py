@@ -17,8 +17,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import cast
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.sla import (
@@ -31,6 +32,7 @@ from app.sla import (
     state_of,
 )
 from models.enums import OPEN_CASE_STATUSES, CaseEventKind, CaseStatus
+from models.people import Customer
 from models.service import Case, CaseEvent
 from models.sla import BusinessCalendar, BusinessHours, CalendarClosure, SlaPolicy
 
@@ -191,8 +193,15 @@ def choose_policy(
 
     A policy's None matches anything; one naming a different value does not match.
     """
+    return best_policy(session.scalars(select(SlaPolicy)).all(), category, priority, tier)
+
+
+def best_policy(
+    rows: Iterable[SlaPolicy], category: str | None, priority: str | None, tier: str | None
+) -> PolicyTargets | None:
+    """`choose_policy` over policies already loaded (for many cases at once)."""
     best: tuple[tuple[int, int, int], SlaPolicy] | None = None
-    for row in session.scalars(select(SlaPolicy)):
+    for row in rows:
         fields = ((row.category, category), (row.priority, priority), (row.tier, tier))
         if any(wanted is not None and wanted != given for wanted, given in fields):
             continue
@@ -201,6 +210,59 @@ def choose_policy(
         if best is None or key < best[0]:
             best = (key, row)
     return None if best is None else _targets(best[1])
+
+
+def backfill_clocks(session: Session, now: dt.datetime, clocks: SlaClocks | None = None) -> int:
+    """Start the clocks of open cases that have none, from when they opened; how many.
+
+    For data made without the arithmetic (the demo seed: models may not import app).
+    A case waiting on the customer is paused since its first response (or opening);
+    a first response after its due time records that breach. Warnings and breaches of
+    resolution are left to `sweep`, so they get their timeline events.
+    """
+    clocks = clocks or SlaClocks()
+    policies = session.scalars(select(SlaPolicy)).all()
+    rows = session.execute(
+        select(
+            Case.id,
+            Case.category,
+            Case.priority,
+            Customer.tier,
+            Case.status,
+            Case.opened_at,
+            Case.first_response_at,
+        )
+        .join(Customer, Customer.id == Case.customer_id)
+        .where(Case.status.in_(OPEN_CASE_STATUSES), Case.sla_policy_id.is_(None))
+    ).all()
+    values = []
+    for case_id, category, priority, tier, status, opened, answered in rows:
+        policy = best_policy(policies, category, priority, tier)
+        if policy is None:
+            continue
+        calendar = clocks.calendar(session, policy.calendar_id)
+        first_due = add_business_minutes(calendar, opened, policy.first_response_minutes)
+        answered = answered if answered is not None and answered <= now else None
+        paused = (answered or opened) if status == CaseStatus.WAITING_CUSTOMER else None
+        values.append(
+            {
+                "b_id": case_id,
+                "sla_policy_id": policy.id,
+                "first_response_due_at": first_due,
+                "sla_due_at": add_business_minutes(calendar, opened, policy.resolution_minutes),
+                "sla_paused_since": paused,
+                "first_response_breached_at": first_due
+                if answered is not None and answered > first_due
+                else None,
+            }
+        )
+    if values:
+        table = cast(Table, Case.__table__)
+        session.execute(
+            update(table).where(table.c.id == bindparam("b_id")),
+            values,
+        )
+    return len(values)
 
 
 def start_clock(
