@@ -34,6 +34,7 @@ from models.people import Customer
 from models.seed.context import SeedContext
 from models.seed.population import random_customer
 from models.seed.reference import write_reference_data
+from models.seed.sla import write_sla_reference
 from models.seed.stories import write_stories
 from models.seed.writer import CHUNK, SeedError, SeedReport
 
@@ -55,6 +56,7 @@ def seed_database(
     started = time.perf_counter()
     ctx = SeedContext(engine, seed, now or dt.datetime.now(dt.UTC))
     write_reference_data(ctx)
+    write_sla_reference(ctx)
     write_stories(ctx)
     ctx.writer.flush()
     done = 0
