@@ -135,10 +135,10 @@ def ensure_demo_data(services: Services) -> bool:
     with services.db.read() as session:
         if session.scalar(select(func.count()).select_from(Customer)):
             return False
-    from models.seed import seed_database  # only needed once per demo install
+    from app.seeding import seed_demo  # only needed once per demo install
 
     started = time.perf_counter()
-    report = seed_database(services.engine, services.settings.demo_customers)
+    report = seed_demo(services.engine, services.settings.demo_customers)
     log.info(
         "seeded the demo database: %d customers, %d rows in %.1f s",
         report.customers,

@@ -79,12 +79,13 @@ def _run(args: argparse.Namespace) -> int:
         elif args.command == "seed":
             if args.customers < 0:
                 raise UserError("--customers must be 0 or more")
-            from models.seed import SeedError, seed_database
+            from app.seeding import seed_demo
+            from models.seed import SeedError
 
             upgrade(engine)
             started = time.perf_counter()
             try:
-                report = seed_database(
+                report = seed_demo(
                     engine, args.customers, args.seed, progress=lambda m: print(m, flush=True)
                 )
             except SeedError as exc:

@@ -1,0 +1,35 @@
+"""The demo data made whole: the seeder writes rows (models/seed, which may not import
+app/), then the clocks that need app/'s arithmetic start here: the SLA clocks of the
+open cases, and the sweep that records the warnings and breaches already due.
+
+Used by `rapport db seed` and the demo install (app/bootstrap.py), so both hold the same.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from sqlalchemy import Engine
+
+from app.services import sla
+from models.database import Database
+from models.seed import SeedReport, seed_database
+
+
+def seed_demo(
+    engine: Engine,
+    customers: int,
+    seed: int = 1,
+    *,
+    now: dt.datetime | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> SeedReport:
+    """Seed an empty, migrated database and start its open cases' SLA clocks at `now`."""
+    now = now or dt.datetime.now(dt.UTC)
+    report = seed_database(engine, customers, seed, now=now, progress=progress)
+    clocks = sla.SlaClocks()
+    with Database(engine).write() as session:
+        sla.backfill_clocks(session, now, clocks)
+        sla.sweep(session, now, clocks)
+    return report
