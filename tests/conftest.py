@@ -311,6 +311,7 @@ def window(engine: Engine, aloop: LoopRunner, gui_sql_guard: Any) -> Iterator[An
     settings = load_settings(cli={"db_url": engine.url.render_as_string(hide_password=False)})
     bridge = DatabaseBridge()
     main = MainWindow(settings, bridge)
+    main.connection.housekeeping = False  # the seeded data stays as seeded while tested
     main.show()
     aloop.run(main.connect_database())
     assert main.services is not None, main.connection.error

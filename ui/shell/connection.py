@@ -21,6 +21,7 @@ Signals:
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import logging
 import threading
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 RETRY_MS = 5000
+SWEEP_MS = 60_000  # housekeeping: SLA warnings and breaches, broken promises
 LIVE_UPDATES = "Live updates"  # the change feed's name in the status bar
 UNENCRYPTED_TIP = (
     "The connection to the database server is not encrypted: customer data and the "
@@ -77,6 +79,12 @@ class ConnectionController(QObject):
         self.feed: ChangeFeed | None = None  # what other agents commit (once connected)
         self._retry = QTimer(self, interval=RETRY_MS)
         self._retry.timeout.connect(lambda: self.bridge.spawn(self._check()))
+        # Time's rules (SLA warnings and breaches, promises broken): app/operations/housekeeping.py
+        # Off in UI tests that assert what seeded data shows (a sweep would change it on
+        # its own time); the sweep itself is tested through its operation.
+        self.housekeeping = True
+        self._housekeeping = QTimer(self, interval=SWEEP_MS)
+        self._housekeeping.timeout.connect(lambda: self.bridge.spawn(self._sweep()))
         bridge.connection_lost.connect(self._lost)
 
     # -- connecting ------------------------------------------------------------------
@@ -121,6 +129,9 @@ class ConnectionController(QObject):
         )
         self._start_change_feed(services)
         self.use(services)
+        if self.housekeeping:
+            self._housekeeping.start()
+            self.bridge.spawn(self._sweep())  # what came due while no client ran
         if self.after_connect is not None:
             await self.after_connect(services)
 
@@ -172,6 +183,17 @@ class ConnectionController(QObject):
 
     # -- losing and switching ------------------------------------------------------------
 
+    async def _sweep(self) -> None:
+        services = self.services
+        if services is None:
+            return
+        from app.operations import housekeeping  # loaded with the services
+
+        try:
+            await self.bridge.perform(housekeeping.sweep, services, dt.datetime.now(dt.UTC))
+        except Exception:  # the next sweep records it; the status bar shows the database
+            log.warning("housekeeping sweep failed", exc_info=True)
+
     def _lost(self, message: str) -> None:
         self.banner.show_offline(message)
         self.db_label.setText("Offline")
@@ -214,6 +236,7 @@ class ConnectionController(QObject):
         old, self.services = self.services, None
         if old is not None:
             self._retry.stop()
+            self._housekeeping.stop()
             await self.stop_feed()
             self.disconnected.emit()
             await self.bridge.run(old.close)
@@ -225,6 +248,7 @@ class ConnectionController(QObject):
     def close(self) -> None:
         """At quit, after the bridge's workers stopped: stop listening, dispose the engine."""
         self._retry.stop()
+        self._housekeeping.stop()
         if self.services is not None:
             self.services.close()
 
