@@ -121,7 +121,8 @@ class _MissingValue(StrictUndefined):
     def __init__(self, obj: str, field: str) -> None:
         super().__init__(hint=f"{obj}.{field} has no value for this case")
 
-    def __bool__(self) -> bool:
+    # StrictUndefined fails on bool(); a missing value is simply false in {% if %}.
+    def __bool__(self) -> bool:  # type: ignore[override]
         return False
 
 
