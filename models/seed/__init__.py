@@ -35,6 +35,7 @@ from models.seed.context import SeedContext
 from models.seed.population import random_customer
 from models.seed.reference import write_reference_data
 from models.seed.stories import write_stories
+from models.seed.teamwork import write_macros
 from models.seed.writer import CHUNK, SeedError, SeedReport
 
 
@@ -55,6 +56,7 @@ def seed_database(
     started = time.perf_counter()
     ctx = SeedContext(engine, seed, now or dt.datetime.now(dt.UTC))
     write_reference_data(ctx)
+    write_macros(ctx)
     write_stories(ctx)
     ctx.writer.flush()
     done = 0
