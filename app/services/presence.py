@@ -185,6 +185,11 @@ class PresenceService:
         # committed presence, and mine must be there for my claim to count as fresh.
         self.heartbeat(case_id, PresenceActivity.TYPING, now)
         with self._db.write() as session:
+            # Lock the case row first, so the UPDATE below takes its snapshot after any
+            # claim racing us committed, presence included (PostgreSQL, READ COMMITTED;
+            # SQLite writes one at a time anyway).
+            if session.scalar(select(Case.id).where(Case.id == case_id).with_for_update()) is None:
+                raise UserError(f"case {case_id} does not exist")
             holder_is_fresh = exists().where(
                 CasePresence.case_id == Case.id,
                 CasePresence.user_id == Case.claimed_by_id,
