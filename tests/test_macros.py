@@ -203,3 +203,23 @@ def test_an_agent_without_a_department_sees_only_shared_macros(engine: Engine) -
     add_macros_and_promise(engine, case_id)
     visitor = AgentContext("guest", "Guest", Role.AGENT, None, "guest@pc", "db")
     assert [m.name for m in macro_service(engine, visitor).list_macros()] == ["Apology"]
+
+
+def test_the_seed_gives_each_team_its_macros(engine: Engine) -> None:
+    from sqlalchemy import select
+
+    from models.seed import seed_database
+    from models.service import Case
+    from tests.factories import agent_context
+
+    seed_database(engine, 0, seed=3)
+    agent = agent_context(engine, "agent01")
+    service = MacroService(Database(engine), agent=agent, zone=dt.UTC)
+    names = {m.name for m in service.list_macros()}
+    assert {"Apology + reference", "Technician visit booked", "Hand-off checklist"} <= names
+    assert "Dispatch update" not in names  # the warehouse's
+    with Database(engine).read() as session:
+        case = session.scalars(select(Case).order_by(Case.id).limit(1)).one()
+    apology = next(m for m in service.list_macros() if m.name == "Apology + reference")
+    assert case.reference in service.render(apology.id, case.id).text
+    assert service.create("New", MacroKind.NOTE, "Note for {{ case.reference }}", None).id > 0
