@@ -10,6 +10,7 @@ import dataclasses
 import logging
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Engine, func, select
 
@@ -20,7 +21,10 @@ from app.database_identity import database_identity
 from app.services.calls import CallService
 from app.services.contacts import ContactService
 from app.services.customers import CustomerService
+from app.services.feedback import FeedbackService
+from app.services.macros import MacroService
 from app.services.notes import NoteService
+from app.services.presence import PresenceService
 from app.services.search import SearchService
 from models.database import (
     SCHEMA_HEAD,
@@ -45,6 +49,10 @@ class Services:
     contacts: ContactService
     calls: CallService
     search: SearchService
+    # Working together on cases (app/services/presence.py, macros.py, feedback.py).
+    presence: PresenceService
+    macros: MacroService
+    feedback: FeedbackService
     # Which database this is, stable across runs (app/database_identity.py): drafts
     # and anything else kept locally per database are keyed by it.
     database_identity: str
@@ -62,7 +70,14 @@ class Services:
         notes, contacts, calls = _acting(
             self.db, self.customers, self.settings.default_region, self.calls.workstation, agent
         )
-        return dataclasses.replace(self, notes=notes, contacts=contacts, calls=calls, agent=agent)
+        return dataclasses.replace(
+            self,
+            notes=notes,
+            contacts=contacts,
+            calls=calls,
+            agent=agent,
+            **_teamwork(self.db, agent),
+        )
 
     def close(self) -> None:
         self.engine.dispose()
@@ -106,6 +121,7 @@ def build_services(settings: Settings, engine: Engine) -> Services:
         search=SearchService(db, customers),
         database_identity=identity,
         agent=agent,
+        **_teamwork(db, agent),
     )
 
 
@@ -122,6 +138,15 @@ def _acting(
         ContactService(db, region, agent=agent),
         CallService(db, customers, region, workstation=workstation, agent=agent),
     )
+
+
+def _teamwork(db: Database, agent: AgentContext) -> dict[str, Any]:
+    """The working-together services, built for `agent` (field name -> service)."""
+    return {
+        "presence": PresenceService(db, agent=agent),
+        "macros": MacroService(db, agent=agent),
+        "feedback": FeedbackService(db, agent=agent),
+    }
 
 
 def open_services(settings: Settings) -> Services:

@@ -36,6 +36,7 @@ from models.seed.population import random_customer
 from models.seed.reference import write_reference_data
 from models.seed.sla import write_sla_reference
 from models.seed.stories import write_stories
+from models.seed.teamwork import write_macros
 from models.seed.writer import CHUNK, SeedError, SeedReport
 
 
@@ -57,6 +58,7 @@ def seed_database(
     ctx = SeedContext(engine, seed, now or dt.datetime.now(dt.UTC))
     write_reference_data(ctx)
     write_sla_reference(ctx)
+    write_macros(ctx)
     write_stories(ctx)
     ctx.writer.flush()
     done = 0
