@@ -18,8 +18,11 @@ from app.config import Settings
 from app.credentials import with_stored_password
 from app.database_identity import database_identity
 from app.services.calls import CallService
+from app.services.commitments import CommitmentService
 from app.services.contacts import ContactService
 from app.services.customers import CustomerService
+from app.services.handoffs import HandoffService
+from app.services.my_work import MyWorkService
 from app.services.notes import NoteService
 from app.services.search import SearchService
 from models.database import (
@@ -51,6 +54,10 @@ class Services:
     # Who is acting on this connection: the audit actor, the draft keys, the call log's
     # "mine" (app/agent.py). The services that record who acted were built with it.
     agent: AgentContext
+    # Issue 11: hand-offs to departments, promises to customers, the agent's work list.
+    handoffs: HandoffService
+    commitments: CommitmentService
+    my_work: MyWorkService
 
     @property
     def backend(self) -> str:
@@ -62,7 +69,17 @@ class Services:
         notes, contacts, calls = _acting(
             self.db, self.customers, self.settings.default_region, self.calls.workstation, agent
         )
-        return dataclasses.replace(self, notes=notes, contacts=contacts, calls=calls, agent=agent)
+        handoffs, commitments, my_work = _work(self.db, self.settings.default_region, agent)
+        return dataclasses.replace(
+            self,
+            notes=notes,
+            contacts=contacts,
+            calls=calls,
+            agent=agent,
+            handoffs=handoffs,
+            commitments=commitments,
+            my_work=my_work,
+        )
 
     def close(self) -> None:
         self.engine.dispose()
@@ -95,6 +112,7 @@ def build_services(settings: Settings, engine: Engine) -> Services:
     with db.read() as session:
         agent = resolve_agent(session, settings.values.get("user"), identity, workstation)
     notes, contacts, calls = _acting(db, customers, region, workstation, agent)
+    handoffs, commitments, my_work = _work(db, region, agent)
     return Services(
         settings=settings,
         engine=engine,
@@ -106,6 +124,19 @@ def build_services(settings: Settings, engine: Engine) -> Services:
         search=SearchService(db, customers),
         database_identity=identity,
         agent=agent,
+        handoffs=handoffs,
+        commitments=commitments,
+        my_work=my_work,
+    )
+
+
+def _work(
+    db: Database, region: str, agent: AgentContext
+) -> tuple[HandoffService, CommitmentService, MyWorkService]:
+    return (
+        HandoffService(db, agent=agent),
+        CommitmentService(db, agent=agent, region=region),
+        MyWorkService(db, agent=agent),
     )
 
 
