@@ -19,7 +19,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from app.agent import AgentContext
@@ -285,7 +285,7 @@ class MyWorkService:
             Customer.last_name,
         )
 
-        def query(*conditions: ColumnElement[bool]) -> list[Row[Any]]:
+        def query(*conditions: ColumnElement[bool]) -> list[Any]:
             return list(
                 session.execute(
                     select(*columns)
