@@ -160,10 +160,12 @@ def check_contact(
     *,
     who: str = "the customer",
     blocked_channels: frozenset[Channel] = frozenset(),
+    hours: bool = True,
 ) -> RuleCheck:
     """The violations of contacting over `planned` between `start` and `end` (naive local).
 
     `blocked_channels`: channels the customer's do-not-call/e-mail/SMS/mail flags close.
+    `hours`: False checks only the route (a call back now: the agent sees the clock).
     """
     violations: list[str] = []
     if planned.channel in blocked_channels:
@@ -173,7 +175,7 @@ def check_contact(
             target = pref.route.label or planned.label or planned.channel.value
             violations.append(f"Not the {target}" + (f": {pref.note}" if pref.note else ""))
     timed = [p for p in preferences if not p.avoid and p.covers(planned)]
-    if timed and not _fits(timed, start, end):
+    if hours and timed and not _fits(timed, start, end):
         allowed = "; ".join(describe_allowed(p) for p in timed)
         violations.append(f"Outside {who}'s allowed hours: {allowed}")
     if not violations:

@@ -81,6 +81,12 @@ class CommitmentView:
     resolved_by_id: int | None
 
 
+@dataclass(frozen=True)
+class DialCheck:
+    check: RuleCheck
+    allowed_number: str | None  # the number to offer instead (E.164 when known)
+
+
 def local_zone(clock: Clock) -> dt.tzinfo:
     """The agent's calendar zone: the machine's, at the clock's instant."""
     zone = clock().astimezone().tzinfo
@@ -182,6 +188,29 @@ class CommitmentService:
                 raise UserError(f"customer {customer_id} does not exist")
             return self._check(session, customer, channel, phone_id, start, end or start)
 
+    def dial_check(self, customer_id: int, number: str) -> DialCheck:
+        """Before dialling `number` of the customer: is it a number (or the phone) they
+        asked us not to use? Hours are not checked (the agent calling sees the clock);
+        the suggestion is the allowed number to call instead."""
+        e164 = phones.normalize(number, self._region).e164
+        with self._db.read() as session:
+            customer = session.get(Customer, customer_id)
+            if customer is None:
+                raise UserError(f"customer {customer_id} does not exist")
+            phone_id = session.scalar(
+                select(CustomerPhone.id).where(
+                    CustomerPhone.customer_id == customer_id,
+                    CustomerPhone.e164 == e164 if e164 else CustomerPhone.raw == number,
+                )
+            )
+            now = _aware(self.clock())
+            check = self._check(session, customer, Channel.PHONE, phone_id, now, now, hours=False)
+            allowed = None
+            if check.suggestion is not None and check.suggestion.route.phone_id is not None:
+                phone = session.get(CustomerPhone, check.suggestion.route.phone_id)
+                allowed = (phone.e164 or phone.raw) if phone else None
+            return DialCheck(check, allowed)
+
     def keep(self, commitment_id: int, expected_version: int) -> CommitmentView:
         return self._resolve(commitment_id, expected_version, CommitmentStatus.KEPT, None)
 
@@ -255,6 +284,8 @@ class CommitmentService:
         phone_id: int | None,
         start: dt.datetime | None,
         end: dt.datetime,
+        *,
+        hours: bool = True,
     ) -> RuleCheck:
         phone_rows = session.scalars(
             select(CustomerPhone).where(CustomerPhone.customer_id == customer.id)
@@ -286,6 +317,7 @@ class CommitmentService:
             local_end,
             who=customer.first_name,
             blocked_channels=blocked,
+            hours=hours,
         )
 
     def _label(self, phone: CustomerPhone) -> str:
