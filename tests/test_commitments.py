@@ -227,3 +227,13 @@ def test_break_overdue_breaks_each_passed_promise_once_at_the_time_it_broke(
     assert rows[future.id].status == CommitmentStatus.OPEN
     assert rows[kept.id].status == CommitmentStatus.KEPT
     assert len(events) == 3 and all(e.author_id is None for e in events)
+
+
+def test_dialling_an_avoided_number_offers_the_allowed_one(engine: Engine) -> None:
+    w = make_world(engine)
+    phones_and_preferences(engine, w)
+    found = in_utc(w).dial_check(w.customer_id, "(415) 555-0100")
+    assert found.check.violations == ("Not the mobile (415) 555-0100: she has no coverage at home",)
+    assert found.allowed_number == "+14155550199"
+    office = in_utc(w).dial_check(w.customer_id, "+1 415 555 0199")
+    assert office.check.ok  # the hours are not checked when dialling now

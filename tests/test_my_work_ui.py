@@ -1,0 +1,130 @@
+"""My work in the window's widgets: refreshed by Changes (coalesced), words and colours,
+Enter opens the customer; the dial warning offers the allowed number."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox, QWidget
+from sqlalchemy import Engine
+
+from app.changes import Change, Changes, Entity
+from app.clock import fixed_clock
+from app.contact_rules import Route, RuleCheck, Suggestion
+from app.services.my_work import MyWorkService
+from models.enums import Channel, CommitmentKind
+from tests.conftest import LoopRunner
+from tests.test_handoffs import NOW, make_world
+from ui.bridge import DatabaseBridge
+from ui.features.my_work.panel import URGENCY_COLOURS, MyWorkPanel
+from ui.features.work.dial_warning import confirm_dial
+
+
+@pytest.fixture
+def bridge(qapp: Any) -> Iterator[DatabaseBridge]:
+    made = DatabaseBridge()
+    yield made
+    made.shutdown()
+
+
+def test_the_panel_refreshes_once_for_a_burst_of_changes(
+    sqlite_engine: Engine, aloop: LoopRunner, bridge: DatabaseBridge, qtbot: Any
+) -> None:
+    w = make_world(sqlite_engine)
+    service = MyWorkService(w.services.db, fixed_clock(NOW), agent=w.services.agent, zone=dt.UTC)
+    panel = MyWorkPanel(service.items, bridge)
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.refresh()
+    aloop.until(lambda: panel.count.text() == "1 item")  # the assigned case
+    assert panel.loads == 1
+    opened: list[int] = []
+    panel.open_customer_requested.connect(opened.append)
+
+    promise = w.services.commitments.make_commitment(
+        w.customer_id,
+        w.case_id,
+        CommitmentKind.DELIVERY,
+        "Ring by Monday",
+        None,
+        NOW - dt.timedelta(hours=3),
+    )
+    task = w.services.handoffs.hand_off(w.case_id, w.call_centre, "Call courier", None, NOW)
+    # Three changes in a burst (one of them about notes only, not shown): one re-query.
+    bridge.publish(Changes.of(Change(Entity.COMMITMENT, promise.id, w.customer_id)))
+    bridge.publish(Changes.of(Change(Entity.TASK, task.id, w.customer_id)))
+    bridge.publish(Changes.of(Change(Entity.NOTE, 1, w.customer_id)))
+    aloop.until(lambda: panel.count.text() == "3 items")
+    assert panel.loads == 2
+    first = panel.model.index(0, 0)
+    assert first.data() == "Overdue 3 h"
+    assert first.data(Qt.ItemDataRole.ForegroundRole) == URGENCY_COLOURS[1]
+    assert panel.model.index(0, 4).data() == "Promise: Ring by Monday"
+    bridge.publish(Changes.of(Change(Entity.NOTE, 2, w.customer_id)))
+    aloop.run(asyncio.sleep(0.3))
+    assert panel.loads == 2  # nothing it shows changed
+
+    panel.table.setFocus()
+    panel.table.selectRow(0)
+    qtbot.keyClick(panel.table, Qt.Key.Key_Return)
+    assert opened == [w.customer_id]
+
+
+def test_the_dial_warning_offers_the_allowed_number(
+    qapp: Any, aloop: LoopRunner, qtbot: Any
+) -> None:
+    check = RuleCheck(
+        ("Not the mobile (415) 555-0100: she has no coverage at home",),
+        Suggestion(Route(Channel.PHONE, 2, "work (415) 555-0199"), None),
+    )
+
+    parent = QWidget()  # a window stays open: closing the last one would quit the loop
+    qtbot.addWidget(parent)
+    parent.show()
+
+    def answer(button_text: str | None) -> Any:
+        async def run() -> str | None:
+            pending = asyncio.ensure_future(
+                confirm_dial(parent, check, "+14155550100", "+14155550199")
+            )
+            box: QMessageBox | None = None
+            while box is None:
+                await asyncio.sleep(0.01)
+                box = next(
+                    (
+                        w
+                        for w in qapp.topLevelWidgets()
+                        if isinstance(w, QMessageBox) and w.isVisible()
+                    ),
+                    None,
+                )
+            assert "no coverage at home" in box.informativeText()
+            wanted = next(
+                (b for b in box.buttons() if b.text() == button_text),
+                box.button(QMessageBox.StandardButton.Cancel),
+            )
+            wanted.click()
+            return await pending
+
+        return aloop.run(run())
+
+    assert answer("Call the work (415) 555-0199") == "+14155550199"
+    assert answer("Call anyway") == "+14155550100"
+    assert answer(None) is None
+    assert aloop.run(confirm_dial(None, RuleCheck((), None), "+1", None)) == "+1"
+
+
+def test_f4_opens_my_work_in_the_window(window: Any, aloop: LoopRunner) -> None:
+    from ui import actions
+
+    assert actions.spec("my_work.show").keys == ("F4",)
+    window.menu_actions["my_work.show"].trigger()
+    panel = window.my_work.panel
+    assert panel is not None and window.tabs.currentWidget() is panel
+    aloop.until(lambda: panel.loads >= 1 and panel.count.text() != "")
+    assert panel.message.text() in ("", "Nothing waiting for you.")
