@@ -128,3 +128,34 @@ def test_f4_opens_my_work_in_the_window(window: Any, aloop: LoopRunner) -> None:
     assert panel is not None and window.tabs.currentWidget() is panel
     aloop.until(lambda: panel.loads >= 1 and panel.count.text() != "")
     assert panel.message.text() in ("", "Nothing waiting for you.")
+
+
+def test_the_header_never_offers_an_avoided_number_and_the_toast_names_the_promise() -> None:
+    import dataclasses
+
+    from app.services import views as v
+    from ui.features.calls.controller import promise_alert
+    from ui.features.customer.header import contact_text
+
+    mobile = v.PhoneView(1, "+14155550100", "+14155550100", "mobile", True, "(415) 555-0100")
+    office = v.PhoneView(2, "+14155550199", "+14155550199", "work", False, "(415) 555-0199")
+    avoid = v.ContactPreferenceView(
+        "phone", "mobile (415) 555-0100", "every day", "any time", True, "no coverage", 9
+    )
+    fields = {
+        "phones": (mobile, office),
+        "preferences": (avoid,),
+        "emails": (),
+        "do_not_call": False,
+    }
+    header = type("Header", (), fields)()  # only the fields contact_text reads
+    text = contact_text(header)
+    assert "mobile: (415) 555-0100  ✖ don't call: no coverage" in text
+    assert "(primary)" not in text and "work: (415) 555-0199" in text
+
+    due = dt.datetime(2026, 11, 27, 17, 0, tzinfo=dt.UTC)
+    broken = v.CommitmentRow(1, "CS-1", "New ring by Friday", "broken", False, due, None)
+    overdue = dataclasses.replace(broken, id=2, status="open", overdue=True, description="Refund")
+    assert promise_alert([overdue, broken]).startswith("Broken: New ring by Friday (due ")
+    assert promise_alert([overdue]).startswith("Overdue: Refund")
+    assert promise_alert([dataclasses.replace(broken, status="kept")]) is None
