@@ -17,9 +17,8 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from app.agent import AgentContext
@@ -144,15 +143,15 @@ class MyWorkService:
         end_of_today = dt.datetime.combine(
             local_now.date() + dt.timedelta(days=1), dt.time(0), tzinfo=zone
         ).astimezone(dt.UTC)
+        # Four statements, one read transaction: the department is a subquery of the
+        # queue's, so no round trip is spent looking it up.
         with self._db.read() as session:
-            department_id = session.scalar(select(User.department_id).where(User.id == user_id))
             found = [
                 *self._cases(session, user_id, now, zone),
-                *self._tasks(session, user_id, None, now, zone, end_of_today),
+                *self._tasks(session, user_id, False, now, zone, end_of_today),
                 *self._commitments(session, user_id, now, zone, end_of_today),
+                *self._tasks(session, user_id, True, now, zone, end_of_today),
             ]
-            if department_id is not None:
-                found += self._tasks(session, None, department_id, now, zone, end_of_today)
         return sorted(found, key=WorkItem.sort_key)
 
     def _cases(
@@ -210,8 +209,8 @@ class MyWorkService:
     def _tasks(
         self,
         session: Session,
-        assignee_id: int | None,
-        department_id: int | None,
+        user_id: int,
+        queue: bool,
         now: dt.datetime,
         zone: dt.tzinfo,
         end_of_today: dt.datetime,
@@ -235,11 +234,12 @@ class MyWorkService:
             .order_by(Task.due_at.is_(None), Task.due_at, Task.id)
             .limit(PER_SOURCE)
         )
-        if assignee_id is not None:
-            query = query.where(Task.assignee_id == assignee_id)
+        if not queue:
+            query = query.where(Task.assignee_id == user_id)
             kind = WorkKind.TASK
         else:
-            query = query.where(Task.department_id == department_id, Task.assignee_id.is_(None))
+            department = select(User.department_id).where(User.id == user_id).scalar_subquery()
+            query = query.where(Task.department_id == department, Task.assignee_id.is_(None))
             kind = WorkKind.QUEUE
         items = []
         for r in session.execute(query).all():
@@ -285,24 +285,27 @@ class MyWorkService:
             Customer.last_name,
         )
 
-        def query(*conditions: ColumnElement[bool]) -> list[Any]:
-            return list(
-                session.execute(
-                    select(*columns)
-                    .outerjoin(Case, Case.id == Commitment.case_id)
-                    .join(Customer, Customer.id == Commitment.customer_id)
-                    .where(Commitment.owner_id == user_id, *conditions)
-                    .order_by(Commitment.due_until, Commitment.id)
-                    .limit(PER_SOURCE)
-                ).all()
+        rows = session.execute(
+            select(*columns)
+            .outerjoin(Case, Case.id == Commitment.case_id)
+            .join(Customer, Customer.id == Commitment.customer_id)
+            .where(
+                Commitment.owner_id == user_id,
+                Commitment.status.in_((CommitmentStatus.OPEN, CommitmentStatus.BROKEN)),
+                or_(
+                    and_(
+                        Commitment.status == CommitmentStatus.OPEN,
+                        Commitment.due_until < end_of_today,
+                    ),
+                    and_(
+                        Commitment.status == CommitmentStatus.BROKEN,
+                        Commitment.broken_at >= now - BROKEN_SHOWN_FOR,
+                    ),
+                ),
             )
-
-        rows = query(
-            Commitment.status == CommitmentStatus.OPEN, Commitment.due_until < end_of_today
-        ) + query(
-            Commitment.status == CommitmentStatus.BROKEN,
-            Commitment.broken_at >= now - BROKEN_SHOWN_FOR,
-        )
+            .order_by(Commitment.due_until, Commitment.id)
+            .limit(PER_SOURCE)
+        ).all()
         items = []
         for r in rows:
             if r.status == CommitmentStatus.BROKEN:
