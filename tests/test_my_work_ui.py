@@ -159,3 +159,39 @@ def test_the_header_never_offers_an_avoided_number_and_the_toast_names_the_promi
     assert promise_alert([overdue, broken]).startswith("Broken: New ring by Friday (due ")
     assert promise_alert([overdue]).startswith("Overdue: Refund")
     assert promise_alert([dataclasses.replace(broken, status="kept")]) is None
+
+
+def test_the_promise_dialog_offers_the_allowed_choice_with_one_click(
+    sqlite_engine: Engine, aloop: LoopRunner, bridge: DatabaseBridge, qtbot: Any
+) -> None:
+    from sqlalchemy import select
+
+    from models.database import Database
+    from models.service import Commitment
+    from tests.test_commitments import phones_and_preferences
+    from ui.features.work.commitment_dialog import CommitmentDialog
+
+    w = make_world(sqlite_engine)
+    mobile, office = phones_and_preferences(sqlite_engine, w)
+    dialog = CommitmentDialog(
+        w.services,
+        bridge,
+        w.customer_id,
+        w.case_id,
+        [(mobile, "mobile (415) 555-0100"), (office, "work (415) 555-0199")],
+        NOW,
+    )
+    qtbot.addWidget(dialog)
+    dialog.kind.setCurrentIndex(dialog.kind.findData(CommitmentKind.CALLBACK))
+    dialog.description.setText("Call back about the ring")
+    dialog.channel.setCurrentIndex(dialog.channel.findData(Channel.PHONE))
+    dialog.phone.setCurrentIndex(dialog.phone.findData(mobile))
+    assert aloop.run(dialog.save()) is None  # warned, nothing saved
+    assert "no coverage at home" in dialog.warning.text()
+    assert not dialog.use_allowed.isHidden()
+    assert dialog.use_allowed.text().startswith("Use the work (415) 555-0199")
+    made = aloop.run(dialog.take_suggestion())
+    assert made is not None and made.status == "open"
+    with Database(sqlite_engine).read() as session:
+        saved = session.scalars(select(Commitment)).one()
+    assert saved.contact_phone_id == office

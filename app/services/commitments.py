@@ -129,6 +129,8 @@ class CommitmentService:
         accept_warning: bool = False,
     ) -> CommitmentView:
         text = check_text(description, "description", DESCRIPTION_MAX_CHARS, required=True)
+        kind = CommitmentKind(kind)  # a Qt combo box hands the enum back as plain text
+        contact_channel = Channel(contact_channel) if contact_channel else None
         if due_from is not None and due_from > due_until:
             raise UserError("the promise's window ends before it starts")
         if kind in CONTACT_KINDS and contact_channel is None:
