@@ -195,3 +195,28 @@ def test_the_promise_dialog_offers_the_allowed_choice_with_one_click(
     with Database(sqlite_engine).read() as session:
         saved = session.scalars(select(Commitment)).one()
     assert saved.contact_phone_id == office
+
+
+def test_the_hand_off_and_task_progress_dialogs_write_the_steps(
+    sqlite_engine: Engine, aloop: LoopRunner, bridge: DatabaseBridge, qtbot: Any
+) -> None:
+    from ui.features.work.handoff_dialog import HandoffDialog
+    from ui.features.work.task_dialog import TaskProgressDialog
+
+    w = make_world(sqlite_engine)
+    published: list[Changes] = []
+    bridge.changed.connect(published.append)
+    handoff = HandoffDialog(w.services, bridge, w.case_id, w.services.handoffs.departments(), NOW)
+    qtbot.addWidget(handoff)
+    handoff.department.setCurrentIndex(handoff.department.findText("Warehouse"))
+    handoff.title.setText("Re-engrave the ring")
+    task = aloop.run(handoff.save())
+    assert task is not None and task.department == "Warehouse"
+    assert published[-1].ids(Entity.TASK) == {task.id}
+    dialog = TaskProgressDialog(w.services, bridge, task.id, task.version, task.title)
+    qtbot.addWidget(dialog)
+    assert aloop.run(dialog.run_step("done")) is None  # no outcome typed: refused in words
+    assert "outcome" in dialog.error.text()
+    dialog.outcome.setPlainText("Re-engraved, sent today")
+    done = aloop.run(dialog.run_step("done"))
+    assert done.status == "done" and done.outcome == "Re-engraved, sent today"
