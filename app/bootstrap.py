@@ -19,10 +19,13 @@ from app.config import Settings
 from app.credentials import with_stored_password
 from app.database_identity import database_identity
 from app.services.calls import CallService
+from app.services.commitments import CommitmentService
 from app.services.contacts import ContactService
 from app.services.customers import CustomerService
 from app.services.feedback import FeedbackService
 from app.services.macros import MacroService
+from app.services.handoffs import HandoffService
+from app.services.my_work import MyWorkService
 from app.services.notes import NoteService
 from app.services.presence import PresenceService
 from app.services.search import SearchService
@@ -59,6 +62,10 @@ class Services:
     # Who is acting on this connection: the audit actor, the draft keys, the call log's
     # "mine" (app/agent.py). The services that record who acted were built with it.
     agent: AgentContext
+    # Issue 11: hand-offs to departments, promises to customers, the agent's work list.
+    handoffs: HandoffService
+    commitments: CommitmentService
+    my_work: MyWorkService
 
     @property
     def backend(self) -> str:
@@ -70,6 +77,7 @@ class Services:
         notes, contacts, calls = _acting(
             self.db, self.customers, self.settings.default_region, self.calls.workstation, agent
         )
+        handoffs, commitments, my_work = _work(self.db, self.settings.default_region, agent)
         return dataclasses.replace(
             self,
             notes=notes,
@@ -77,6 +85,9 @@ class Services:
             calls=calls,
             agent=agent,
             **_teamwork(self.db, agent),
+            handoffs=handoffs,
+            commitments=commitments,
+            my_work=my_work,
         )
 
     def close(self) -> None:
@@ -110,6 +121,7 @@ def build_services(settings: Settings, engine: Engine) -> Services:
     with db.read() as session:
         agent = resolve_agent(session, settings.values.get("user"), identity, workstation)
     notes, contacts, calls = _acting(db, customers, region, workstation, agent)
+    handoffs, commitments, my_work = _work(db, region, agent)
     return Services(
         settings=settings,
         engine=engine,
@@ -122,6 +134,19 @@ def build_services(settings: Settings, engine: Engine) -> Services:
         database_identity=identity,
         agent=agent,
         **_teamwork(db, agent),
+        handoffs=handoffs,
+        commitments=commitments,
+        my_work=my_work,
+    )
+
+
+def _work(
+    db: Database, region: str, agent: AgentContext
+) -> tuple[HandoffService, CommitmentService, MyWorkService]:
+    return (
+        HandoffService(db, agent=agent),
+        CommitmentService(db, agent=agent, region=region),
+        MyWorkService(db, agent=agent),
     )
 
 

@@ -136,6 +136,15 @@ ACTIONS: tuple[ActionSpec, ...] = (
         tip="Calls of this agent and line, answered and missed",
     ),
     ActionSpec(
+        "my_work.show",
+        "&My work",
+        "My work: your cases, tasks and promises, most urgent first",
+        "Calls",
+        ("F4",),
+        menu="&Go",
+        tip="Your cases, tasks and promises, broken and overdue first",
+    ),
+    ActionSpec(
         "call_log.dial",
         "Call",
         "In the call log: call the selected number back through the softphone",

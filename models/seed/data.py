@@ -158,6 +158,7 @@ DEPARTMENTS = [
     ("billing", "Billing"),
     ("field_service", "Field service"),
     ("retention", "Retention"),
+    ("stores", "Stores"),  # the shops: a hand-off for an in-store pickup or exchange
 ]
 SEGMENTS = ("retail", "premium", "young professionals", "families", "seniors", "business")
 CASE_TOPICS = [

@@ -46,7 +46,7 @@ def write_reference_data(ctx: SeedContext) -> None:
                 created_at=ctx.now,
             )
             ctx.users[role].append(uid)
-    for dept in ("warehouse", "delivery", "it", "billing", "field_service"):
+    for dept in ("warehouse", "delivery", "it", "billing", "field_service", "stores"):
         for n in range(1, 3):
             uid = ctx.writer.add(
                 "users",

@@ -20,6 +20,7 @@ Signals:
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
@@ -33,7 +34,9 @@ from ui import actions
 from ui.bridge import DatabaseBridge
 from ui.features.call_log.view import CallLogView
 from ui.features.calls.controller import CallsController
+from ui.features.my_work.controller import MyWorkController
 from ui.features.search.panel import SearchPanel
+from ui.features.work.dial_warning import confirm_dial
 from ui.shell.banner import Banner
 from ui.shell.connection import ConnectionController
 from ui.shell.drafts import DraftsRecovery
@@ -43,6 +46,7 @@ from ui.shortcuts import show_about, show_shortcuts
 
 if TYPE_CHECKING:
     from app.bootstrap import Services
+    from app.services.views import CallLogEntry
 
 
 class MainWindow(QMainWindow):
@@ -64,6 +68,7 @@ class MainWindow(QMainWindow):
         self.calls = CallsController(bridge, self.drafts, self.tabs, self)
         self.recovery = DraftsRecovery(self.drafts, bridge, self.tabs, self.calls, self)
         self.call_log: CallLogView | None = None  # made when first shown
+        self.my_work = MyWorkController(bridge, self.tabs.open_customer, self)
         self._lay_out()
         self.indicators = StatusIndicators(
             self.statusBar(), bridge, self.calls.call_label, self.connection.db_label
@@ -76,6 +81,7 @@ class MainWindow(QMainWindow):
                 "search.focus": self.search.focus_box,
                 "customer.new": lambda: self.tabs.new_customer(self.search.box.text()),
                 "call_log.show": self.show_call_log,
+                "my_work.show": self.show_my_work,
                 "tab.close": lambda: self.tabs.close_tab(self.tabs.currentIndex()),
                 "tab.next": lambda: self.tabs.cycle(1),
                 "tab.previous": lambda: self.tabs.cycle(-1),
@@ -189,7 +195,7 @@ class MainWindow(QMainWindow):
             view.line = self.calls.line
             view.open_customer_requested.connect(self.tabs.open_customer)
             view.new_customer_requested.connect(self.tabs.new_customer)
-            view.dial_requested.connect(lambda entry: self.bridge.spawn(self.calls.dial(entry)))
+            view.dial_requested.connect(lambda entry: self.bridge.spawn(self.dial(entry)))
             view.model.modelReset.connect(self.call_log_loaded)
             self.call_log = view
         self.tabs.show_page(
@@ -206,6 +212,34 @@ class MainWindow(QMainWindow):
             self.tabs.forget_page(self.call_log)
             self.call_log.deleteLater()
             self.call_log = None
+        self.my_work.drop(self.tabs.forget_page)
+
+    async def dial(self, entry: CallLogEntry) -> None:
+        """Click-to-call, after warning when the customer asked not to be called there."""
+        services = self.connection.services
+        if services is None or not entry.number:
+            return
+        number: str | None = entry.number
+        if entry.customer_id is not None:
+            found = await self.bridge.run(
+                services.commitments.dial_check, entry.customer_id, entry.number
+            )
+            number = await confirm_dial(self, found.check, entry.number, found.allowed_number)
+        if number is None:
+            return
+        await self.calls.dial(dataclasses.replace(entry, number=number))
+
+    # -- My work -------------------------------------------------------------------------
+
+    def show_my_work(self) -> None:
+        """Open (or focus) the My work tab and reload it (F4)."""
+        services = self.connection.services
+        if services is None:
+            return
+        panel = self.my_work.panel_for(services)
+        self.tabs.show_page(panel, "cases", "My work", "Your cases, tasks and promises (F4)")
+        panel.table.setFocus()
+        panel.refresh()
 
     # -- closing -------------------------------------------------------------------------
 

@@ -34,6 +34,7 @@ import asyncio
 import functools
 import logging
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, QUrl, Signal
@@ -51,7 +52,7 @@ from ui.features.calls.widgets import CallToast, WrapUpChoices, WrapUpForm, Wrap
 if TYPE_CHECKING:  # the core loads after the first paint
     from app.bootstrap import Services
     from app.services.calls import CallRecord
-    from app.services.views import CallLogEntry, CaseRow, CustomerView
+    from app.services.views import CallLogEntry, CaseRow, CommitmentRow, CustomerView
 
 log = logging.getLogger(__name__)
 pop_log = logging.getLogger("rapport.pop")
@@ -66,6 +67,18 @@ def missed_call_message(number: str | None, record: CallRecord) -> str:
     return f"Missed call from {number} (call log: Ctrl+L); no callback task was created."
 
 
+def promise_alert(commitments: Sequence[CommitmentRow]) -> str | None:
+    """The promise the agent must not miss, in words: "Broken: New ring by Friday (due
+    Fri 27 Nov)", else the first overdue one; None when none is broken or overdue."""
+    broken = [c for c in commitments if c.status == "broken"]
+    overdue = [c for c in commitments if c.overdue]
+    for word, rows in (("Broken", broken), ("Overdue", overdue)):
+        if rows:
+            first = min(rows, key=lambda c: c.due_until)
+            return f"{word}: {first.description} (due {fmt.day_time(first.due_until)})"
+    return None
+
+
 def customer_toast_lines(data: CustomerView, case: CaseRow | None) -> list[str]:
     """Tier, cases, broken promises, a key date soon and the recent case, for the toast."""
     header = data.header
@@ -74,6 +87,9 @@ def customer_toast_lines(data: CustomerView, case: CaseRow | None) -> list[str]:
         lines.append(
             f"{header.broken_commitments} broken, {header.overdue_commitments} overdue promises"
         )
+        worst = promise_alert(data.commitments)
+        if worst:
+            lines.append(worst)
     soon = [k for k in data.key_dates if k.days_until <= 14]
     if soon:
         first = soon[0]

@@ -113,10 +113,19 @@ class CustomerHeaderView(QFrame):
 
 
 def contact_text(h: v.CustomerHeader) -> str:
-    lines = [
-        f"{p.kind}: {p.display or p.raw}" + ("  (primary)" if p.is_primary else "")
-        for p in h.phones
-    ]
+    """The numbers and addresses; one the customer asked us not to use says so instead of
+    "(primary)", so the header never offers an avoided number as the one to call."""
+    avoided = {pref.target: pref.note for pref in h.preferences if pref.avoid and pref.target}
+    lines = []
+    for p in h.phones:
+        target = f"{p.kind} {p.display or p.raw}"
+        if target in avoided or h.do_not_call:
+            why = avoided.get(target) or "do not call"
+            lines.append(f"{p.kind}: {p.display or p.raw}  ✖ don't call: {why}")
+        else:
+            lines.append(
+                f"{p.kind}: {p.display or p.raw}" + ("  (primary)" if p.is_primary else "")
+            )
     lines += [f"e-mail: {e.address}" for e in h.emails]
     return "\n".join(lines) or "no phone or e-mail"
 
