@@ -11,8 +11,8 @@ from app.changes import Entity
 from app.config import load_settings
 from app.operations import housekeeping
 from app.seeding import seed_demo
-from models.enums import OPEN_CASE_STATUSES
-from models.service import Case
+from models.enums import OPEN_CASE_STATUSES, CommitmentStatus
+from models.service import Case, Commitment
 
 SEEDED = dt.datetime(2026, 11, 20, 15, 0, tzinfo=dt.UTC)
 
@@ -35,5 +35,10 @@ def test_a_sweep_records_what_came_due_once_and_names_the_cases(engine: Engine) 
     assert done.value >= len(running)
     assert set(running) <= done.changes.ids(Entity.CASE)
     assert all(c.customer_id is not None for c in done.changes.items)
+    broken = done.changes.ids(Entity.COMMITMENT)
+    assert broken, "the seeded open promises are all due within 60 days"
+    with services.db.read() as session:
+        statuses = set(session.scalars(select(Commitment.status).where(Commitment.id.in_(broken))))
+    assert statuses == {CommitmentStatus.BROKEN}
     again = housekeeping.sweep(services, later)
     assert again.value == 0 and not again.changes

@@ -7,14 +7,16 @@ other client what was recorded."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.bootstrap import Services
 from app.changes import Change, Changes, Entity
 from app.operations import Done
 from app.services import sla
-from models.service import Case
+from models.service import Case, Commitment
 
 SWEEP_EVERY_S = 60
 
@@ -25,11 +27,23 @@ def sweep(services: Services, now: dt.datetime) -> Done[int]:
     """Record what time has made due; the value is how many records were made."""
     with services.db.write() as session:
         report = sla.sweep(session, now, _clocks)
-        ids = report.case_ids()
-        owners = (
-            session.execute(select(Case.id, Case.customer_id).where(Case.id.in_(ids))).all()
-            if ids
-            else []
-        )
-    changes = Changes.of(*(Change(Entity.CASE, case_id, customer) for case_id, customer in owners))
-    return Done(len(report.records), changes)
+        case_ids = report.case_ids()
+        cases = _owners(session, Case, case_ids)
+    broken = services.commitments.break_overdue(now)
+    with services.db.read() as session:
+        promises = _owners(session, Commitment, broken)
+    changes = Changes.of(
+        *(Change(Entity.CASE, case_id, customer) for case_id, customer in cases),
+        *(Change(Entity.COMMITMENT, promise, customer) for promise, customer in promises),
+    )
+    return Done(len(report.records) + len(broken), changes)
+
+
+def _owners(
+    session: Session, model: type[Case] | type[Commitment], ids: Collection[int]
+) -> list[tuple[int, int]]:
+    """(id, customer id) of the rows `ids`, so the changes reach the customers' views."""
+    if not ids:
+        return []
+    rows = session.execute(select(model.id, model.customer_id).where(model.id.in_(ids)))
+    return [(row[0], row[1]) for row in rows]
