@@ -18,6 +18,7 @@ from app.config import Settings
 from app.credentials import with_stored_password
 from app.database_identity import database_identity
 from app.services.calls import CallService
+from app.services.cases import CaseService
 from app.services.contacts import ContactService
 from app.services.customers import CustomerService
 from app.services.notes import NoteService
@@ -45,6 +46,7 @@ class Services:
     contacts: ContactService
     calls: CallService
     search: SearchService
+    cases: CaseService
     # Which database this is, stable across runs (app/database_identity.py): drafts
     # and anything else kept locally per database are keyed by it.
     database_identity: str
@@ -62,7 +64,14 @@ class Services:
         notes, contacts, calls = _acting(
             self.db, self.customers, self.settings.default_region, self.calls.workstation, agent
         )
-        return dataclasses.replace(self, notes=notes, contacts=contacts, calls=calls, agent=agent)
+        return dataclasses.replace(
+            self,
+            notes=notes,
+            contacts=contacts,
+            calls=calls,
+            cases=CaseService(self.db, self.cases.clock, agent=agent),
+            agent=agent,
+        )
 
     def close(self) -> None:
         self.engine.dispose()
@@ -104,6 +113,7 @@ def build_services(settings: Settings, engine: Engine) -> Services:
         contacts=contacts,
         calls=calls,
         search=SearchService(db, customers),
+        cases=CaseService(db, agent=agent),
         database_identity=identity,
         agent=agent,
     )

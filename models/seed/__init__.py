@@ -34,6 +34,7 @@ from models.people import Customer
 from models.seed.context import SeedContext
 from models.seed.population import random_customer
 from models.seed.reference import write_reference_data
+from models.seed.service import move_case_numbers_past
 from models.seed.stories import write_stories
 from models.seed.writer import CHUNK, SeedError, SeedReport
 
@@ -68,6 +69,7 @@ def seed_database(
             reported = done
             progress(f"{done} customers ({time.perf_counter() - started:.0f} s)")
     ctx.writer.finish()
+    move_case_numbers_past(ctx)
     rows = dict(ctx.writer.counts)
     return SeedReport(
         customers=rows.get("customers", 0), rows=rows, seconds=time.perf_counter() - started
