@@ -214,11 +214,12 @@ def load_case_detail(session: Session, case_id: int, now: dt.datetime) -> CaseDe
         | {f.recorded_by_id for f in feedback}
         | {case.assignee_id},
     )
-    agent_departments = dict(
-        session.execute(
+    agent_departments: dict[int, int | None] = {
+        row[0]: row[1]
+        for row in session.execute(
             select(User.id, User.department_id).where(User.id.in_([k for k in people if k]))
-        ).tuples()
-    )
+        )
+    }
     departments = _names(
         session,
         Department,
@@ -274,7 +275,8 @@ def _names(session: Session, model: Any, ids: set[int | None]) -> dict[int, str]
     if not wanted:
         return {}
     column = model.display_name if model is User else model.name
-    return dict(session.execute(select(model.id, column).where(model.id.in_(wanted))).tuples())
+    rows = session.execute(select(model.id, column).where(model.id.in_(wanted)))
+    return {row[0]: row[1] for row in rows}
 
 
 def _order_text(session: Session, case: Case) -> str | None:
