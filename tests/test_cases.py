@@ -10,7 +10,6 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import Engine, func, select
 
-from app.agent import AgentContext
 from app.bootstrap import build_services
 from app.changes import Entity
 from app.config import load_settings
