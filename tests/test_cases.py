@@ -458,3 +458,21 @@ def test_operations_name_the_case_and_the_contact(w: World, engine: Engine) -> N
             )
             == 1
         )
+
+
+def test_the_search_box_finds_a_case_by_its_reference_with_or_without_prefix(
+    w: World, engine: Engine
+) -> None:
+    from app.services.search import case_reference_in
+
+    services = build_services(load_settings(), engine)
+    _id, reference = _case(w)
+    short = reference[3:]  # "26-000001"
+    assert case_reference_in(short) == reference
+    assert case_reference_in(f"cs {short.replace('-', ' ')}") == reference
+    assert case_reference_in("+1 202 555 0123") is None
+    for typed in (reference, reference.lower(), short):
+        hits = services.search.search(typed)
+        assert [(h.customer_id, h.matched_on, h.matched_text) for h in hits] == [
+            (w.customer, "case", reference)
+        ]
