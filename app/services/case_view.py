@@ -112,6 +112,43 @@ class OpenCaseRow:
     contacts: int
 
 
+@dataclass(frozen=True)
+class OrderLineChoice:
+    """A line of a recent order, offered when opening a case about it."""
+
+    line_id: int
+    order_id: int
+    text: str  # "R1000042 (3 Nov): Classic watch, "For K.""
+
+
+def order_line_choices(
+    session: Session, customer_id: int, limit: int = 60
+) -> list[OrderLineChoice]:
+    rows = session.execute(
+        select(
+            OrderLine.id,
+            Order.id,
+            Order.number,
+            Order.placed_at,
+            Product.name,
+            OrderLine.personalisation,
+        )
+        .join(Order, Order.id == OrderLine.order_id)
+        .join(Product, Product.id == OrderLine.product_id)
+        .where(Order.customer_id == customer_id)
+        .order_by(Order.placed_at.desc(), OrderLine.line_no)
+        .limit(limit)
+    ).all()
+    return [
+        OrderLineChoice(
+            line_id,
+            order_id,
+            f"{number} ({placed:%d %b %Y}): {name}" + (f', "{extra}"' if extra else ""),
+        )
+        for line_id, order_id, number, placed, name, extra in rows
+    ]
+
+
 def editable_values(case: Case) -> dict[str, Any]:
     """The fields `CaseService.edit` may change, as stored (plain values)."""
     return {

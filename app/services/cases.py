@@ -35,6 +35,7 @@ from app.services.case_view import (
     OLDER_CATEGORIES,
     CaseDetail,
     OpenCaseRow,
+    OrderLineChoice,
     category_label,
 )
 from app.services.customer_sections import key_dates
@@ -124,6 +125,11 @@ class CaseService:
         """The customer's open cases, newest first (the pop's "attach to open case?")."""
         with self._db.read() as session:
             return case_view.open_cases_for(session, customer_id, self.clock())
+
+    def order_lines_for(self, customer_id: int) -> list[OrderLineChoice]:
+        """Recent order lines of the customer, for the New case dialog."""
+        with self._db.read() as session:
+            return case_view.order_line_choices(session, customer_id)
 
     def find_by_reference(self, reference: str) -> tuple[int, int] | None:
         """(case id, customer id) of the case quoted, or None."""
