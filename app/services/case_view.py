@@ -118,6 +118,7 @@ class OrderLineChoice:
 
     line_id: int
     order_id: int
+    line_no: int
     text: str  # "R1000042 (3 Nov): Classic watch, "For K.""
 
 
@@ -128,6 +129,7 @@ def order_line_choices(
         select(
             OrderLine.id,
             Order.id,
+            OrderLine.line_no,
             Order.number,
             Order.placed_at,
             Product.name,
@@ -143,9 +145,10 @@ def order_line_choices(
         OrderLineChoice(
             line_id,
             order_id,
+            line_no,
             f"{number} ({placed:%d %b %Y}): {name}" + (f', "{extra}"' if extra else ""),
         )
-        for line_id, order_id, number, placed, name, extra in rows
+        for line_id, order_id, line_no, number, placed, name, extra in rows
     ]
 
 

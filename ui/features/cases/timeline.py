@@ -24,7 +24,7 @@ INTERNAL_TINT = QBrush(QColor(255, 236, 179, 150))  # amber, readable in light a
 INTERNAL_TEXT = QBrush(QColor("#8a5a00"))
 
 
-class TimelineModel(RowTableModel[TimelineEntry]):
+class TimelineModel(RowTableModel["TimelineEntry"]):
     """Rows of the timeline; internal entries get the tint as their background."""
 
     def data(
