@@ -58,10 +58,19 @@ def timeline_columns() -> list[Column[TimelineEntry]]:
     ]
 
 
+# Column widths in average characters: fitting the columns to 200 rows' contents would
+# ask every cell its size (most of the time a case tab takes to open).
+WIDTHS = (18, 16, 14, 8, 14)
+
+
 def make_timeline(entries: tuple[TimelineEntry, ...]) -> tuple[TimelineModel, QTableView]:
     model = TimelineModel(timeline_columns())
-    model.set_rows(list(entries))
     table = make_table(model, "Case timeline, oldest first")  # type: ignore[arg-type]
+    model.modelReset.disconnect(table.resizeColumnsToContents)
+    char = table.fontMetrics().averageCharWidth()
+    for column, width in enumerate(WIDTHS):
+        table.setColumnWidth(column, width * char + 12)
+    model.set_rows(list(entries))
     model.setParent(table)
     table.setAlternatingRowColors(False)  # the tint must stand out, not alternate
     return model, table
