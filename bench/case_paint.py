@@ -150,30 +150,34 @@ async def measure_case_paint(
     bridge: Any, services: Any, case_id: int, runs: int = RUNS, warmup: int = 3
 ) -> tuple[list[float], list[float]]:
     """(open-to-painted ms, read-model ms) per run, warm-up runs dropped."""
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication, QTabWidget
 
     from ui.features.cases.view import CasePanel
 
     app = QApplication.instance()
     assert isinstance(app, QApplication)
-    app.setQuitOnLastWindowClosed(False)  # each panel is a top-level window here
+    # The case opens as a tab of a window already shown, as in the app.
+    tabs = QTabWidget()
+    tabs.resize(1366, 700)
+    tabs.show()
     total_ms, load_ms = [], []
     for _ in range(runs + warmup):
         start = time.perf_counter()
         detail = await bridge.run(services.cases.load, case_id)
         loaded = time.perf_counter()
         panel = CasePanel(detail, services, bridge, drafts=None)
-        panel.resize(1366, 700)
-        panel.show()
+        tabs.setCurrentIndex(tabs.addTab(panel, detail.reference))
         panel.grab()  # lays out and paints every visible widget
         app.processEvents()
         end = time.perf_counter()
         assert len(panel.timeline_model.rows) >= ENTRIES
         total_ms.append((end - start) * 1000)
         load_ms.append((loaded - start) * 1000)
-        panel.close()
+        tabs.removeTab(tabs.indexOf(panel))
         panel.deleteLater()
         await asyncio.sleep(0.01)
+    tabs.close()
+    tabs.deleteLater()
     return total_ms[warmup:], load_ms[warmup:]
 
 
