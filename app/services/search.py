@@ -48,6 +48,8 @@ def case_reference_in(query: str) -> str | None:
         return q.upper()
     loose = CASE_REFERENCE_LOOSE.match(q)
     return f"CS-{loose.group(1)}-{loose.group(2)}" if loose else None
+
+
 NAME_CANDIDATES = 200
 MAX_QUERY_CHARS = 200
 PG_WORD_SIMILARITY = 0.5
