@@ -76,6 +76,6 @@ def test_random_step_sequences_follow_the_table_and_nothing_else(
         assert (to, TRANSITIONS[(status, to)]) in allowed_steps(status)
         status = to
     # Whatever happened, a case can always be brought back to work or is still at work.
-    assert status is S.NEW or any(t is S.OPEN for t, _ in allowed_steps(status)) or status in (
-        S.OPEN,
+    assert (
+        status is S.NEW or any(t is S.OPEN for t, _ in allowed_steps(status)) or status in (S.OPEN,)
     )
