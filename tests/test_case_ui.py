@@ -131,3 +131,37 @@ def test_the_conflict_dialog_lets_the_agent_choose_per_field(qtbot: Any) -> None
     assert dialog.chosen() == {}  # theirs is kept unless the agent says otherwise
     dialog.choose("subject", mine=True)
     assert dialog.chosen() == {"subject": "Mine"}
+
+
+def test_an_edit_that_meets_another_agents_shows_both_and_saves_the_choice(
+    window: MainWindow, aloop: LoopRunner
+) -> None:
+    customer = _priya(window, aloop)
+    case_id = next(c.id for c in customer.data.cases if c.subject == S4_COMPLAINT_SUBJECT)
+    window.tabs.open_case(case_id)
+    aloop.until(lambda: window.tabs.case_panel_of(case_id) is not None)
+    tab = window.tabs.case_panel_of(case_id)
+    assert tab is not None
+    services = window.services
+    assert services is not None
+    loaded = tab.detail
+    tab.subject_edit.setText("Mine: wrong name engraved")
+    # Meanwhile another agent saves another subject (no change record reaches us yet).
+    aloop.run(
+        window.bridge.run(
+            services.cases.edit,
+            case_id,
+            loaded.version,
+            {"subject": "Theirs: engraving typo"},
+            loaded.base(),
+        )
+    )
+    tab.save_button.click()
+    aloop.until(lambda: getattr(tab, "conflict_dialog", None) is not None)
+    dialog = tab.conflict_dialog
+    assert isinstance(dialog, ConflictDialog) and dialog.isVisible()
+    dialog.choose("subject", mine=True)
+    dialog.accept()
+    aloop.until(lambda: tab.detail.subject == "Mine: wrong name engraved")
+    edits = [e for e in tab.detail.timeline if e.kind == "Edited"]
+    assert len(edits) == 2  # theirs and then mine, both on the record
