@@ -19,12 +19,13 @@ from app.config import Settings
 from app.credentials import with_stored_password
 from app.database_identity import database_identity
 from app.services.calls import CallService
+from app.services.cases import CaseService
 from app.services.commitments import CommitmentService
 from app.services.contacts import ContactService
 from app.services.customers import CustomerService
 from app.services.feedback import FeedbackService
-from app.services.macros import MacroService
 from app.services.handoffs import HandoffService
+from app.services.macros import MacroService
 from app.services.my_work import MyWorkService
 from app.services.notes import NoteService
 from app.services.presence import PresenceService
@@ -48,24 +49,24 @@ class Services:
     engine: Engine
     db: Database
     customers: CustomerService
-    notes: NoteService
-    contacts: ContactService
-    calls: CallService
     search: SearchService
-    # Working together on cases (app/services/presence.py, macros.py, feedback.py).
-    presence: PresenceService
-    macros: MacroService
-    feedback: FeedbackService
     # Which database this is, stable across runs (app/database_identity.py): drafts
     # and anything else kept locally per database are keyed by it.
     database_identity: str
     # Who is acting on this connection: the audit actor, the draft keys, the call log's
-    # "mine" (app/agent.py). The services that record who acted were built with it.
+    # "mine" (app/agent.py). The services below record who acted; all were built with
+    # it, by `_acting`, and none reads the agent from anywhere else.
     agent: AgentContext
-    # Issue 11: hand-offs to departments, promises to customers, the agent's work list.
-    handoffs: HandoffService
-    commitments: CommitmentService
+    notes: NoteService
+    contacts: ContactService
+    calls: CallService
+    cases: CaseService
+    handoffs: HandoffService  # parts of a case handed to departments
+    commitments: CommitmentService  # promises made to customers
     my_work: MyWorkService
+    presence: PresenceService  # who else has a case open, claims
+    macros: MacroService
+    feedback: FeedbackService
 
     @property
     def backend(self) -> str:
@@ -74,21 +75,10 @@ class Services:
     def acting_as(self, agent: AgentContext) -> Services:
         """The services of this connection with `agent` acting: rebuilt (no query) the
         way `build_services` builds them, so a test can act as several agents."""
-        notes, contacts, calls = _acting(
+        acting = _acting(
             self.db, self.customers, self.settings.default_region, self.calls.workstation, agent
         )
-        handoffs, commitments, my_work = _work(self.db, self.settings.default_region, agent)
-        return dataclasses.replace(
-            self,
-            notes=notes,
-            contacts=contacts,
-            calls=calls,
-            agent=agent,
-            **_teamwork(self.db, agent),
-            handoffs=handoffs,
-            commitments=commitments,
-            my_work=my_work,
-        )
+        return dataclasses.replace(self, agent=agent, **acting)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -116,37 +106,18 @@ def build_services(settings: Settings, engine: Engine) -> Services:
     customers = CustomerService(db, region)
     identity = database_identity(engine)
     workstation = workstation_id()
-    # Resolved once per connection and handed to every service that records who acted;
-    # none of them reads the agent from anywhere else.
+    # Resolved once per connection and handed to every service that records who acted.
     with db.read() as session:
         agent = resolve_agent(session, settings.values.get("user"), identity, workstation)
-    notes, contacts, calls = _acting(db, customers, region, workstation, agent)
-    handoffs, commitments, my_work = _work(db, region, agent)
     return Services(
         settings=settings,
         engine=engine,
         db=db,
         customers=customers,
-        notes=notes,
-        contacts=contacts,
-        calls=calls,
         search=SearchService(db, customers),
         database_identity=identity,
         agent=agent,
-        **_teamwork(db, agent),
-        handoffs=handoffs,
-        commitments=commitments,
-        my_work=my_work,
-    )
-
-
-def _work(
-    db: Database, region: str, agent: AgentContext
-) -> tuple[HandoffService, CommitmentService, MyWorkService]:
-    return (
-        HandoffService(db, agent=agent),
-        CommitmentService(db, agent=agent, region=region),
-        MyWorkService(db, agent=agent),
+        **_acting(db, customers, region, workstation, agent),
     )
 
 
@@ -156,18 +127,16 @@ def _acting(
     region: str,
     workstation: str | None,
     agent: AgentContext,
-) -> tuple[NoteService, ContactService, CallService]:
-    """The services that record who acted, built for `agent`."""
-    return (
-        NoteService(db, agent=agent),
-        ContactService(db, region, agent=agent),
-        CallService(db, customers, region, workstation=workstation, agent=agent),
-    )
-
-
-def _teamwork(db: Database, agent: AgentContext) -> dict[str, Any]:
-    """The working-together services, built for `agent` (field name -> service)."""
+) -> dict[str, Any]:
+    """The services that record who acted, built for `agent` (field name -> service)."""
     return {
+        "notes": NoteService(db, agent=agent),
+        "contacts": ContactService(db, region, agent=agent),
+        "calls": CallService(db, customers, region, workstation=workstation, agent=agent),
+        "cases": CaseService(db, agent=agent),
+        "handoffs": HandoffService(db, agent=agent),
+        "commitments": CommitmentService(db, agent=agent, region=region),
+        "my_work": MyWorkService(db, agent=agent),
         "presence": PresenceService(db, agent=agent),
         "macros": MacroService(db, agent=agent),
         "feedback": FeedbackService(db, agent=agent),

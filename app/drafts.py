@@ -38,7 +38,7 @@ from typing import Literal
 
 log = logging.getLogger(__name__)
 
-DraftKind = Literal["note", "wrap_up"]
+DraftKind = Literal["note", "wrap_up", "case_note"]
 SUFFIX = ".draft"
 TEMP_PREFIX = ".tmp-"
 FORMAT_VERSION = 1
@@ -60,6 +60,11 @@ class DraftKey:
     @classmethod
     def wrap_up(cls, database: str, interaction_id: int) -> DraftKey:
         return cls(database, "wrap_up", str(interaction_id))
+
+    @classmethod
+    def case_note(cls, database: str, case_id: int) -> DraftKey:
+        """The note being written on a case (its internal/customer choice in `extra`)."""
+        return cls(database, "case_note", str(case_id))
 
     @property
     def file_name(self) -> str:
@@ -117,7 +122,7 @@ def _decode(raw: bytes) -> Draft:
     if data.get("bytes") != len(body) or data.get("sha256") != hashlib.sha256(body).hexdigest():
         raise ValueError("the draft is damaged (length or checksum differs)")
     kind = data.get("kind")
-    if kind not in ("note", "wrap_up"):
+    if kind not in ("note", "wrap_up", "case_note"):
         raise ValueError(f"unknown draft kind {kind!r}")
     fields = [data.get(name) for name in ("database", "subject", "label")]
     extra = data.get("extra")

@@ -37,6 +37,19 @@ from models.people import Customer
 
 ORDER_NUMBER = re.compile(r"^[Rr]\d{6,}$")
 CASE_REFERENCE = re.compile(r"^[Cc][Ss]-\d{2}-\d+$")
+# A reference quoted without its prefix or with spaces ("26-000123", "cs 26 000123").
+CASE_REFERENCE_LOOSE = re.compile(r"^(?:[Cc][Ss][- ]?)?(\d{2})[- ](\d{6})$")
+
+
+def case_reference_in(query: str) -> str | None:
+    """The case reference `query` quotes, spelt as stored ("CS-26-000123"), or None."""
+    q = query.strip()
+    if CASE_REFERENCE.match(q):
+        return q.upper()
+    loose = CASE_REFERENCE_LOOSE.match(q)
+    return f"CS-{loose.group(1)}-{loose.group(2)}" if loose else None
+
+
 NAME_CANDIDATES = 200
 MAX_QUERY_CHARS = 200
 PG_WORD_SIMILARITY = 0.5
@@ -78,7 +91,7 @@ class SearchService:
             return "email"
         if ORDER_NUMBER.match(q):
             return "order"
-        if CASE_REFERENCE.match(q):
+        if case_reference_in(q):
             return "case"
         if phones.looks_like_phone(q):
             return "phone"
@@ -94,7 +107,7 @@ class SearchService:
         if kind == "order":
             return self._customers.find_by_order_number(q)
         if kind == "case":
-            return self._customers.find_by_case_reference(q)
+            return self._customers.find_by_case_reference(case_reference_in(q) or q)
         if kind == "phone":
             try:
                 return self._customers.find_by_phone(q)

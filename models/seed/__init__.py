@@ -35,6 +35,7 @@ from models.seed.context import SeedContext
 from models.seed.population import random_customer
 from models.seed.reference import write_reference_data
 from models.seed.sla import write_sla_reference
+from models.seed.service import move_case_numbers_past
 from models.seed.stories import write_stories
 from models.seed.teamwork import write_macros
 from models.seed.writer import CHUNK, SeedError, SeedReport
@@ -72,6 +73,7 @@ def seed_database(
             reported = done
             progress(f"{done} customers ({time.perf_counter() - started:.0f} s)")
     ctx.writer.finish()
+    move_case_numbers_past(ctx)
     rows = dict(ctx.writer.counts)
     return SeedReport(
         customers=rows.get("customers", 0), rows=rows, seconds=time.perf_counter() - started

@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from sqlalchemy import text
+
 from models.seed.context import SeedContext, at
 from models.seed.data import CASE_TOPICS, FEEDBACK_TEXT, SUMMARIES, WRAP_UPS
 
@@ -70,6 +72,19 @@ def interactions_for(ctx: SeedContext, c: dict[str, Any], count: int) -> None:
 def reference_code(ctx: SeedContext, opened: dt.datetime) -> str:
     ctx.case_seq += 1
     return f"CS-{opened:%y}-{ctx.case_seq:06d}"
+
+
+def move_case_numbers_past(ctx: SeedContext) -> None:
+    """Start the database's case references after the seeded ones (migration 0010 made
+    the sequence; the app draws the next reference from it)."""
+    if not ctx.case_seq:
+        return
+    with ctx.writer.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT setval('case_reference_seq', :n)"), {"n": ctx.case_seq})
+        else:
+            conn.execute(text("DELETE FROM case_numbers"))
+            conn.execute(text("INSERT INTO case_numbers(n) VALUES (:n)"), {"n": ctx.case_seq})
 
 
 def case_for(

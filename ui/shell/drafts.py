@@ -49,6 +49,9 @@ class DraftsRecovery(QObject):
         """Put a recovered draft back in its editor: the customer's note or the wrap-up."""
         if draft.key.kind == "wrap_up":
             self.calls.resume_wrap_up(draft)
+        elif draft.key.kind == "case_note":
+            if not await self.tabs.open_case_draft(int(draft.key.subject)):
+                return  # the case is gone: the tabs said so; the draft stays
         elif not await self.tabs.open_note_draft(int(draft.key.subject)):
             return  # the customer is gone: the tabs said so; the draft stays
         self.panel.remove(draft.key)

@@ -1,4 +1,5 @@
-"""The tabs on the right: open customers, the call log, and the start page when empty.
+"""The tabs on the right: open customers and cases, the call log, and the start page when
+empty.
 
 Opening focuses a customer already open rather than loading them twice; closing keeps
 the note's draft and remembers the customer for Ctrl+Shift+T; the call log closes by
@@ -15,7 +16,7 @@ Signals:
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QIcon
@@ -27,12 +28,15 @@ from app.errors import UserError
 from app.services.views import CustomerView
 from ui.bridge import DatabaseBridge
 from ui.features.call_log.view import CallLogView
+from ui.features.cases.view import CasePanel
 from ui.features.customer.panel import CustomerPanel
 from ui.icons import icon
 from ui.widgets import plain_label
 
 if TYPE_CHECKING:
     from app.bootstrap import Services
+    from app.services.case_view import CaseDetail
+    from ui.features.cases.dialogs import NewCaseDialog
     from ui.features.customer.contact_dialog import ContactDialog
 
 log = logging.getLogger(__name__)
@@ -51,6 +55,7 @@ class CustomerTabs(QTabWidget):
         self.services: Services | None = None  # set by the shell while connected
         self.closed: list[int] = []  # recently closed customers, for Ctrl+Shift+T
         self.new_customer_dialog: ContactDialog | None = None
+        self.new_case_dialog: NewCaseDialog | None = None
         self._pages: list[QWidget] = []  # tabs that close by hiding (the call log)
         self.setAccessibleName("Open customers")
         self.setTabsClosable(True)
@@ -75,7 +80,7 @@ class CustomerTabs(QTabWidget):
         call log marks itself stale); each refreshes only what it shows."""
         shown = [self.widget(i) for i in range(self.count())]
         for page in shown + [p for p in self._pages if p not in shown]:
-            if isinstance(page, CustomerPanel | CallLogView):
+            if isinstance(page, CustomerPanel | CallLogView | CasePanel):
                 page.apply_changes(changes)
 
     # -- customers ---------------------------------------------------------------------
@@ -124,6 +129,8 @@ class CustomerTabs(QTabWidget):
         assert self.services is not None
         panel = CustomerPanel(data, self.services, self.bridge, drafts=self.drafts)
         panel.open_customer_requested.connect(self.open_customer)
+        panel.open_case_requested.connect(self.open_case)
+        panel.new_case_requested.connect(self.new_case)
         panel.title_changed.connect(lambda name: self.setTabText(self.indexOf(panel), name))
         return panel
 
@@ -155,6 +162,95 @@ class CustomerTabs(QTabWidget):
         self.new_customer_dialog = dialog
         dialog.open()
         return dialog
+
+    # -- cases -------------------------------------------------------------------------
+
+    def case_panels(self) -> list[CasePanel]:
+        return [w for w in map(self.widget, range(self.count())) if isinstance(w, CasePanel)]
+
+    def case_panel_of(self, case_id: int) -> CasePanel | None:
+        return next((p for p in self.case_panels() if p.case_id == case_id), None)
+
+    def open_case(self, case_id: int) -> None:
+        """The case in a tab of its own (focused if it is open already)."""
+        panel = self.case_panel_of(case_id)
+        if panel is not None:
+            self.setCurrentWidget(panel)
+            return
+        self.bridge.spawn(self.load_case(case_id))
+
+    async def load_case(self, case_id: int) -> CasePanel | None:
+        if self.services is None:
+            return None
+        try:
+            detail = await self.bridge.run(self.services.cases.load, case_id)
+        except UserError as exc:
+            self.message.emit(str(exc), 8000)
+            return None
+        except Exception as exc:
+            log.exception("loading case %s failed", case_id)
+            self.message.emit(f"Could not open the case: {exc}", 8000)
+            return None
+        return self.show_case(detail)
+
+    def show_case(self, detail: CaseDetail) -> CasePanel:
+        existing = self.case_panel_of(detail.id)
+        if existing is not None:
+            self.setCurrentWidget(existing)
+            return existing
+        assert self.services is not None
+        panel = CasePanel(detail, self.services, self.bridge, drafts=self.drafts)
+        panel.open_customer_requested.connect(self.open_customer)
+        panel.title_changed.connect(lambda title: self.setTabText(self.indexOf(panel), title))
+        self._add(panel, icon("cases"), detail.reference, f"{detail.subject} (Ctrl+W closes)")
+        return panel
+
+    async def open_case_draft(self, case_id: int) -> bool:
+        """The case's tab with the cursor in its note (a recovered draft); False if gone."""
+        panel = self.case_panel_of(case_id) or await self.load_case(case_id)
+        if panel is None:
+            return False
+        self.setCurrentWidget(panel)
+        panel.show_note()
+        return True
+
+    def new_case(self, customer_id: int, order_line: tuple[int, int] | None = None) -> None:
+        """The New case dialog for the customer, about `order_line` (order id, line number)
+        if given; Open case saves it and opens its tab."""
+        self.bridge.spawn(self._new_case(customer_id, order_line))
+
+    async def _new_case(self, customer_id: int, order_line: tuple[int, int] | None) -> None:
+        if self.services is None:
+            return
+        from app.operations.cases import open_case
+        from ui.features.cases.dialogs import NewCaseDialog
+
+        services = self.services
+        lines = await self.bridge.run(services.cases.order_lines_for, customer_id)
+        line_id = next(
+            (c.line_id for c in lines if order_line and (c.order_id, c.line_no) == order_line),
+            None,
+        )
+        customer = self.panel_of(customer_id)
+        name = customer.data.header.name if customer else f"customer {customer_id}"
+        dialog = NewCaseDialog(name, lines, line_id, parent=self.window())
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        async def create(values: dict[str, Any]) -> None:
+            try:
+                case_id, reference = await self.bridge.perform(
+                    open_case, services, customer_id, **values
+                )
+            except UserError as exc:
+                self.message.emit(str(exc), 8000)
+                return
+            self.message.emit(f"Case {reference} opened.", 5000)
+            await self.load_case(case_id)
+
+        # Read now: the dialog deletes itself once closed.
+        dialog.accepted.connect(lambda: self.bridge.spawn(create(dialog.values())))
+        self.new_case_dialog = dialog
+        dialog.open()
 
     # -- other pages, closing, moving ---------------------------------------------------
 
@@ -189,6 +285,10 @@ class CustomerTabs(QTabWidget):
             del self.closed[:-RECENTLY_CLOSED]
             self.removeTab(index)
             panel.deleteLater()
+        elif isinstance(panel, CasePanel):
+            panel.keep_draft_now()
+            self.removeTab(index)
+            panel.deleteLater()
         else:
             return
         if self.count() == 0:
@@ -211,3 +311,5 @@ class CustomerTabs(QTabWidget):
     def keep_drafts_now(self) -> None:
         for panel in self.panels():
             panel.keep_draft_now()
+        for case in self.case_panels():
+            case.keep_draft_now()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtCore import QModelIndex, Signal
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from app.services import views as v
 from ui import formatting as fmt
@@ -36,16 +37,41 @@ def _promises_colour(case: v.CaseRow) -> object:
 
 
 class CasesSection(QWidget):
-    """Every case of the customer, open first."""
+    """Every case of the customer, open first. Enter or a double click opens the case in a
+    tab of its own; "New case" opens one for this customer.
+
+    Signals:
+        open_case_requested(int): the case to open.
+        new_case_requested(): the agent asked to open a new case for this customer.
+    """
+
+    open_case_requested = Signal(int)
+    new_case_requested = Signal()
 
     def __init__(self, data: v.CustomerView) -> None:
         super().__init__()
         self.model: RowTableModel[v.CaseRow] = RowTableModel(case_columns(), self)
         self.model.set_rows(list(data.cases))
         self.table = make_table(self.model, "Cases, open first")
+        self.table.activated.connect(self._activated)  # Enter, or a double click
+        self.open_button = QPushButton("&Open case")
+        self.open_button.clicked.connect(lambda: self._activated(self.table.currentIndex()))
+        self.new_button = QPushButton("New cas&e…")
+        self.new_button.setAccessibleName("New case")
+        self.new_button.clicked.connect(self.new_case_requested)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.open_button)
+        buttons.addWidget(self.new_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.table)
+        layout.addLayout(buttons)
+
+    def _activated(self, index: QModelIndex) -> None:
+        case = self.model.row_at(index.row())
+        if case is not None:
+            self.open_case_requested.emit(case.id)
 
     def refresh_from(self, data: v.CustomerView) -> None:
         refill(self.table, self.model, data.cases, by_id)

@@ -7,8 +7,8 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 import shiboken6
-from PySide6.QtCore import QModelIndex, Qt
-from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
+from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from app.services import views as v
 from ui import formatting as fmt
@@ -22,6 +22,12 @@ if TYPE_CHECKING:
 
 
 class OrdersSection(QSplitter):
+    """Signals:
+    new_case_requested(int, int): a case about a line: the order's id and the line's number.
+    """
+
+    new_case_requested = Signal(int, int)
+
     def __init__(
         self, data: v.CustomerView, customers: CustomerService, bridge: DatabaseBridge
     ) -> None:
@@ -78,7 +84,13 @@ class OrdersSection(QSplitter):
         self.shipment_label = plain_label("Select an order to see its lines and delivery.")
         self.shipment_label.setWordWrap(True)
         detail_layout.addWidget(self.lines_table, 1)
-        detail_layout.addWidget(self.shipment_label)
+        self.new_case_button = QPushButton("New case about this &line…")
+        self.new_case_button.setAccessibleName("New case about the selected order line")
+        self.new_case_button.clicked.connect(self._new_case_for_line)
+        line_row = QHBoxLayout()
+        line_row.addWidget(self.shipment_label, 1)
+        line_row.addWidget(self.new_case_button)
+        detail_layout.addLayout(line_row)
         self.addWidget(detail)
         self.setSizes([300, 200])
         if data.orders:
@@ -101,6 +113,14 @@ class OrdersSection(QSplitter):
         elif current is not None and self._selections == selections:
             # The same order is still selected, so no selection signal reads it again.
             self._bridge.spawn(self._show_order(current.id))
+
+    def _new_case_for_line(self) -> None:
+        order = self.model.row_at(self.table.currentIndex().row())
+        line = self.lines_model.row_at(self.lines_table.currentIndex().row())
+        if line is None and self.lines_model.rows:
+            line = self.lines_model.rows[0]  # no line chosen: the order's first
+        if order is not None and line is not None:
+            self.new_case_requested.emit(order.id, line.line_no)
 
     def _request_more(self) -> None:
         rows = self.model.rows

@@ -13,6 +13,9 @@ the note being written stay as they are.
 
 Signals:
     open_customer_requested(int): the agent asked to open a related customer.
+    open_case_requested(int): the agent asked to open this case in a tab.
+    new_case_requested(int, object): a new case for this customer, about an order line
+        given as (order id, line number) or None.
     title_changed(str): the customer's name changed (the tab's title).
 """
 
@@ -71,6 +74,8 @@ S = TypeVar("S", bound=QWidget)
 
 class CustomerPanel(QWidget):
     open_customer_requested = Signal(int)
+    open_case_requested = Signal(int)
+    new_case_requested = Signal(int, object)
     title_changed = Signal(str)
 
     def __init__(
@@ -133,9 +138,20 @@ class CustomerPanel(QWidget):
         if part is Part.OVERVIEW:
             return OverviewSection(data)
         if part is Part.ORDERS:
-            return OrdersSection(data, self._services.customers, self._bridge)
+            orders = OrdersSection(data, self._services.customers, self._bridge)
+            orders.new_case_requested.connect(
+                lambda order_id, line_no: self.new_case_requested.emit(
+                    self.customer_id, (order_id, line_no)
+                )
+            )
+            return orders
         if part is Part.CASES:
-            return CasesSection(data)
+            cases = CasesSection(data)
+            cases.open_case_requested.connect(self.open_case_requested)
+            cases.new_case_requested.connect(
+                lambda: self.new_case_requested.emit(self.customer_id, None)
+            )
+            return cases
         if part is Part.TIMELINE:
             return TimelineSection(data)
         if part is Part.HOUSEHOLD:
