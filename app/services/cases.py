@@ -29,7 +29,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.agent import AgentContext
 from app.clock import Clock, local_today, system_clock
 from app.errors import ConflictError, UserError
-from app.services import case_view
+from app.services import case_view, sla
 from app.services.case_view import (
     CATEGORIES,
     OLDER_CATEGORIES,
@@ -202,7 +202,8 @@ class CaseService:
                 )
             if interaction_id is not None:
                 self._attach(session, case, interaction_id, now)
-            _start_sla_clock(session, case, now)
+            tier = session.scalar(select(Customer.tier).where(Customer.id == customer_id))
+            sla.start_clock(session, case, tier, now)
             self._audit(session, "case.open", case.id, {"reference": case.reference})
             return case.id, case.reference
 
@@ -269,6 +270,7 @@ class CaseService:
                     case.closed_at = now
                     case.close_reason = why if open_tasks else None
                     kind = CaseEventKind.CLOSED
+                sla.on_status(session, case, before, case.status, now)  # pause / resume
                 session.flush()
                 body = status_label(case.status, step.is_reopen)
                 if why:
@@ -291,9 +293,12 @@ class CaseService:
         """A note on the timeline: internal (for colleagues) or what the customer was told."""
         note = check_text(body, "note", NOTE_MAX_CHARS, multiline=True, required=True)
         kind = CaseEventKind.INTERNAL_NOTE if internal else CaseEventKind.NOTE
+        now = self.clock()
         with self._db.write() as session:
-            self._case(session, case_id)
-            return self._event(session, case_id, kind, self.clock(), note)
+            case = self._case(session, case_id)
+            if not internal:  # the customer was answered: the first-response clock stops
+                sla.record_first_response(session, case, now)
+            return self._event(session, case_id, kind, now, note)
 
     def attach_interaction(self, case_id: int, interaction_id: int) -> int:
         """Join a contact (a call, an e-mail...) to the case; the customer id."""
@@ -451,15 +456,6 @@ class CaseService:
                 detail=detail,
             )
         )
-
-
-def _start_sla_clock(session: Session, case: Case, now: dt.datetime) -> None:
-    """THE integration point for SLAs (app/services/sla.py, another helper's): choose the
-    policy and set `sla_policy_id`, `first_response_due_at` and `sla_due_at` here.
-
-    Deliberately does nothing yet: a new case has no SLA until the integrator wires it.
-    """
-    del session, case, now
 
 
 def _open_tasks(session: Session, case_id: int) -> int:
