@@ -34,6 +34,7 @@ from app.services.case_timeline import (
     department_times,
     timeline_entries,
 )
+from app.services.sla import SlaClocks
 from app.workflows.case_flow import allowed_steps, status_label
 from models.catalog import Product
 from models.commerce import Contract, Order, OrderLine
@@ -97,6 +98,10 @@ class CaseDetail:
     editable: tuple[tuple[str, Any], ...]
     timeline: tuple[TimelineEntry, ...]
     department_times: tuple[DepartmentTime, ...]
+    # The resolution clock in words ("2 h 10 min of business time left, due Mon 10:40")
+    # and its state: "running", "warning", "breached", "paused"; None: no SLA applies.
+    sla_text: str | None = None
+    sla_state: str | None = None
 
     def base(self) -> dict[str, Any]:
         return dict(self.editable)
@@ -307,7 +312,44 @@ def load_case_detail(session: Session, case_id: int, now: dt.datetime) -> CaseDe
         editable=tuple(editable_values(case).items()),
         timeline=tuple(timeline),
         department_times=tuple(department_times(case, events, tasks, departments, now)),
+        **_sla(session, case, now),
     )
+
+
+_clocks = SlaClocks()  # calendars and policies, cached per process
+
+
+def _sla(session: Session, case: Case, now: dt.datetime) -> dict[str, str | None]:
+    if case.status not in OPEN_CASE_STATUSES:
+        return {}
+    state = _clocks.state(
+        session,
+        policy_id=case.sla_policy_id,
+        due_at=case.sla_due_at,
+        paused_since=case.sla_paused_since,
+        breached_at=case.sla_breached_at,
+        now=now,
+        agent_zone=_local_zone(),
+    )
+    if state is None:
+        return {}
+    level = (
+        "breached"
+        if state.breached
+        else "paused"
+        if state.paused
+        else "warning"
+        if state.warning
+        else "running"
+    )
+    return {"sla_text": state.text, "sla_state": level}
+
+
+def _local_zone() -> dt.tzinfo:
+    """The agent's time zone: the desktop's own (due times are shown in it)."""
+    zone = dt.datetime.now().astimezone().tzinfo
+    assert zone is not None
+    return zone
 
 
 def _names(session: Session, model: Any, ids: set[int | None]) -> dict[int, str]:
