@@ -7,11 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
+from sqlalchemy import Engine
 
 from app.changes import Change, Changes, Entity
 from app.services.cases import FieldConflict
 from models.seed.story_customers import S4_COMPLAINT_SUBJECT, S4_ENGRAVING
 from tests.conftest import LoopRunner
+from tests.factories import agent_context
 from ui.features.cases.dialogs import ConflictDialog, NewCaseDialog
 from ui.features.cases.timeline import INTERNAL_TINT
 from ui.features.cases.view import CasePanel
@@ -165,3 +167,43 @@ def test_an_edit_that_meets_another_agents_shows_both_and_saves_the_choice(
     aloop.until(lambda: tab.detail.subject == "Mine: wrong name engraved")
     edits = [e for e in tab.detail.timeline if e.kind == "Edited"]
     assert len(edits) == 2  # theirs and then mine, both on the record
+
+
+def test_the_case_tab_hands_off_promises_and_shows_who_else_is_there(
+    window: MainWindow, engine: Engine, aloop: LoopRunner
+) -> None:
+    """S4 from the case tab: hand the watch to the warehouse, promise the delivery; the
+    presence bar and the macros are there."""
+    assert window.services is not None
+    window.connection.use(window.services.acting_as(agent_context(engine, "agent01")))
+    customer = _priya(window, aloop)
+    cases = customer.cases
+    row = next(i for i, c in enumerate(cases.model.rows) if c.subject == S4_COMPLAINT_SUBJECT)
+    cases.table.selectRow(row)
+    cases.open_button.click()
+    aloop.until(lambda: isinstance(window.tabs.currentWidget(), CasePanel))
+    tab = window.tabs.currentWidget()
+    assert isinstance(tab, CasePanel)
+    aloop.until(lambda: tab.presence.beats >= 1)  # the first heartbeat came back
+    assert tab.presence_bar.alone.isVisible()  # nobody else has it open
+    aloop.until(lambda: tab.macros.loaded)
+    assert tab.macros.list.count() >= 1
+    # Hand off to the warehouse: a task on the case, on its timeline.
+    tab.handoff_button.click()
+    aloop.until(lambda: getattr(tab, "dialog", None) is not None and tab.dialog.isVisible())
+    handoff = tab.dialog
+    handoff.department.setCurrentIndex(handoff.department.findText("Warehouse"))
+    handoff.title.setText("Re-engrave: Priya & Kevin 10 years")
+    before = len(tab.timeline_model.rows)
+    assert aloop.run(handoff.save()) is not None  # as its Save button does
+    aloop.until(lambda: len(tab.timeline_model.rows) > before)
+    assert any("Re-engrave" in e.text for e in tab.timeline_model.rows)
+    assert tab.detail.open_tasks == 1
+    # A promise: the dialog lists her numbers.
+    tab.promise_button.click()
+    aloop.until(lambda: tab.dialog is not handoff and tab.dialog.isVisible())
+    promise = tab.dialog
+    assert promise.phone.count() >= 1
+    promise.reject()
+    window.tabs.close_tab(window.tabs.currentIndex())
+    assert not tab.presence.running

@@ -190,6 +190,28 @@ class CommitmentService:
                 raise UserError(f"customer {customer_id} does not exist")
             return self._check(session, customer, channel, phone_id, start, end or start)
 
+    def phones_of(self, customer_id: int) -> list[tuple[int, str]]:
+        """The customer's numbers for a promise: (id, "work +1 617-555-0199"), the ones
+        they asked us not to use marked (choosing one still warns, with the reason)."""
+        with self._db.read() as session:
+            avoided = set(
+                session.scalars(
+                    select(ContactPreference.phone_id).where(
+                        ContactPreference.customer_id == customer_id,
+                        ContactPreference.avoid.is_(True),
+                    )
+                )
+            )
+            numbers = session.scalars(
+                select(CustomerPhone)
+                .where(CustomerPhone.customer_id == customer_id)
+                .order_by(CustomerPhone.is_primary.desc(), CustomerPhone.id)
+            ).all()
+            return [
+                (p.id, self._label(p) + (" (asked not to use)" if p.id in avoided else ""))
+                for p in numbers
+            ]
+
     def dial_check(self, customer_id: int, number: str) -> DialCheck:
         """Before dialling `number` of the customer: is it a number (or the phone) they
         asked us not to use? Hours are not checked (the agent calling sees the clock);

@@ -287,6 +287,7 @@ class CustomerTabs(QTabWidget):
             panel.deleteLater()
         elif isinstance(panel, CasePanel):
             panel.keep_draft_now()
+            panel.leave()
             self.removeTab(index)
             panel.deleteLater()
         else:

@@ -15,6 +15,7 @@ Signals:
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +44,8 @@ from ui.bridge import DatabaseBridge
 from ui.features.cases.controller import CaseController
 from ui.features.cases.note_box import CaseNoteBox
 from ui.features.cases.timeline import make_timeline
+from ui.features.teamwork.macro_picker import MacroPicker
+from ui.features.teamwork.presence import PresenceBar, PresenceDriver
 from ui.table_model import Column, RowTableModel
 from ui.widgets import make_table, plain_label
 
@@ -55,7 +58,12 @@ log = logging.getLogger(__name__)
 PRIORITY_COLOURS = {"urgent": "#c62828", "high": "#e65100"}
 REPEAT_COLOUR = "#c62828"
 NOTICE_COLOUR = "#8a5a00"
+SLA_COLOURS = {"breached": "#c62828", "warning": "#e65100", "paused": "#59636e"}
 EDITED_FIELDS = ("subject", "priority")
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 def waited_text(waited: Any) -> str:
@@ -91,6 +99,9 @@ class CasePanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.addWidget(self._build_header())
+        layout.addLayout(self._build_actions())
+        self.presence_bar = PresenceBar()
+        layout.addWidget(self.presence_bar)
         split = QSplitter(Qt.Orientation.Vertical)
         self.timeline_model, self.timeline = make_timeline(detail.timeline)
         split.addWidget(self.timeline)
@@ -107,6 +118,11 @@ class CasePanel(QWidget):
             lambda body, internal: bridge.spawn(self._save_note(body, internal))
         )
         bottom_layout.addWidget(self.note_box, 3)
+        # Macros: canned replies and note templates of the agent's team, filled in for
+        # this case (rendered in a sandbox on the worker), inserted into the note.
+        self.macros = MacroPicker(bridge, services, detail.id, self.note_box.editor)
+        self.macros.setMaximumWidth(260)
+        bottom_layout.addWidget(self.macros, 1)
         times = QWidget()
         times_layout = QVBoxLayout(times)
         times_layout.setContentsMargins(0, 0, 0, 0)
@@ -125,7 +141,20 @@ class CasePanel(QWidget):
         split.addWidget(bottom)
         split.setSizes([400, 160])
         layout.addWidget(split, 1)
+        # Heartbeats while the tab is shown; typing in the note says "typing".
+        self.presence = PresenceDriver(
+            bridge,
+            services,
+            detail.id,
+            detail.customer_id,
+            self.presence_bar,
+            watched=self,
+            editor=self.note_box.editor,
+            case_version=lambda: self.detail.version,
+        )
+        self._services = services
         self.show_detail(detail)
+        self.macros.load()
 
     # -- header ------------------------------------------------------------------------
 
@@ -148,8 +177,10 @@ class CasePanel(QWidget):
         self.customer_button.clicked.connect(
             lambda: self.open_customer_requested.emit(self.customer_id)
         )
+        self.sla = plain_label("")
+        self.sla.setAccessibleName("Service level")
         top = QHBoxLayout()
-        for widget in (self.reference, self.copy_button, self.status, self.status_button):
+        for widget in (self.reference, self.copy_button, self.status, self.status_button, self.sla):
             top.addWidget(widget)
         top.addStretch(1)
         top.addWidget(self.customer_button)
@@ -185,6 +216,60 @@ class CasePanel(QWidget):
         self._edit_version = 0
         return box
 
+    def _build_actions(self) -> QHBoxLayout:
+        """What the agent can do with the case besides notes and status (Alt+letter)."""
+        row = QHBoxLayout()
+        self.handoff_button = QPushButton("Hand &off…")
+        self.handoff_button.setToolTip("Give part of the case to a department, with a due date")
+        self.handoff_button.clicked.connect(lambda: self._bridge.spawn(self.hand_off()))
+        self.promise_button = QPushButton("Make a &promise…")
+        self.promise_button.setToolTip("A call back, visit or delivery the customer is promised")
+        self.promise_button.clicked.connect(lambda: self._bridge.spawn(self.make_promise()))
+        self.feedback_button = QPushButton("&Feedback…")
+        self.feedback_button.setToolTip("Record the customer's rating and comment")
+        self.feedback_button.clicked.connect(self.record_feedback)
+        for button in (self.handoff_button, self.promise_button, self.feedback_button):
+            row.addWidget(button)
+        row.addStretch(1)
+        return row
+
+    async def hand_off(self) -> None:
+        from ui.features.work.handoff_dialog import HandoffDialog
+
+        departments = await self._bridge.run(self._services.handoffs.departments)
+        dialog = HandoffDialog(
+            self._services, self._bridge, self.case_id, departments, _now(), parent=self
+        )
+        dialog.saved.connect(lambda _task: self._say("Handed off: it is on the timeline."))
+        self.dialog = dialog
+        dialog.open()
+
+    async def make_promise(self) -> None:
+        from ui.features.work.commitment_dialog import CommitmentDialog
+
+        phones = await self._bridge.run(self._services.commitments.phones_of, self.customer_id)
+        dialog = CommitmentDialog(
+            self._services,
+            self._bridge,
+            self.customer_id,
+            self.case_id,
+            phones,
+            _now(),
+            parent=self,
+        )
+        dialog.saved.connect(lambda _promise: self._say("Promise recorded: it is tracked."))
+        self.dialog = dialog
+        dialog.open()
+
+    def record_feedback(self) -> None:
+        from ui.features.teamwork.feedback_dialog import FeedbackDialog
+
+        dialog = FeedbackDialog(
+            self._bridge, self._services, self.customer_id, self.case_id, parent=self
+        )
+        self.dialog = dialog
+        dialog.open()
+
     def copy_reference(self) -> None:
         QGuiApplication.clipboard().setText(self.detail.reference)
         self.notice.setText(f"{self.detail.reference} copied.")
@@ -200,6 +285,9 @@ class CasePanel(QWidget):
         reason = f" ({detail.priority_reason})" if detail.priority_reason else ""
         self.priority.setText(f"Priority: {detail.priority.capitalize()}{reason}")
         self.priority.setStyleSheet(f"color: {colour}; font-weight: bold;" if colour else "")
+        self.sla.setText(f"SLA: {detail.sla_text}" if detail.sla_text else "")
+        sla_colour = SLA_COLOURS.get(detail.sla_state or "")
+        self.sla.setStyleSheet(f"color: {sla_colour}; font-weight: bold;" if sla_colour else "")
         if detail.repeat_text:
             flagged = detail.repeat_flag
             self.repeat.setText(("Repeat contact: " if flagged else "") + detail.repeat_text)
@@ -346,6 +434,11 @@ class CasePanel(QWidget):
 
     def keep_draft_now(self) -> None:
         self.note_box.keep_draft_now()
+
+    def leave(self) -> None:
+        """The tab closes: no more heartbeats, my presence and claim go."""
+        self.presence.close()
+        self.presence.deleteLater()
 
     def show_note(self) -> None:
         self.note_box.editor.setFocus()
