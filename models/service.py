@@ -46,7 +46,11 @@ from models.limits import (
 
 class Case(Versioned, Base):
     __tablename__ = "cases"
-    __table_args__ = (Index("ix_cases_customer_status", "customer_id", "status"),)
+    __table_args__ = (
+        Index("ix_cases_customer_status", "customer_id", "status"),
+        # My work: my open cases by SLA due (app/services/my_work.py).
+        Index("ix_cases_assignee_status_due", "assignee_id", "status", "sla_due_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(20), unique=True)  # "CS-24-004711"
@@ -105,6 +109,11 @@ class Task(Versioned, Base):
     """A part of a case handed to a department (warehouse re-engraves, IT fixes the feed)."""
 
     __tablename__ = "tasks"
+    __table_args__ = (
+        # My work: my open tasks, and my department's unassigned queue, by due time.
+        Index("ix_tasks_assignee_status_due", "assignee_id", "status", "due_at"),
+        Index("ix_tasks_department_status_due", "department_id", "status", "due_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
@@ -131,7 +140,12 @@ class Commitment(Versioned, Base):
     """
 
     __tablename__ = "commitments"
-    __table_args__ = (Index("ix_commitments_customer_status", "customer_id", "status"),)
+    __table_args__ = (
+        Index("ix_commitments_customer_status", "customer_id", "status"),
+        # My work (my promises by due) and the sweep that breaks the overdue ones.
+        Index("ix_commitments_owner_status_due", "owner_id", "status", "due_until"),
+        Index("ix_commitments_status_due", "status", "due_until"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))

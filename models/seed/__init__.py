@@ -34,8 +34,8 @@ from models.people import Customer
 from models.seed.context import SeedContext
 from models.seed.population import random_customer
 from models.seed.reference import write_reference_data
-from models.seed.sla import write_sla_reference
 from models.seed.service import move_case_numbers_past
+from models.seed.sla import write_sla_reference
 from models.seed.stories import write_stories
 from models.seed.teamwork import write_macros
 from models.seed.writer import CHUNK, SeedError, SeedReport

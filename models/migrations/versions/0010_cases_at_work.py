@@ -228,6 +228,16 @@ def _create_tables() -> None:
     )
 
 
+# My work for an agent at 1,000,000 customers, and the sweep of overdue promises.
+WORK_INDEXES = {
+    "ix_cases_assignee_status_due": ("cases", ["assignee_id", "status", "sla_due_at"]),
+    "ix_tasks_assignee_status_due": ("tasks", ["assignee_id", "status", "due_at"]),
+    "ix_tasks_department_status_due": ("tasks", ["department_id", "status", "due_at"]),
+    "ix_commitments_owner_status_due": ("commitments", ["owner_id", "status", "due_until"]),
+    "ix_commitments_status_due": ("commitments", ["status", "due_until"]),
+}
+
+
 def _case_numbers_after_existing(dialect: str) -> None:
     bind = op.get_bind()
     last = bind.execute(
@@ -272,11 +282,15 @@ def upgrade() -> None:
         for table, (entity, ident, customer) in NEW_WATCHED.items():
             bus.sqlite_watch(table, entity, ident, customer)
     _case_numbers_after_existing(dialect)
+    for name, (table, columns) in WORK_INDEXES.items():
+        op.create_index(name, table, columns)
 
 
 def downgrade() -> None:
     dialect = op.get_bind().dialect.name
     bus = _change_bus()
+    for name, (table, _columns) in WORK_INDEXES.items():
+        op.drop_index(name, table_name=table)
     if dialect == "postgresql":
         op.execute("DROP SEQUENCE IF EXISTS case_reference_seq")
         for table in NEW_WATCHED:
