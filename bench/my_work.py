@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.engine import make_url
 
+from app.agent import agent_named
 from app.clock import fixed_clock
 from app.services.my_work import BROKEN_SHOWN_FOR, MyWorkService
 from bench.common import emit, summary, time_calls
@@ -31,7 +32,6 @@ from models.database import Database, make_engine
 from models.enums import OPEN_CASE_STATUSES
 from models.people import User
 from models.service import Case, Task
-from tests.factories import agent_context
 
 # The service's queries (app/services/my_work.py, PER_SOURCE = 200), values bound.
 RAW = [
@@ -134,7 +134,8 @@ def main() -> None:
     now = dt.datetime.now(dt.UTC)
     db = Database(engine)
     for login in busiest(engine):
-        agent = agent_context(engine, login)
+        with db.read() as session:
+            agent = agent_named(session, login, "bench", "bench@localhost")
         assert agent.user_id is not None
         service = MyWorkService(db, fixed_clock(now), agent=agent)
         raw, conn = raw_runner(engine, agent.user_id, now)
