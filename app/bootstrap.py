@@ -41,6 +41,7 @@ from models.database import (
 from models.people import Customer
 
 log = logging.getLogger(__name__)
+DEMO_AGENT = "agent01"  # the demo's own staff member (models/seed/reference.py)
 
 
 @dataclass
@@ -107,8 +108,10 @@ def build_services(settings: Settings, engine: Engine) -> Services:
     identity = database_identity(engine)
     workstation = workstation_id()
     # Resolved once per connection and handed to every service that records who acted.
+    # The demo acts as a call-centre agent of its staff unless `user` says otherwise.
+    login = settings.values.get("user") or (DEMO_AGENT if settings.is_demo else None)
     with db.read() as session:
-        agent = resolve_agent(session, settings.values.get("user"), identity, workstation)
+        agent = resolve_agent(session, login, identity, workstation)
     return Services(
         settings=settings,
         engine=engine,

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import datetime as dt
 import sys
 from pathlib import Path
+from typing import Any
 
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QPoint
+from PySide6.QtGui import QPainter
+from PySide6.QtWidgets import QApplication, QWidget
 
 from app.config import load_settings
 from app.telephony.events import CallEvent, CallState
@@ -116,6 +120,108 @@ async def run_calls(app: QApplication, db: str, out: Path) -> None:
         window.services.close()
 
 
+async def shoot_with_dialog(
+    app: QApplication, window: MainWindow, dialog: QWidget, out: Path, name: str
+) -> None:
+    """The window with a dialog over it where it stands (dialogs are windows of their own)."""
+    await settle(app, window)
+    picture = window.grab()
+    painter = QPainter(picture)
+    # Centred over the window, as a window manager places a dialog over its parent.
+    offset = QPoint(
+        (picture.width() - dialog.width()) // 2, (picture.height() - dialog.height()) // 3
+    )
+    painter.drawPixmap(offset, dialog.grab())
+    painter.end()
+    path = out / f"{name}.png"
+    picture.save(str(path))
+    print(path)
+
+
+async def run_cases(app: QApplication, db: str, out: Path) -> None:
+    """S4 worked as a case: the case tab, a hand-off, My work, an SLA near breach, and an
+    edit conflict with another agent."""
+    from app.services.cases import CaseConflict  # noqa: F401 (loaded with the services)
+    from models.seed.story_customers import S4_COMPLAINT_SUBJECT
+
+    out.mkdir(parents=True, exist_ok=True)
+    apply_theme(app, "light")
+    bridge = DatabaseBridge()
+    window = MainWindow(load_settings(cli={"db_url": db, "user": "agent01"}), bridge)
+    window.show()
+    await window.connect_database()
+    assert window.services is not None
+    case_id = await bridge.run(_near_breach, window.services)
+    for width, height in SIZES:
+        window.setGeometry(0, 0, width, height)
+        suffix = f"{width}x{height}"
+        window.tabs.close_all()
+        panel = await window.tabs.load_case(case_id)
+        assert panel is not None
+        await settle(app, window, 0.8)
+        await shoot(app, window, out, f"case-S4-{suffix}")
+        panel.handoff_button.click()
+        await settle(app, window, 0.6)
+        dialog = panel.dialog
+        dialog.department.setCurrentIndex(dialog.department.findText("Warehouse"))
+        dialog.title.setText("Re-engrave: Priya & Kevin 10 years, ship by Friday")
+        await shoot_with_dialog(app, window, dialog, out, f"handoff-{suffix}")
+        dialog.reject()
+        # A conflict: another agent saves the subject while this one edits it.
+        other = window.services.acting_as(
+            dataclasses.replace(window.services.agent, login="agent02", display_name="agent02")
+        )
+        panel.subject_edit.setText("Engraving wrong: re-engrave before Monday")
+        detail = panel.detail
+        await bridge.run(
+            other.cases.edit,
+            detail.id,
+            detail.version,
+            {"subject": "Wrong names engraved (Kelvin): urgent"},
+            detail.base(),
+        )
+        await panel.save_edits()
+        await settle(app, window, 0.6)
+        await shoot_with_dialog(app, window, panel.conflict_dialog, out, f"conflict-{suffix}")
+        panel.conflict_dialog.reject()
+        restored = await bridge.run(window.services.cases.load, case_id)
+        await bridge.run(
+            other.cases.edit,
+            case_id,
+            restored.version,
+            {"subject": S4_COMPLAINT_SUBJECT},
+            restored.base(),
+        )
+        window.show_my_work()
+        await settle(app, window, 1.0)
+        await shoot(app, window, out, f"my-work-{suffix}")
+    window.close()
+    bridge.shutdown()
+    window.services.close()
+
+
+def _near_breach(services: Any) -> int:
+    """A demo prop: the S4 complaint's clock with 25 business minutes left, so the
+    countdown shows the warning colour whatever the hour the screenshots are taken."""
+    from sqlalchemy import select
+
+    from app.services import sla
+    from models.seed.story_customers import S4_COMPLAINT_SUBJECT
+    from models.service import Case
+
+    now = dt.datetime.now(dt.UTC)
+    with services.db.write() as session:
+        case = session.scalars(select(Case).where(Case.subject == S4_COMPLAINT_SUBJECT)).one()
+        clocks = sla.SlaClocks()
+        if case.sla_policy_id is None:
+            return case.id
+        policy = clocks.policy(session, case.sla_policy_id)
+        calendar = clocks.calendar(session, policy.calendar_id)
+        case.sla_due_at = sla.add_business_minutes(calendar, now, 25)
+        case.sla_breached_at = None
+        return case.id
+
+
 async def run(app: QApplication, db: str, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for theme in ("light", "dark"):
@@ -158,6 +264,7 @@ def main() -> None:
     parser.add_argument("--db", required=True)
     parser.add_argument("--out", default="docs/screenshots")
     parser.add_argument("--calls", action="store_true", help="only the screen-pop shots")
+    parser.add_argument("--cases", action="store_true", help="only the case shots")
     args = parser.parse_args()
     app = QApplication(sys.argv[:1])
     import qasync
@@ -165,7 +272,7 @@ def main() -> None:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     with loop:
-        scenario = run_calls if args.calls else run
+        scenario = run_calls if args.calls else run_cases if args.cases else run
         loop.run_until_complete(scenario(app, args.db, Path(args.out)))
 
 

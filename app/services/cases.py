@@ -388,7 +388,7 @@ class CaseService:
             case_id,
             CaseEventKind.EDITED,
             now,
-            "Changed " + ", ".join(name.replace("_id", "").replace("_", " ") for name in applied),
+            "; ".join(f"{_field_name(n)}: {current[n]} → {v}" for n, v in applied.items()),
             {
                 "fields": {n: {"from": current[n], "to": v} for n, v in applied.items()},
                 "version": case.version,
@@ -456,6 +456,10 @@ class CaseService:
                 detail=detail,
             )
         )
+
+
+def _field_name(name: str) -> str:
+    return name.replace("_id", "").replace("_", " ").capitalize()
 
 
 def _open_tasks(session: Session, case_id: int) -> int:

@@ -447,7 +447,11 @@ def _event(
     if kind == CaseEventKind.SLA_BREACH:
         body = f"{what} target breached"
     else:
-        body = f"{what} target: warning, due {due:%Y-%m-%d %H:%M} UTC" if due else what
+        body = (
+            f"{what} target nearly used up: due {due:%a %d %b %H:%M} UTC"
+            if due
+            else f"{what} target nearly used up"
+        )
     session.add(
         CaseEvent(
             case_id=case_id,

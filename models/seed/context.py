@@ -91,6 +91,11 @@ class SeedContext:
         self.regions = list(REGIONS)
         self.region_weights = [REGIONS[r][1] for r in self.regions]
 
+    @property
+    def demo_agent(self) -> int:
+        """agent01, whom the demo acts as: the story promises and S2's case are theirs."""
+        return self.users["agent"][0]
+
     def agent(self) -> int:
         """A call-centre agent, drawn at random."""
         return self.rng.choice(self.users["agent"])

@@ -276,8 +276,10 @@ def commitment(
     created: dt.datetime,
     due_from: dt.datetime | None = None,
     kind: str = "other",
+    owner: int | None = None,
 ) -> None:
-    owner = ctx.agent()
+    drawn = ctx.agent()  # drawn even when `owner` is given: the rest of the seed stays
+    owner = owner or drawn
     ctx.writer.add(
         "commitments",
         customer_id=customer_id,

@@ -195,6 +195,8 @@ def story_s2(ctx: SeedContext) -> None:
         description="No mobile signal at home since spring. Each call starts from scratch.",
     )
     ctx.writer.rows["cases"][-1]["status"] = "open"
+    # The demo acts as this agent (app/bootstrap.py DEMO_AGENT): her case is in My work.
+    ctx.writer.rows["cases"][-1]["assignee_id"] = ctx.demo_agent
     for n in range(7):
         started = opened + dt.timedelta(days=n * 20 + 1, hours=n)
         ctx.writer.add(
@@ -236,6 +238,7 @@ def story_s2(ctx: SeedContext) -> None:
         created=opened,
         due_from=visit_due - dt.timedelta(days=7),
         kind="visit",
+        owner=ctx.demo_agent,
     )
     service.commitment(
         ctx,
@@ -246,6 +249,7 @@ def story_s2(ctx: SeedContext) -> None:
         "broken",
         created=opened + dt.timedelta(days=56),
         kind="callback",
+        owner=ctx.demo_agent,
     )
     service.commitment(
         ctx,
@@ -256,6 +260,7 @@ def story_s2(ctx: SeedContext) -> None:
         "open",
         created=ctx.now - dt.timedelta(days=10),
         kind="callback",
+        owner=ctx.demo_agent,
     )
     service.case_for(
         ctx,
@@ -353,6 +358,7 @@ def story_s4(ctx: SeedContext) -> None:
         "open",
         created=opened,
         kind="delivery",
+        owner=ctx.demo_agent,
     )
     service.interactions_for(ctx, priya, 3)
 

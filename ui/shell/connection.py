@@ -97,7 +97,11 @@ class ConnectionController(QObject):
                 from app.bootstrap import ensure_demo_data  # imported by _open_services
 
                 self.db_label.setText("Preparing the demo database…")
-                await self.bridge.run(ensure_demo_data, services)
+                if await self.bridge.run(ensure_demo_data, services):
+                    # Seeded now: the demo's staff member exists only from now on.
+                    from app.bootstrap import build_services
+
+                    services = await self.bridge.run(build_services, self.settings, services.engine)
             from models.database import connection_encrypted  # loaded with the services
 
             encrypted = await self.bridge.run(connection_encrypted, services.engine)

@@ -44,7 +44,7 @@ def timeline_columns() -> list[Column[TimelineEntry]]:
         Column("Who", lambda e: e.who or "system"),
         Column("Department", lambda e: e.department),
         Column(
-            "",
+            "For",
             lambda e: "Internal" if e.internal else "",
             foreground=lambda e: INTERNAL_TEXT if e.internal else None,
         ),
