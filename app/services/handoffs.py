@@ -61,6 +61,8 @@ class DepartmentRow:
     id: int
     code: str
     name: str
+    # Its active staff as (user id, display name): whom a hand-off may be given to.
+    staff: tuple[tuple[int, str], ...] = ()
 
 
 class HandoffService:
@@ -70,11 +72,19 @@ class HandoffService:
         self.agent = agent
 
     def departments(self) -> list[DepartmentRow]:
+        """Every department with its active staff, for the hand-off's choices."""
         with self._db.read() as session:
             rows = session.execute(
                 select(Department.id, Department.code, Department.name).order_by(Department.name)
             ).all()
-        return [DepartmentRow(r.id, r.code, r.name) for r in rows]
+            staff: dict[int, list[tuple[int, str]]] = {}
+            for user_id, name, department_id in session.execute(
+                select(User.id, User.display_name, User.department_id)
+                .where(User.active.is_(True), User.department_id.is_not(None))
+                .order_by(User.display_name)
+            ):
+                staff.setdefault(department_id, []).append((user_id, name))
+        return [DepartmentRow(r.id, r.code, r.name, tuple(staff.get(r.id, ()))) for r in rows]
 
     def hand_off(
         self,

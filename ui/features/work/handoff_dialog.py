@@ -86,9 +86,12 @@ class HandoffDialog(QDialog):
         form.addRow("D&etails", self.description)
         self.due = date_time_edit(now + dt.timedelta(days=1))
         form.addRow("D&ue", self.due)
-        self.assignee = QLineEdit()
-        self.assignee.setPlaceholderText("staff id, optional")
+        self.assignee = QComboBox()
+        self.assignee.setAccessibleName("Assignee")
         form.addRow("&Assignee", self.assignee)
+        self._departments = {d.id: d for d in departments}
+        self.department.currentIndexChanged.connect(self._fill_assignees)
+        self._fill_assignees()
         layout.addLayout(form)
         self.error = plain_label("")
         self.error.setStyleSheet("color: #c62828;")
@@ -101,13 +104,18 @@ class HandoffDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
 
+    def _fill_assignees(self) -> None:
+        """The chosen department's queue (anyone there) or one of its staff."""
+        self.assignee.clear()
+        self.assignee.addItem("Department queue (anyone there)", None)
+        department = self._departments.get(self.department.currentData())
+        for user_id, name in department.staff if department else ():
+            self.assignee.addItem(name, user_id)
+
     async def save(self) -> Any:
         from app.operations import work as work_ops
 
-        assignee = self.assignee.text().strip()
-        if assignee and not assignee.isdigit():
-            self.error.setText("Assignee: a staff id (digits), or leave it empty")
-            return None
+        assignee = self.assignee.currentData()
         try:
             row = await self.bridge.perform(
                 work_ops.hand_off,
@@ -117,7 +125,7 @@ class HandoffDialog(QDialog):
                 self.title.text(),
                 self.description.toPlainText(),
                 to_utc(self.due),
-                int(assignee) if assignee else None,
+                assignee,
             )
         except UserError as exc:
             self.error.setText(str(exc))
