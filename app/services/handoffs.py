@@ -83,7 +83,8 @@ class HandoffService:
                 .where(User.active.is_(True), User.department_id.is_not(None))
                 .order_by(User.display_name)
             ):
-                staff.setdefault(department_id, []).append((user_id, name))
+                if department_id is not None:  # filtered above; the type does not know
+                    staff.setdefault(department_id, []).append((user_id, name))
         return [DepartmentRow(r.id, r.code, r.name, tuple(staff.get(r.id, ()))) for r in rows]
 
     def hand_off(
