@@ -92,5 +92,5 @@ def test_due_texts() -> None:
     assert due_text(Urgency.LATER, None, now, UTC) == "No due date"
     assert (
         due_text(Urgency.OVERDUE, now - dt.timedelta(hours=2), now, UTC, sla=True)
-        == "SLA breached 2 h"
+        == "SLA breached 2 h ago"
     )

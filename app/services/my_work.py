@@ -102,7 +102,9 @@ def due_text(
     if due_at is None:
         return "No due date"
     if urgency == Urgency.OVERDUE:
-        return f"{'SLA breached' if sla else 'Overdue'} {_span(now - due_at)}"
+        return (
+            f"SLA breached {_span(now - due_at)} ago" if sla else f"Overdue {_span(now - due_at)}"
+        )
     if sla:
         return f"SLA {_span(due_at - now)} left"
     local = due_at.astimezone(zone)

@@ -47,7 +47,7 @@ def _colour(item: WorkItem) -> QColor | None:
 
 COLUMNS: list[Column[WorkItem]] = [
     Column("When", lambda i: i.due_text, foreground=_colour),
-    Column("", lambda i: KIND_WORDS.get(i.kind.value, i.kind.value)),
+    Column("Kind", lambda i: KIND_WORDS.get(i.kind.value, i.kind.value)),
     Column("Customer", lambda i: i.customer_name),
     Column("Case", lambda i: i.case_reference or ""),
     Column("What", lambda i: i.what, stretch=True),
