@@ -142,7 +142,7 @@ async def run_cases(app: QApplication, db: str, out: Path) -> None:
     """S4 worked as a case: the case tab, a hand-off, My work, an SLA near breach, and an
     edit conflict with another agent."""
     from app.services.cases import CaseConflict  # noqa: F401 (loaded with the services)
-    from models.seed.story_customers import S4_COMPLAINT_SUBJECT
+    from models.seed.story_customers import S2_COVERAGE_CASE_SUBJECT
 
     out.mkdir(parents=True, exist_ok=True)
     apply_theme(app, "light")
@@ -152,6 +152,11 @@ async def run_cases(app: QApplication, db: str, out: Path) -> None:
     await window.connect_database()
     assert window.services is not None
     case_id = await bridge.run(_near_breach, window.services)
+    await bridge.run(_work_the_case, window.services, case_id)
+    other = window.services.acting_as(
+        dataclasses.replace(window.services.agent, login="agent02", display_name="agent02")
+    )
+    s2_case = await bridge.run(_case_named, window.services, S2_COVERAGE_CASE_SUBJECT)
     for width, height in SIZES:
         window.setGeometry(0, 0, width, height)
         suffix = f"{width}x{height}"
@@ -167,29 +172,29 @@ async def run_cases(app: QApplication, db: str, out: Path) -> None:
         dialog.title.setText("Re-engrave: Priya & Kevin 10 years, ship by Friday")
         await shoot_with_dialog(app, window, dialog, out, f"handoff-{suffix}")
         dialog.reject()
-        # A conflict: another agent saves the subject while this one edits it.
-        other = window.services.acting_as(
-            dataclasses.replace(window.services.agent, login="agent02", display_name="agent02")
-        )
-        panel.subject_edit.setText("Engraving wrong: re-engrave before Monday")
-        detail = panel.detail
+        # A conflict on S2's case: another agent saves the subject while this one edits it.
+        s2_panel = await window.tabs.load_case(s2_case)
+        assert s2_panel is not None
+        await settle(app, window, 0.6)
+        s2_panel.subject_edit.setText("No coverage at home: engineer visit needed")
+        detail = s2_panel.detail
         await bridge.run(
             other.cases.edit,
             detail.id,
             detail.version,
-            {"subject": "Wrong names engraved (Kelvin): urgent"},
+            {"subject": "No mobile coverage at home since spring"},
             detail.base(),
         )
-        await panel.save_edits()
+        await s2_panel.save_edits()
         await settle(app, window, 0.6)
-        await shoot_with_dialog(app, window, panel.conflict_dialog, out, f"conflict-{suffix}")
-        panel.conflict_dialog.reject()
-        restored = await bridge.run(window.services.cases.load, case_id)
+        await shoot_with_dialog(app, window, s2_panel.conflict_dialog, out, f"conflict-{suffix}")
+        s2_panel.conflict_dialog.reject()
+        restored = await bridge.run(window.services.cases.load, s2_case)
         await bridge.run(
             other.cases.edit,
-            case_id,
+            s2_case,
             restored.version,
-            {"subject": S4_COMPLAINT_SUBJECT},
+            {"subject": S2_COVERAGE_CASE_SUBJECT},
             restored.base(),
         )
         window.show_my_work()
@@ -198,6 +203,36 @@ async def run_cases(app: QApplication, db: str, out: Path) -> None:
     window.close()
     bridge.shutdown()
     window.services.close()
+
+
+def _case_named(services: Any, subject: str) -> int:
+    from sqlalchemy import select
+
+    from models.service import Case
+
+    with services.db.read() as session:
+        return int(session.scalars(select(Case.id).where(Case.subject == subject)).one())
+
+
+def _work_the_case(services: Any, case_id: int) -> None:
+    """What the first hour of S4 leaves on the case: a note, a hand-off, a reply."""
+    from sqlalchemy import select
+
+    from models.people import Department
+
+    with services.db.read() as session:
+        warehouse = session.scalar(select(Department.id).where(Department.code == "warehouse"))
+    services.cases.add_note(case_id, "Engraver back tomorrow; jeweller can redo by 10:00.", True)
+    services.handoffs.hand_off(
+        case_id,
+        warehouse,
+        "Re-engrave: Priya & Kevin 10 years",
+        "Wrong names engraved (Kelvin). Courier pick-up booked.",
+        dt.datetime.now(dt.UTC) + dt.timedelta(hours=20),
+    )
+    services.cases.add_note(
+        case_id, "Told Priya: re-engraved and delivered before Kevin's birthday.", False
+    )
 
 
 def _near_breach(services: Any) -> int:

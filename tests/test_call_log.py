@@ -83,6 +83,13 @@ def test_missed_call_in_the_call_log_and_called_back_through_ami(
 
         view.table.setFocus()
         qtbot.keyClick(view.table, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
+        # Her mobile, which she asked us not to use: a warning first, offering her
+        # office phone. The agent calls the mobile anyway here (the callback's number).
+        aloop.until(lambda: _dial_warning() is not None)
+        warning = _dial_warning()
+        assert warning is not None and "coverage" in warning.informativeText()
+        anyway = next(b for b in warning.buttons() if b.text() == "Call anyway")
+        anyway.click()
         aloop.until(lambda: any(a["Action"] == "Originate" for a in fake.actions))
         originate = next(a for a in fake.actions if a["Action"] == "Originate")
         assert originate["Exten"] == "6175550142" and originate["Channel"] == "PJSIP/agent01"
@@ -178,3 +185,19 @@ def test_the_call_log_reloads_once_for_a_burst_of_call_changes_and_not_while_hid
         window.bridge.changed.disconnect(view.apply_changes)
         view.close()
         view.deleteLater()
+
+
+def _dial_warning() -> Any:
+    """The dial warning box, when one is open."""
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    return next(
+        (
+            w
+            for w in QApplication.topLevelWidgets()
+            if isinstance(w, QMessageBox)
+            and w.isVisible()
+            and w.windowTitle() == "Call this number?"
+        ),
+        None,
+    )

@@ -14,7 +14,7 @@ from app.services.notes import NoteService
 from models import limits
 from models.database import Database
 from models.people import Customer, CustomerNote
-from models.service import Interaction, Task
+from models.service import Commitment, Interaction
 from tests.factories import add_ada, add_answered_call, agent_context
 
 RLO = "\u202e"
@@ -194,4 +194,4 @@ def test_wrap_up_fields_are_checked_not_cut(engine: Engine, interaction_id: int)
     with db.read() as session:
         call = session.get(Interaction, interaction_id)
         assert call is not None and call.summary == "Sorted\nout"
-        assert session.scalars(select(Task.title)).all() == ["Call back Friday"]
+        assert session.scalars(select(Commitment.description)).all() == ["Call back Friday"]

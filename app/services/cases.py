@@ -188,6 +188,9 @@ class CaseService:
             ):
                 case.priority = Priority.HIGH
                 case.priority_reason = raised
+            # Before the INSERT, so the due times are part of it (no second UPDATE).
+            tier = session.scalar(select(Customer.tier).where(Customer.id == customer_id))
+            sla.start_clock(session, case, tier, now)
             session.add(case)
             session.flush()
             self._event(session, case.id, CaseEventKind.OPENED, now, title)
@@ -202,8 +205,6 @@ class CaseService:
                 )
             if interaction_id is not None:
                 self._attach(session, case, interaction_id, now)
-            tier = session.scalar(select(Customer.tier).where(Customer.id == customer_id))
-            sla.start_clock(session, case, tier, now)
             self._audit(session, "case.open", case.id, {"reference": case.reference})
             return case.id, case.reference
 
