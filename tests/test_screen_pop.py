@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtCore import QDate, QDateTime, QTime
 from sqlalchemy import Engine, select
 
 from app.telephony.events import CallState
@@ -209,7 +210,8 @@ def test_the_wrap_up_offers_her_open_case_and_her_allowed_number(
     aloop.until(panel.isVisible)
     # Both open cases offered, the one touched last suggested; the agent says which.
     offered = [panel.case.itemText(i) for i in range(panel.case.count())]
-    assert offered[0] == "No case" and len(offered) == 3
+    assert offered[0] == "No case" and offered[-1] == "New case from this call…"
+    assert len(offered) == 4  # her two open cases between
     assert panel.case.currentIndex() > 0
     panel.case.setCurrentIndex(
         next(i for i, t in enumerate(offered) if S2_COVERAGE_CASE_SUBJECT in t)
@@ -218,6 +220,17 @@ def test_the_wrap_up_offers_her_open_case_and_her_allowed_number(
     mobile = next(i for i in range(panel.phone.count()) if "mobile" in panel.phone.itemText(i))
     assert "asked not to use" in panel.phone.itemText(mobile)
     panel.follow_up.setText("Call back with the engineer's findings")
+    # Friday 4 January 2030 at 10:00: she allows the office phone on weekdays after 6 pm
+    # only. The first save says so and keeps the panel; 19:00 is allowed and saves.
+    friday = QDateTime(QDate(2030, 1, 4), QTime(10, 0))
+    panel.window_from.setDateTime(friday)
+    panel.window_until.setDateTime(friday.addSecs(3600))
+    panel.save.click()
+    aloop.until(lambda: "Not saved yet" in panel.message.text())
+    assert "18:00" in panel.message.text() and panel.isVisible()
+    evening = QDateTime(QDate(2030, 1, 4), QTime(19, 0))
+    panel.window_from.setDateTime(evening)
+    panel.window_until.setDateTime(evening.addSecs(3600))
     panel.save.click()
     aloop.until(lambda: not panel.isVisible())
     with engine.connect() as conn:
@@ -235,3 +248,33 @@ def test_the_wrap_up_offers_her_open_case_and_her_allowed_number(
         assert (
             conn.scalar(select(Case.subject).where(Case.id == case_id)) == S2_COVERAGE_CASE_SUBJECT
         )
+
+
+def test_a_new_case_opens_from_the_wrap_up_with_the_call_in_it(
+    window: MainWindow, engine: Engine, aloop: LoopRunner
+) -> None:
+    from ui.features.calls.widgets import NEW_CASE
+    from ui.features.cases.view import CasePanel
+
+    window.calls.handle_call(call_event("020 7946 0018", CallState.RINGING, "s4-new"))
+    aloop.until(lambda: (p := _current(window)) is not None and p.data.header.name == "Priya Raman")
+    window.calls.handle_call(call_event("020 7946 0018", CallState.ANSWERED, "s4-new"))
+    window.calls.handle_call(call_event("020 7946 0018", CallState.ENDED, "s4-new"))
+    panel = window.calls.wrap_up
+    aloop.until(panel.isVisible)
+    panel.case.setCurrentIndex(panel.case.findData(NEW_CASE))
+    panel.summary.setPlainText("The watch box arrived crushed")
+    panel.save.click()
+    aloop.until(
+        lambda: window.tabs.new_case_dialog is not None and window.tabs.new_case_dialog.isVisible()
+    )
+    dialog = window.tabs.new_case_dialog
+    assert dialog.description.toPlainText() == "The watch box arrived crushed"
+    dialog.subject.setText("Watch box crushed in transit")
+    dialog.accept()
+    aloop.until(lambda: isinstance(window.tabs.currentWidget(), CasePanel))
+    case = window.tabs.currentWidget()
+    assert isinstance(case, CasePanel) and case.detail.subject == "Watch box crushed in transit"
+    with engine.connect() as conn:
+        joined = conn.scalar(select(Interaction.case_id).where(Interaction.call_id == "s4-new"))
+    assert joined == case.case_id

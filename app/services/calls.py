@@ -154,7 +154,9 @@ class CallService(CallLog):
                 {
                     **self._call_identity(event),
                     "customer_id": match.customer_id,
-                    "case_id": match.case_id,
+                    # No case yet: the agent says in the wrap-up which case the call
+                    # was about (the pop offers `match.case_id`).
+                    "case_id": None,
                     # Not answered so far; with ended_at still empty the call log reads
                     # it as "rang" (see views.call_outcome), never as missed.
                     "outcome": InteractionOutcome.MISSED,

@@ -122,6 +122,9 @@ class MainWindow(QMainWindow):
         calls.customer_popped.connect(tabs.show_popped)
         calls.household_popped.connect(self.search.show_candidates)
         calls.new_caller.connect(self._new_caller)
+        calls.new_case_from_call.connect(
+            lambda customer, call, summary: tabs.new_case(customer, from_call=(call, summary))
+        )
         calls.waiting_calls_changed.connect(self.banner.set_waiting_calls)
         calls.line_learnt.connect(self._line_learnt)
         self.search.open_requested.connect(tabs.open_customer)

@@ -214,12 +214,23 @@ class CustomerTabs(QTabWidget):
         panel.show_note()
         return True
 
-    def new_case(self, customer_id: int, order_line: tuple[int, int] | None = None) -> None:
+    def new_case(
+        self,
+        customer_id: int,
+        order_line: tuple[int, int] | None = None,
+        from_call: tuple[int, str] | None = None,
+    ) -> None:
         """The New case dialog for the customer, about `order_line` (order id, line number)
-        if given; Open case saves it and opens its tab."""
-        self.bridge.spawn(self._new_case(customer_id, order_line))
+        or opened from a call's wrap-up (`from_call`: the call, its summary), if given;
+        Open case saves it (the call joins it) and opens its tab."""
+        self.bridge.spawn(self._new_case(customer_id, order_line, from_call))
 
-    async def _new_case(self, customer_id: int, order_line: tuple[int, int] | None) -> None:
+    async def _new_case(
+        self,
+        customer_id: int,
+        order_line: tuple[int, int] | None,
+        from_call: tuple[int, str] | None = None,
+    ) -> None:
         if self.services is None:
             return
         from app.operations.cases import open_case
@@ -235,6 +246,8 @@ class CustomerTabs(QTabWidget):
         name = customer.data.header.name if customer else f"customer {customer_id}"
         dialog = NewCaseDialog(name, lines, line_id, parent=self.window())
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        if from_call is not None:
+            dialog.description.setPlainText(from_call[1])
 
         async def create(values: dict[str, Any]) -> None:
             try:
@@ -247,8 +260,14 @@ class CustomerTabs(QTabWidget):
             self.message.emit(f"Case {reference} opened.", 5000)
             await self.load_case(case_id)
 
-        # Read now: the dialog deletes itself once closed.
-        dialog.accepted.connect(lambda: self.bridge.spawn(create(dialog.values())))
+        def values() -> dict[str, Any]:
+            # Read now: the dialog deletes itself once closed.
+            chosen = dialog.values()
+            if from_call is not None:
+                chosen["interaction_id"] = from_call[0]
+            return chosen
+
+        dialog.accepted.connect(lambda: self.bridge.spawn(create(values())))
         self.new_case_dialog = dialog
         dialog.open()
 

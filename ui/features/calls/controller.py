@@ -47,7 +47,13 @@ from app.telephony.events import CallEvent, CallState
 from app.workflows.call_session import CallBook, CallSession, InvalidStep, Phase, Step
 from ui import formatting as fmt
 from ui.bridge import DatabaseBridge
-from ui.features.calls.widgets import CallToast, WrapUpChoices, WrapUpForm, WrapUpPanel
+from ui.features.calls.widgets import (
+    NEW_CASE,
+    CallToast,
+    WrapUpChoices,
+    WrapUpForm,
+    WrapUpPanel,
+)
 
 if TYPE_CHECKING:  # the core loads after the first paint
     from app.bootstrap import Services
@@ -123,7 +129,7 @@ def wrap_up_choices(data: CustomerView, suggested_case: int | None) -> WrapUpCho
         for phone in data.header.phones
     )
     preferred = ranked[0].phone_id if ranked else None
-    return WrapUpChoices(cases, suggested_case, phones, preferred)
+    return WrapUpChoices(cases, suggested_case, phones, preferred, can_open_case=True)
 
 
 class CallsController(QObject):
@@ -134,6 +140,7 @@ class CallsController(QObject):
     waiting_calls_changed = Signal(list)
     line_learnt = Signal(str)
     message = Signal(str, int)
+    new_case_from_call = Signal(int, int, str)  # customer id, call (interaction) id, summary
 
     def __init__(
         self,
@@ -156,6 +163,7 @@ class CallsController(QObject):
         self.wrap_up.drafts = drafts
         self.wrap_up.submitted.connect(lambda form: bridge.spawn(self._save_wrap_up(form)))
         self._choices: dict[str, WrapUpChoices] = {}  # per call: what its wrap-up offers
+        self._warned: tuple[Any, ...] | None = None  # the promise last warned about
         self._timer = QTimer(self, interval=1000)
         self._timer.timeout.connect(self._tick)
         self._unavailable = False  # connecting failed: held calls are shown as such
@@ -357,6 +365,10 @@ class CallsController(QObject):
         session = self.book.by_interaction(form.interaction_id)
         # A wrap-up recovered from a draft has no session: its customer is not known here.
         customer_id = session.customer_id if session is not None else None
+        new_case = form.case_id == NEW_CASE
+        case_id = None if new_case else form.case_id
+        if customer_id is not None and not await self._promise_allowed(form, customer_id):
+            return
         try:
             await self.bridge.perform(
                 call_ops.wrap_up_call,
@@ -367,7 +379,7 @@ class CallsController(QObject):
                 form.summary,
                 form.follow_up,
                 form.client_key,
-                form.case_id,
+                case_id,
                 form.window,
                 form.phone_id,
             )
@@ -382,6 +394,36 @@ class CallsController(QObject):
         if session is not None and session.allows(Step.SAVE_WRAP_UP):
             session.save_wrap_up()
         self.message.emit("Wrap-up saved.", 5000)
+        if new_case and customer_id is not None:
+            self.new_case_from_call.emit(customer_id, form.interaction_id, form.summary)
+
+    async def _promise_allowed(self, form: WrapUpForm, customer_id: int) -> bool:
+        """A call-back window or number against what the customer asked ("office phone,
+        weekdays after 6 pm"): the first save says why not and what is allowed; saving the
+        same promise again keeps it."""
+        if not form.follow_up.strip() or form.window is None or self.services is None:
+            return True
+        from models.enums import Channel
+
+        asked = (form.client_key, form.window, form.phone_id)
+        if self._warned == asked:
+            return True  # the agent saw the warning and saves it as it is
+        check = await self.bridge.run(
+            self.services.commitments.check_contact,
+            customer_id,
+            Channel.PHONE,
+            form.phone_id,
+            *form.window,
+        )
+        if check.ok:
+            return True
+        self._warned = asked
+        allowed = f" Allowed: {check.suggestion.describe()}." if check.suggestion else ""
+        self.wrap_up.message.setText(
+            "Not saved yet: " + "; ".join(check.violations) + "." + allowed
+            + " Change the time or number, or save again to promise it anyway."
+        )  # fmt: skip
+        return False
 
     def resume_wrap_up(self, draft: Draft) -> None:
         """Put a wrap-up recovered after a crash back in the panel."""

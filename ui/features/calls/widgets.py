@@ -46,6 +46,7 @@ STATUS_COLOURS = {"connected": "#2e7d32", "listening": "#2e7d32", "connecting": 
 PROBLEM_COLOUR = "#c62828"
 DISPOSITIONS = ("resolved", "information", "order_placed", "complaint", "callback", "escalated")
 CALLBACK_WINDOW_HOURS = 2  # the default width of a promised call-back window
+NEW_CASE = -1  # "New case from this call…" in the wrap-up's case choice
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ class WrapUpForm:
     summary: str
     follow_up: str
     client_key: str
-    case_id: int | None  # the case the call was about; None: no case
+    case_id: int | None  # the case the call was about; None: no case; NEW_CASE: a new one
     window: tuple[dt.datetime, dt.datetime] | None  # aware; when to call back
     phone_id: int | None  # the number to call back on
 
@@ -71,6 +72,7 @@ class WrapUpChoices:
     suggested_case: int | None = None
     phones: tuple[tuple[int, str], ...] = ()
     preferred_phone: int | None = None
+    can_open_case: bool = False  # a known customer: a new case can start from the call
 
 
 class CallToast(QFrame):
@@ -220,9 +222,11 @@ class WrapUpPanel(QFrame):
         self.case.addItem("No case", None)
         for case_id, label in choices.cases:
             self.case.addItem(label, case_id)
+        if choices.can_open_case:
+            self.case.addItem("New case from this call…", NEW_CASE)
         chosen = self.case.findData(choices.suggested_case)
         self.case.setCurrentIndex(max(chosen, 0))
-        self.case.setEnabled(bool(choices.cases))
+        self.case.setEnabled(self.case.count() > 1)
         self.phone.clear()
         self.phone.addItem("the number they called from", None)
         for phone_id, label in choices.phones:
