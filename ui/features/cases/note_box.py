@@ -51,7 +51,7 @@ class CaseNoteBox(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         choice = QHBoxLayout()
         self.internal = QRadioButton("&Internal note (colleagues only)")
-        self.customer = QRadioButton("Told the c&ustomer")
+        self.customer = QRadioButton("Told the custo&mer")
         self._audience = QButtonGroup(self)
         self._audience.addButton(self.internal)
         self._audience.addButton(self.customer)

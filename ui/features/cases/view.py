@@ -225,7 +225,7 @@ class CasePanel(QWidget):
         self.promise_button = QPushButton("Make a &promise…")
         self.promise_button.setToolTip("A call back, visit or delivery the customer is promised")
         self.promise_button.clicked.connect(lambda: self._bridge.spawn(self.make_promise()))
-        self.feedback_button = QPushButton("&Feedback…")
+        self.feedback_button = QPushButton("Feedbac&k…")
         self.feedback_button.setToolTip("Record the customer's rating and comment")
         self.feedback_button.clicked.connect(self.record_feedback)
         for button in (self.handoff_button, self.promise_button, self.feedback_button):
