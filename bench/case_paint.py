@@ -2,10 +2,11 @@
 
 One run: `CaseService.load` on the bridge's worker (the read model: case, events,
 contacts, tasks, promises, feedback, names), then building the `CasePanel` on the GUI
-thread, showing it and painting it (`QWidget.grab` forces a full paint, then the event
-loop is run once). The raw baseline runs the same main queries through the driver in
-one transaction. The integrator assembles bench/cases.py from `measure_case_paint`,
-`raw_case_queries` and `case_with_timeline`.
+thread, showing it and painting it (`QWidget.grab` lays out and paints every visible
+widget, synchronously; the tasks the tab starts, its presence heartbeat and macro
+list, run on the loop between runs, as they would in the app). The raw baseline runs
+the same main queries through the driver in one transaction. `bench.cases` runs this
+with `bench.my_work` and `bench.sla_timing`.
 
     QT_QPA_PLATFORM=offscreen python -m bench.case_paint --db URL --size 1000 --json
 """
@@ -168,12 +169,12 @@ async def measure_case_paint(
         panel = CasePanel(detail, services, bridge, drafts=None)
         tabs.setCurrentIndex(tabs.addTab(panel, detail.reference))
         panel.grab()  # lays out and paints every visible widget
-        app.processEvents()
         end = time.perf_counter()
         assert len(panel.timeline_model.rows) >= ENTRIES
         total_ms.append((end - start) * 1000)
         load_ms.append((loaded - start) * 1000)
         tabs.removeTab(tabs.indexOf(panel))
+        panel.leave()  # its presence heartbeats stop, as when a tab closes
         panel.deleteLater()
         await asyncio.sleep(0.01)
     tabs.close()

@@ -228,13 +228,15 @@ def _create_tables() -> None:
     )
 
 
-# My work for an agent at 1,000,000 customers, and the sweep of overdue promises.
+# My work for an agent at 1,000,000 customers, the sweep of overdue promises, the case tab.
 WORK_INDEXES = {
     "ix_cases_assignee_status_due": ("cases", ["assignee_id", "status", "sla_due_at"]),
     "ix_tasks_assignee_status_due": ("tasks", ["assignee_id", "status", "due_at"]),
     "ix_tasks_department_status_due": ("tasks", ["department_id", "status", "due_at"]),
     "ix_commitments_owner_status_due": ("commitments", ["owner_id", "status", "due_until"]),
     "ix_commitments_status_due": ("commitments", ["status", "due_until"]),
+    # The case tab reads a case's feedback.
+    "ix_feedback_case_id": ("feedback", ["case_id"]),
 }
 
 
