@@ -198,3 +198,47 @@ def test_a_10_mb_paste_keeps_the_gui_responsive_and_other_drafts_intact(
     assert window.drafts.flush(60)
     texts = {d.label: d.text for d in DraftStore(window.drafts.directory).drafts(identity)}
     assert texts == {"Sandra Kowalski": "a short note kept beside the paste", "Priya Raman": paste}
+
+
+def test_the_reply_typed_in_a_case_survives_a_crash(
+    window: MainWindow, aloop: LoopRunner, qtbot: Any
+) -> None:
+    """A case's note being typed is on disk within the draft delay; after a kill the next
+    start offers it, and Open brings the case back with the text and its audience."""
+    from ui.features.cases.view import CasePanel
+
+    assert window.services is not None
+    priya = _customer_id(window, aloop, "Priya Raman")
+    (case,) = [
+        c
+        for c in aloop.run(window.bridge.run(window.services.cases.open_cases_for, priya))
+        if "ngrav" in c.subject
+    ]
+    panel = aloop.run(window.tabs.load_case(case.id))
+    assert isinstance(panel, CasePanel)
+    aloop.until(lambda: not panel.note_box.editor.isReadOnly())
+    panel.note_box.customer.setChecked(True)  # what the customer is told
+    qtbot.keyClicks(panel.note_box.editor, "We re-engrave today; courier Saturday.")
+    identity = window.services.database_identity
+    # Killed here: nothing closed or flushed by hand; only what the draft timer wrote.
+    aloop.until(lambda: len(window.drafts.drafts(identity)) == 1 and window.drafts.flush(0))
+
+    with restarted(window, aloop) as again:
+        recovered = again.recovery.panel
+        assert recovered.isVisible()
+        (key,) = list(recovered.drafts)
+        opener = next(
+            b
+            for b in recovered.rows[key].findChildren(type(recovered.hide_button))
+            if b.text() == "Open"
+        )
+        qtbot.mouseClick(opener, Qt.MouseButton.LeftButton)
+        aloop.until(
+            lambda: (
+                isinstance(tab := again.tabs.currentWidget(), CasePanel)
+                and tab.case_id == case.id
+                and tab.note_box.editor.toPlainText() == "We re-engrave today; courier Saturday."
+            )
+        )
+        restored = again.tabs.currentWidget()
+        assert isinstance(restored, CasePanel) and restored.note_box.customer.isChecked()
