@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView
+from collections.abc import Callable, Iterable
 
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QWidget
+
+from app.changes import Changes, Entity
 from ui.table_model import RowTableModel
 
 # How long typing pauses before a draft is put in the store (app/drafts.py).
@@ -45,3 +48,49 @@ def make_table(model: RowTableModel[object], name: str) -> QTableView:
     model.modelReset.connect(table.resizeColumnsToContents)
     table.resizeColumnsToContents()
     return table
+
+
+class StaleRefresh(QObject):
+    """A list page that re-queries when what it shows changed, here or elsewhere (the
+    change bus): a burst of changes makes one re-query after `coalesce_ms`, and a page out
+    of sight catches up when it is shown again, not before.
+
+    `page.refresh` must call `loaded()` (the query then reads what the changes wrote).
+    """
+
+    def __init__(
+        self,
+        page: QWidget,
+        shown: Iterable[Entity],
+        refresh: Callable[[], None],
+        coalesce_ms: int = 100,
+    ) -> None:
+        super().__init__(page)
+        self._page = page
+        self._shown = tuple(shown)
+        self._refresh = refresh
+        self.stale = False
+        self.timer = QTimer(self, singleShot=True, interval=coalesce_ms)
+        self.timer.timeout.connect(self._catch_up)
+        page.installEventFilter(self)
+
+    def apply_changes(self, changes: Changes) -> None:
+        if changes.touches(self._shown):
+            self.stale = True
+            if not self.timer.isActive():
+                self.timer.start()
+
+    def loaded(self) -> None:
+        """A re-query starts now: what was pending is in it."""
+        self.stale = False
+        self.timer.stop()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self._page and event.type() == QEvent.Type.Show:
+            if self.stale and not self.timer.isActive():
+                self.timer.start()
+        return False
+
+    def _catch_up(self) -> None:
+        if self.stale and self._page.isVisible():
+            self._refresh()

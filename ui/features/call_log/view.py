@@ -19,8 +19,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QModelIndex, QTimer, Signal
-from PySide6.QtGui import QColor, QShowEvent
+from PySide6.QtCore import QModelIndex, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -37,7 +37,7 @@ from ui import formatting as fmt
 from ui.bridge import DatabaseBridge
 from ui.icons import icon
 from ui.table_model import Column, RowTableModel
-from ui.widgets import make_table, plain_label
+from ui.widgets import StaleRefresh, make_table, plain_label
 
 if TYPE_CHECKING:  # SQLAlchemy is imported after the first paint
     from app.services.calls import CallService
@@ -98,9 +98,7 @@ class CallLogView(QWidget):
         self.agent = agent  # the agent's login: "my calls"
         self.line: str | None = None  # the line our calls arrive on, learnt from them
         self._generation = 0
-        self._stale = False  # calls changed while the tab was out of sight
-        self._changes_timer = QTimer(self, singleShot=True, interval=COALESCE_MS)
-        self._changes_timer.timeout.connect(self._catch_up)
+        self._changes = StaleRefresh(self, SHOWN, self.refresh, COALESCE_MS)
 
         layout = QVBoxLayout(self)
         top = QHBoxLayout()
@@ -153,26 +151,12 @@ class CallLogView(QWidget):
         return self.model.row_at(self.table.currentIndex().row())
 
     def refresh(self) -> None:
-        self._stale = False  # this query reads what the pending changes wrote
-        self._changes_timer.stop()
+        self._changes.loaded()  # this query reads what the pending changes wrote
         self.bridge.spawn(self._load())
 
     def apply_changes(self, changes: Changes) -> None:
         """Re-query when calls or their callback tasks changed, here or elsewhere."""
-        if changes.touches(SHOWN):
-            self._stale = True
-            if not self._changes_timer.isActive():
-                self._changes_timer.start()
-
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        if self._stale and not self._changes_timer.isActive():
-            self._changes_timer.start()
-
-    def _catch_up(self) -> None:
-        if self._stale and self.isVisible():
-            self._stale = False
-            self.refresh()
+        self._changes.apply_changes(changes)
 
     async def _load(self) -> None:
         self._generation += 1

@@ -19,8 +19,8 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QModelIndex, QTimer, Signal
-from PySide6.QtGui import QColor, QShowEvent
+from PySide6.QtCore import QModelIndex, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from app.changes import Changes, Entity
@@ -28,7 +28,7 @@ from ui import formatting as fmt
 from ui.bridge import DatabaseBridge
 from ui.icons import icon
 from ui.table_model import Column, RowTableModel
-from ui.widgets import make_table, plain_label
+from ui.widgets import StaleRefresh, make_table, plain_label
 
 if TYPE_CHECKING:  # SQLAlchemy is imported after the first paint
     from app.services.my_work import WorkItem
@@ -71,9 +71,7 @@ class MyWorkPanel(QWidget):
         self.bridge = bridge
         self.loads = 0  # how many queries ran: the tests count the coalescing
         self._generation = 0
-        self._stale = False
-        self._changes_timer = QTimer(self, singleShot=True, interval=COALESCE_MS)
-        self._changes_timer.timeout.connect(self._catch_up)
+        self._changes = StaleRefresh(self, SHOWN, self.refresh, COALESCE_MS)
 
         layout = QVBoxLayout(self)
         top = QHBoxLayout()
@@ -112,24 +110,12 @@ class MyWorkPanel(QWidget):
         return self.model.row_at(self.table.currentIndex().row())
 
     def refresh(self) -> None:
-        self._stale = False
-        self._changes_timer.stop()
+        self._changes.loaded()  # this query reads what the pending changes wrote
         self.bridge.spawn(self._load())
 
     def apply_changes(self, changes: Changes) -> None:
-        if changes.touches(SHOWN):
-            self._stale = True
-            if not self._changes_timer.isActive():
-                self._changes_timer.start()
-
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        if self._stale and not self._changes_timer.isActive():
-            self._changes_timer.start()
-
-    def _catch_up(self) -> None:
-        if self._stale and self.isVisible():
-            self.refresh()
+        """Re-query when tasks, promises or cases changed, here or elsewhere."""
+        self._changes.apply_changes(changes)
 
     async def _load(self) -> None:
         self._generation += 1
