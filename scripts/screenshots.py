@@ -200,6 +200,13 @@ async def run_cases(app: QApplication, db: str, out: Path) -> None:
         window.show_my_work()
         await settle(app, window, 1.0)
         await shoot(app, window, out, f"my-work-{suffix}")
+        from ui.shortcuts import ShortcutsDialog
+
+        keys = ShortcutsDialog(window)
+        keys.resize(min(900, width - 100), min(640, height - 100))
+        keys.show()
+        await shoot_with_dialog(app, window, keys, out, f"shortcuts-{suffix}")
+        keys.close()
     window.close()
     bridge.shutdown()
     window.services.close()

@@ -30,7 +30,7 @@ def _priya(window: Any, aloop: LoopRunner) -> CustomerPanel:
 
 
 def test_a_case_opens_from_the_customer_and_takes_an_internal_note(
-    window: MainWindow, aloop: LoopRunner
+    window: MainWindow, aloop: LoopRunner, qtbot: Any
 ) -> None:
     customer = _priya(window, aloop)
     cases = customer.cases
@@ -59,7 +59,7 @@ def test_a_case_opens_from_the_customer_and_takes_an_internal_note(
     assert draft is not None and draft.text == "Warehouse: engraver back Monday"
     assert draft.extra == {"audience": "internal"}
     before = len(tab.timeline_model.rows)
-    tab.note_box.add_button.click()
+    qtbot.keyClick(tab.note_box.editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     aloop.until(lambda: len(tab.timeline_model.rows) == before + 1)
     entry = next(e for e in tab.timeline_model.rows if e.text == "Warehouse: engraver back Monday")
     assert entry.internal and entry.kind == "Internal note"

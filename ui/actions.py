@@ -119,7 +119,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec(
         "note.save",
         "Add note",
-        "Save the note being written (typing in the note)",
+        "Save the note being written (typing in a customer's or a case's note)",
         "Customer",
         ("Ctrl+Return", "Ctrl+Enter"),
         Scope.FOCUS,

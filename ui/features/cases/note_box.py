@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.drafts import DraftKey, DraftStore
+from ui import actions
 from ui.bridge import DatabaseBridge
 from ui.widgets import DRAFT_SAVE_MS, plain_label
 
@@ -71,6 +72,7 @@ class CaseNoteBox(QWidget):
         self.add_button = QPushButton("&Add note")
         self.add_button.setAccessibleName("Add case note")
         self.add_button.clicked.connect(self.submit)
+        actions.bind("note.save", self.editor, self.submit)  # Ctrl+Enter, as in a customer
         row.addWidget(self.add_button)
         layout.addLayout(row)
         self.internal.toggled.connect(self._show_audience)
