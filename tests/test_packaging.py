@@ -102,6 +102,9 @@ def test_bundle_self_test_on_a_fresh_database(bundle: Path, tmp_path: Path) -> N
     assert report["ok"] is True, report
     assert done.returncode == 0
     assert report["customer"] == "Eleanor Whitfield"
+    # The libraries the case rules load by name (holidays' countries, time zones, the
+    # sentiment lexicon, the language profiles) are in the bundle and answer right.
+    assert any(c.startswith("case rules:") for c in report["checks"]), report["checks"]
 
 
 @pytest.mark.timeout(600)

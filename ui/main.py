@@ -279,6 +279,9 @@ async def _self_test(window: MainWindow, app: QApplication, result: dict[str, An
             raise UserError("the customer view did not paint")
         checks.append(f"customer loaded: {panel.data.header.name} (id {customer_id})")
         checks.append(f"customer view painted ({image.width()}x{image.height()})")
+        from app.self_check import case_rules  # loaded with the services
+
+        checks.append(await window.bridge.run(case_rules))
         report.update(ok=True, customer=panel.data.header.name)
     except (DatabaseError, UserError, TimeoutError) as exc:
         report["reason"] = str(exc) or "timed out"
