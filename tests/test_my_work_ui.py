@@ -1,5 +1,5 @@
 """My work in the window's widgets: refreshed by Changes (coalesced), words and colours,
-Enter opens the customer; the dial warning offers the allowed number."""
+Enter opens the item's case (or its customer); the dial warning offers the allowed number."""
 
 from __future__ import annotations
 
@@ -45,6 +45,8 @@ def test_the_panel_refreshes_once_for_a_burst_of_changes(
     assert panel.loads == 1
     opened: list[int] = []
     panel.open_customer_requested.connect(opened.append)
+    opened_cases: list[int] = []
+    panel.open_case_requested.connect(opened_cases.append)
 
     promise = w.services.commitments.make_commitment(
         w.customer_id,
@@ -72,6 +74,8 @@ def test_the_panel_refreshes_once_for_a_burst_of_changes(
     panel.table.setFocus()
     panel.table.selectRow(0)
     qtbot.keyClick(panel.table, Qt.Key.Key_Return)
+    assert opened_cases == [w.case_id] and opened == []  # the promise's case
+    panel.open_button.click()
     assert opened == [w.customer_id]
 
 

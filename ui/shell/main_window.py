@@ -68,7 +68,9 @@ class MainWindow(QMainWindow):
         self.calls = CallsController(bridge, self.drafts, self.tabs, self)
         self.recovery = DraftsRecovery(self.drafts, bridge, self.tabs, self.calls, self)
         self.call_log: CallLogView | None = None  # made when first shown
-        self.my_work = MyWorkController(bridge, self.tabs.open_customer, self)
+        self.my_work = MyWorkController(
+            bridge, self.tabs.open_customer, self, open_case=self.tabs.open_case
+        )
         self._lay_out()
         self.indicators = StatusIndicators(
             self.statusBar(), bridge, self.calls.call_label, self.connection.db_label

@@ -25,10 +25,12 @@ class MyWorkController(QObject):
         bridge: DatabaseBridge,
         open_customer: Callable[[int], None],
         window: QWidget,
+        open_case: Callable[[int], None] | None = None,
     ) -> None:
         super().__init__(window)
         self.bridge = bridge
         self.open_customer = open_customer
+        self.open_case = open_case
         self.window = window
         self.panel: MyWorkPanel | None = None
         self.services: Services | None = None
@@ -39,6 +41,8 @@ class MyWorkController(QObject):
             self.services = services
             self.panel = MyWorkPanel(services.my_work.items, self.bridge)
             self.panel.open_customer_requested.connect(self.open_customer)
+            if self.open_case is not None:
+                self.panel.open_case_requested.connect(self.open_case)
             self.panel.task_progress_requested.connect(self.show_progress)
         return self.panel
 

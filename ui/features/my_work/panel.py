@@ -10,6 +10,7 @@ catches up when shown).
 
 Signals:
     open_customer_requested(int): the agent wants this customer's record.
+    open_case_requested(int): the agent wants this case (Enter on an item of a case).
     task_progress_requested(object): the WorkItem of a task whose progress to record.
 """
 
@@ -57,6 +58,7 @@ COLUMNS: list[Column[WorkItem]] = [
 
 class MyWorkPanel(QWidget):
     open_customer_requested = Signal(int)
+    open_case_requested = Signal(int)
     task_progress_requested = Signal(object)
 
     def __init__(
@@ -98,9 +100,13 @@ class MyWorkPanel(QWidget):
         self.progress_button.setToolTip("Start, finish or cancel the selected task")
         self.progress_button.clicked.connect(self._progress)
         bottom.addWidget(self.progress_button)
+        self.open_case_button = QPushButton(icon("cases"), "Open case")
+        self.open_case_button.setToolTip("Open the item's case (Enter)")
+        self.open_case_button.clicked.connect(lambda: self._open_row(self.table.currentIndex()))
+        bottom.addWidget(self.open_case_button)
         self.open_button = QPushButton(icon("customer"), "Open customer")
-        self.open_button.setToolTip("Open the customer's record (Enter)")
-        self.open_button.clicked.connect(lambda: self._open_row(self.table.currentIndex()))
+        self.open_button.setToolTip("Open the customer's record (Enter on an item without a case)")
+        self.open_button.clicked.connect(self._open_customer)
         bottom.addWidget(self.open_button)
         layout.addLayout(bottom)
         bridge.changed.connect(self.apply_changes)
@@ -148,10 +154,19 @@ class MyWorkPanel(QWidget):
     def _update_buttons(self) -> None:
         item = self.selected()
         self.open_button.setEnabled(item is not None and item.customer_id is not None)
+        self.open_case_button.setEnabled(item is not None and item.case_id is not None)
         self.progress_button.setEnabled(item is not None and item.kind.value in ("task", "queue"))
 
     def _open_row(self, index: QModelIndex) -> None:
+        """Enter: the item's case when it has one, else its customer."""
         item = self.model.row_at(index.row())
+        if item is not None and item.case_id is not None:
+            self.open_case_requested.emit(item.case_id)
+        elif item is not None and item.customer_id is not None:
+            self.open_customer_requested.emit(item.customer_id)
+
+    def _open_customer(self) -> None:
+        item = self.selected()
         if item is not None and item.customer_id is not None:
             self.open_customer_requested.emit(item.customer_id)
 
