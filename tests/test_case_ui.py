@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from PySide6.QtCore import Qt
 from sqlalchemy import Engine
 
@@ -19,6 +20,8 @@ from ui.features.cases.timeline import INTERNAL_TINT
 from ui.features.cases.view import CasePanel
 from ui.features.customer.panel import CustomerPanel
 from ui.shell.main_window import MainWindow
+
+pytestmark = pytest.mark.clock  # the window's demo data is seeded relative to now
 
 
 def _priya(window: Any, aloop: LoopRunner) -> CustomerPanel:

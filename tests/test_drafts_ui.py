@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PySide6.QtCore import Qt
 
 from app.config import user_data_dir
@@ -200,6 +201,7 @@ def test_a_10_mb_paste_keeps_the_gui_responsive_and_other_drafts_intact(
     assert texts == {"Sandra Kowalski": "a short note kept beside the paste", "Priya Raman": paste}
 
 
+@pytest.mark.clock  # the window's demo data is seeded relative to now
 def test_the_reply_typed_in_a_case_survives_a_crash(
     window: MainWindow, aloop: LoopRunner, qtbot: Any
 ) -> None:

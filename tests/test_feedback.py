@@ -23,6 +23,8 @@ from models.people import User
 from models.service import CaseEvent, Feedback, Task
 from tests.test_presence import add_case_and_agents
 
+pytestmark = pytest.mark.clock  # the retry window is measured on the real clock
+
 T0 = dt.datetime(2026, 12, 2, 10, 0, tzinfo=dt.UTC)
 ANGRY = "Terrible service. The technician never came and nobody called me back."
 GERMAN = "Der Techniker kam nicht, und niemand hat mich zurückgerufen. Sehr enttäuschend."

@@ -28,6 +28,8 @@ from models.service import Commitment
 from models.teamwork import Macro
 from tests.test_presence import add_case_and_agents
 
+pytestmark = pytest.mark.clock  # the seed and the promise dates are relative to now
+
 SANDRA = MacroContext(
     customer_name="Sandra Miller",
     customer_first_name="Sandra",

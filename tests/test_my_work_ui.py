@@ -24,6 +24,8 @@ from ui.bridge import DatabaseBridge
 from ui.features.my_work.panel import URGENCY_COLOURS, MyWorkPanel
 from ui.features.work.dial_warning import confirm_dial
 
+pytestmark = pytest.mark.clock  # some dialogs default to times from now
+
 
 @pytest.fixture
 def bridge(qapp: Any) -> Iterator[DatabaseBridge]:

@@ -29,6 +29,8 @@ from ui.features.teamwork.feedback_dialog import FeedbackDialog
 from ui.features.teamwork.macro_picker import MacroPicker
 from ui.features.teamwork.presence import TONES, PresenceBar, PresenceDriver, presence_lines
 
+pytestmark = pytest.mark.clock  # presence and feedback run on the real clock
+
 NOW = dt.datetime(2026, 12, 2, 10, 0, tzinfo=dt.UTC)
 
 

@@ -17,6 +17,7 @@ Signals (PresenceBar):
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import time
@@ -182,6 +183,9 @@ class PresenceDriver(QObject):
         self._reported: str | None = None  # the activity last sent
         self._closed = False
         self.beats = 0  # heartbeats answered (for tests and the log)
+        # Heartbeats on their way: leaving waits for them, or one finishing on the other
+        # worker after the leave would put a ghost back for 30 s.
+        self._in_flight: set[asyncio.Task[None]] = set()
         self.timer = QTimer(self, interval=interval_ms)
         self.timer.timeout.connect(self.beat)
         bar.claim_requested.connect(self.claim)
@@ -226,7 +230,9 @@ class PresenceDriver(QObject):
 
     def beat(self) -> None:
         if not self._closed:
-            self._bridge.spawn(self._heartbeat())
+            task = self._bridge.spawn(self._heartbeat())
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
 
     def claim(self) -> None:
         self._bridge.spawn(self._claim(release=False))
@@ -300,6 +306,8 @@ class PresenceDriver(QObject):
     async def _leave(self) -> None:
         from app.operations.teamwork import leave_case
 
+        if self._in_flight:
+            await asyncio.wait(set(self._in_flight))
         try:
             await self._bridge.perform(leave_case, self._services, self.case_id, self.customer_id)
         except Exception as exc:  # the row expires by itself within 30 s
