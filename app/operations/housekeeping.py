@@ -18,8 +18,6 @@ from app.operations import Done
 from app.services import sla
 from models.service import Case, Commitment
 
-SWEEP_EVERY_S = 60
-
 _clocks = sla.SlaClocks()  # calendars and policies change rarely: cached per process
 
 
