@@ -329,7 +329,7 @@ def _sla(session: Session, case: Case, now: dt.datetime) -> dict[str, str | None
         paused_since=case.sla_paused_since,
         breached_at=case.sla_breached_at,
         now=now,
-        agent_zone=_local_zone(),
+        agent_zone=_local_zone(now),
     )
     if state is None:
         return {}
@@ -345,11 +345,9 @@ def _sla(session: Session, case: Case, now: dt.datetime) -> dict[str, str | None
     return {"sla_text": state.text, "sla_state": level}
 
 
-def _local_zone() -> dt.tzinfo:
-    """The agent's time zone: the desktop's own (due times are shown in it)."""
-    zone = dt.datetime.now().astimezone().tzinfo
-    assert zone is not None
-    return zone
+def _local_zone(now: dt.datetime) -> dt.tzinfo:
+    """The agent's time zone at `now`: the desktop's own (due times are shown in it)."""
+    return now.astimezone().tzinfo or dt.UTC
 
 
 def _names(session: Session, model: Any, ids: set[int | None]) -> dict[int, str]:
