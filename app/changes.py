@@ -26,6 +26,8 @@ class Entity(enum.StrEnum):
     ORDER = "order"
     FEEDBACK = "feedback"
     PRESENCE = "presence"  # who has a case open or is typing in it (id: the case)
+    OVERRIDE = "override"  # an override request asked, answered, withdrawn or expired
+    CONCESSION = "concession"
 
 
 @dataclass(frozen=True, order=True)

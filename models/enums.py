@@ -26,6 +26,7 @@ def enum_type(cls: type[enum.StrEnum], name: str) -> Enum:
 
 class Role(enum.StrEnum):
     AGENT = "agent"
+    SENIOR_AGENT = "senior_agent"
     SUPERVISOR = "supervisor"
     MANAGER = "manager"
     ADMIN = "admin"
@@ -201,7 +202,15 @@ class OverrideStatus(enum.StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     REJECTED = "rejected"
+    COUNTERED = "countered"  # the approver offered less; the agent may accept it
     WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
+
+
+class OverrideDecisionKind(enum.StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+    COUNTER = "counter"
 
 
 class OfferKind(enum.StrEnum):

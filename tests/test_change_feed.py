@@ -61,6 +61,8 @@ WATCHED = (
     "shipments",
     "feedback",  # 0010
     "case_presence",  # 0010
+    "override_requests",  # 0011: a supervisor's queue, an agent's waiting panel
+    "concessions",  # 0011
 )
 
 # Another agent's Rapport, reduced to the service call: prints what it wrote and the

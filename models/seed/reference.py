@@ -14,23 +14,57 @@ from models.seed import story_customers as story
 from models.seed.context import SeedContext
 from models.seed.data import BRANDS, CATALOG, DEPARTMENTS, STORES
 
+LOGIN_PREFIX = {"supervisor": "super", "senior_agent": "senior"}
+# role -> type -> (max per concession, max discount %, daily budget per person), cents
+AUTHORITY: dict[str, dict[str, tuple[int, float | None, int | None]]] = {
+    "agent": {
+        "discount": (2000, 10, 10000),
+        "credit": (2500, None, 10000),
+        "sample": (1500, None, 5000),
+        "goodwill_gift": (3000, None, 10000),
+        "fee_waiver": (0, None, None),
+        "policy_exception": (0, None, None),
+    },
+    "senior_agent": {
+        "discount": (5000, 15, 25000),
+        "credit": (5000, None, 25000),
+        "sample": (3000, None, 10000),
+        "goodwill_gift": (6000, None, 25000),
+        "fee_waiver": (10000, None, 30000),
+        "policy_exception": (0, None, None),
+    },
+    "supervisor": {
+        "discount": (10000, 25, 100000),
+        "credit": (15000, None, 100000),
+        "sample": (5000, None, 20000),
+        "goodwill_gift": (15000, None, 100000),
+        "fee_waiver": (40000, None, 200000),
+        "policy_exception": (40000, None, 200000),
+    },
+    "manager": {
+        "discount": (50000, 50, None),
+        "credit": (100000, None, None),
+        "sample": (20000, None, None),
+        "goodwill_gift": (50000, None, None),
+        "fee_waiver": (200000, None, None),
+        "policy_exception": (200000, None, None),
+    },
+}
+
 
 def write_reference_data(ctx: SeedContext) -> None:
     for code, name in DEPARTMENTS:
         ctx.departments[code] = ctx.writer.add("departments", code=code, name=name)
     staff = [
         ("agent", 40, "call_centre"),
+        ("senior_agent", 4, "call_centre"),
         ("supervisor", 6, "call_centre"),
         ("manager", 2, "call_centre"),
         ("admin", 1, "it"),
     ]
     for role, count, dept in staff:
         for n in range(1, count + 1):
-            login = (
-                "admin"
-                if role == "admin"
-                else f"{role[:5] if role == 'supervisor' else role}{n:02d}"
-            )
+            login = "admin" if role == "admin" else f"{LOGIN_PREFIX.get(role, role)}{n:02d}"
             pool = ctx.pools["US"]
             first = ctx.rng.choice(pool["first_female"] + pool["first_male"])
             display = f"{first} {ctx.rng.choice(pool['last'])}"
@@ -60,51 +94,39 @@ def write_reference_data(ctx: SeedContext) -> None:
                 created_at=ctx.now,
             )
             ctx.users[dept].append(uid)
-    limits = {
-        "agent": {
-            "discount": 2000,
-            "credit": 2500,
-            "sample": 1500,
-            "goodwill_gift": 3000,
-            "fee_waiver": 0,
-            "policy_exception": 0,
-        },
-        "supervisor": {
-            "discount": 10000,
-            "credit": 15000,
-            "sample": 5000,
-            "goodwill_gift": 15000,
-            "fee_waiver": 40000,
-            "policy_exception": 40000,
-        },
-        "manager": {
-            "discount": 50000,
-            "credit": 100000,
-            "sample": 20000,
-            "goodwill_gift": 50000,
-            "fee_waiver": 200000,
-            "policy_exception": 200000,
-        },
-    }
-    for role, caps in limits.items():
-        for kind, cap in caps.items():
+    # The authority matrix (docs/it-deployment.md, "What the database enforces"):
+    # per role and type, the most one concession may be worth, a discount's percentage,
+    # what one person may give per day, and what one customer may get over 30 days.
+    for role, caps in AUTHORITY.items():
+        for kind, (cap, percent, budget) in caps.items():
             ctx.writer.add(
                 "authority_limits",
                 role=role,
                 user_id=None,
                 concession_type=kind,
+                allowed=cap > 0,
                 max_amount_cents=cap,
+                max_percent=percent,
+                daily_budget_cents=budget,
                 period_days=30,
                 max_total_per_period_cents=cap * 10 if cap else None,
+                valid_from=None,
+                valid_until=None,
             )
+    # One agent trusted with more goodwill than their role (a per-user adjustment).
     ctx.writer.add(
         "authority_limits",
         role=None,
-        user_id=ctx.users["agent"][0],
+        user_id=ctx.users["agent"][1],
         concession_type="goodwill_gift",
+        allowed=True,
         max_amount_cents=5000,
+        max_percent=None,
+        daily_budget_cents=20000,
         period_days=30,
         max_total_per_period_cents=50000,
+        valid_from=None,
+        valid_until=None,
     )
     policies = [
         (
@@ -113,6 +135,13 @@ def write_reference_data(ctx: SeedContext) -> None:
             "Upgrading a device within 12 months of a contract renewal costs the upgrade fee.",
             {"months_since_renewal_lt": 12, "fee": "contract.upgrade_fee_cents"},
             "supervisor",
+            35000,
+            {
+                "min_tenure_years": 10,
+                "min_bundle_services": 3,
+                "top_value_percent": 10,
+                "max_open_complaints": 0,
+            },
         ),
         (
             "RETURN_WINDOW_30D",
@@ -120,6 +149,8 @@ def write_reference_data(ctx: SeedContext) -> None:
             "Items can be returned within 30 days of delivery.",
             {"days": 30},
             "supervisor",
+            None,
+            {"min_tenure_years": 3, "max_open_complaints": 1},
         ),
         (
             "GOODWILL_CAP",
@@ -127,9 +158,11 @@ def write_reference_data(ctx: SeedContext) -> None:
             "Goodwill gestures above the agent's limit need a supervisor.",
             {"per_case_cents": 3000},
             "supervisor",
+            None,
+            None,
         ),
     ]
-    for code, name, description, rule, role in policies:
+    for code, name, description, rule, role, fee, eligibility in policies:
         ctx.writer.add(
             "policies",
             code=code,
@@ -138,6 +171,9 @@ def write_reference_data(ctx: SeedContext) -> None:
             rule=rule,
             override_role=role,
             active=True,
+            fee_cents=fee,
+            currency="USD",
+            eligibility=eligibility,
         )
     for code, name, city, country, lat, lon in STORES:
         sid = ctx.writer.add(

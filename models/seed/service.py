@@ -216,7 +216,7 @@ def concession(
             ("credit", 6000),
         )
     )
-    request_id = None
+    request_id = supervisor = None
     if amount > 2500:
         supervisor = rng.choice(ctx.users["supervisor"])
         request_id = ctx.writer.add(
@@ -233,6 +233,8 @@ def concession(
             requested_at=when,
             status="approved",
             version=1,
+            currency="USD",
+            expires_at=when + dt.timedelta(minutes=5),
         )
         ctx.writer.add(
             "override_decisions",
@@ -240,6 +242,7 @@ def concession(
             decided_by_id=supervisor,
             approved=True,
             comment="Long-standing customer, approved",
+            decision="approve",
             decided_at=ctx.past(when + dt.timedelta(minutes=rng.randint(1, 6)), when),
         )
     concession_id = ctx.writer.add(
@@ -254,6 +257,7 @@ def concession(
         granted_by_id=agent,
         override_request_id=request_id,
         granted_at=when,
+        approved_by_id=supervisor if request_id else None,
     )
     ctx.writer.add(
         "audit_log",
