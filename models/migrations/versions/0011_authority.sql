@@ -23,6 +23,51 @@
 -- explicitly in authority_settings.budget_zone. Dates and times in the jsonb are
 -- ISO-8601 (to_jsonb).
 --
+-- Details the contract (issue 12) leaves open, decided here; authority_local.py must
+-- do the same:
+-- * Outcome jsonb always carries every key (status, reason, concession_id,
+--   request_id, required_role, limit_cents, remaining_budget_cents, expires_at,
+--   counter_amount_cents, request_status, approvers, replayed); unused ones are null.
+-- * Percentages are rounded half away from zero to 2 decimals first (Python:
+--   quantize(Decimal('0.01'), ROUND_HALF_UP)); the rounded value is validated,
+--   compared, stored and hashed.
+-- * "Blank" means nothing but ' \t\r\n\f\v' (Python: not s.strip(' \t\r\n\f\v')).
+-- * A key must be 1-64 characters, not blank, and not start with 'override-'; else
+--   denied invalid (audited, not stored: there is no key to store it under). A key
+--   stored by another login is key_reused even with the same parameters.
+-- * Invalid also covers: type not one of the six; order_line not found, or not of
+--   the customer's order (nor of p_order_id when given); policy not found. Order of
+--   the checks: type, amount, reason, currency, percent, customer, case, order,
+--   order_line, policy.
+-- * not_staff (step 1) is audited but not stored under the key (step 2 comes after).
+-- * max_percent NULL caps no percentage. The budget row's limit_cents is
+--   max(daily_budget_cents, spent_cents) (an admin may lower a budget during the day).
+-- * over_budget carries no required_role; other grant denials do.
+-- * request's not_needed is stored under the key, not audited, and carries
+--   remaining_budget_cents.
+-- * decide: the caller's users.role must be supervisor or manager AND the login a
+--   member of that role's own group (rapport_supervisor / rapport_manager). A comment
+--   over 2000 characters is invalid. Checks of step 7 in this order: decision not
+--   approve/reject/counter, comment blank (reject, counter) or too long, counter
+--   amount not 0 < c < amount, then the approver's own limit (no valid row, not
+--   allowed, or above it -> above_your_limit with limit_cents = their max or null).
+--   The approver's limit for a counter checks the amount only.
+-- * accept_counter: claims p_key in authority_actions like a grant (hash of
+--   'accept_counter|<request_id>'); the concession's own key is 'override-<id>', as
+--   for an approval; its percent is NULL (the amount changed). The request stays
+--   'countered'. Denials: not_staff, invalid (key), not_found, not_yours,
+--   not_pending (status <> countered).
+-- * set_limit claims p_key (hash of 'set_limit|role|user|type|allowed|max_amount|
+--   max_percent|daily_budget|period_days|max_total|valid_from|valid_until', booleans
+--   'true'/'false', dates YYYY-MM-DD) after the admin check, before validation;
+--   period_days must be >= 1. delete_limit refuses a role's row (invalid).
+-- * Audit actions: concession.grant, concession.denied (grant), override.denied
+--   (request, decide, withdraw, accept_counter), override.no_approver,
+--   override.request, override.approve/reject/counter, override.decide_again,
+--   override.expire, override.withdraw, override.accept_counter, authority.limit,
+--   authority.limit_delete, authority.denied (set_limit, delete_limit).
+-- * Denials of decide, withdraw and accept_counter carry request_id.
+--
 -- Careful when editing: Alembic runs this file as one SQLAlchemy text(), so a colon
 -- directly followed by a letter or digit would be taken for a bind parameter (even in
 -- a comment); write JSON with jsonb_build_object(...) or a space after each colon.
