@@ -10,13 +10,19 @@ instead (presence heartbeats, request expiries), which the rules see the same wa
 from __future__ import annotations
 
 import datetime as dt
+import uuid
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from psycopg import sql
 from sqlalchemy import Engine, func, select, text
 
-from app.clock import fixed_clock
+from app import provisioning
+from app.agent import resolve_agent
+from app.clock import fixed_clock, system_clock
 from app.services.authority import (
     AuthorityService,
     ConcessionAsk,
@@ -35,7 +41,7 @@ from models.authority import (
     OverrideDecision,
     OverrideRequest,
 )
-from models.database import Database
+from models.database import Database, make_engine
 from models.enums import ConcessionType, OverrideDecisionKind, OverrideStatus, Role
 from models.people import Customer, User
 from models.service import Case
@@ -85,21 +91,35 @@ MATRIX: dict[Role, dict[ConcessionType, tuple[bool, int, int | None, int | None,
 
 
 class World:
-    """Staff, limits and two customers; each login's service on the world's clock."""
+    """Staff, limits and two customers; each login's service.
+
+    SQLite: the staff rows are enough (the service applies the rules) and the services
+    read the world's fixed clock. PostgreSQL: the database is provisioned and each
+    staff member is a real login (a LOGIN role in its group, `rapportctl user add`),
+    connected with its own engine, so the functions act as that login; the names are
+    made unique per test (roles are the cluster's), `login()` maps them back."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.db = Database(engine)
-        self.now = NOW
+        self._now = NOW
         self.pg = engine.dialect.name == "postgresql"
+        self.prefix = f"t{uuid.uuid4().hex[:6]}_" if self.pg else ""
         self.ids: dict[str, int] = {}
+        self._engines: dict[str, Engine] = {}
+        self._services: dict[str, Database] = {}
+        if self.pg:
+            self._provision()
         with self.db.write() as session:
             session.execute(text("UPDATE authority_settings SET budget_zone = 'America/New_York'"))
-            for login, role in STAFF.items():
-                user = User(login=login, display_name=login.title(), role=role, active=True)
-                session.add(user)
-                session.flush()
-                self.ids[login] = user.id
+            if not self.pg:
+                for base, role in STAFF.items():
+                    session.add(User(login=base, display_name=base.title(), role=role))
+            session.flush()
+            for base in STAFF:
+                found = session.scalar(select(User.id).where(User.login == self.login(base)))
+                assert found is not None
+                self.ids[base] = found
             for role, kinds in MATRIX.items():
                 for kind, (allowed, cap, percent, budget, total) in kinds.items():
                     session.add(
@@ -143,15 +163,63 @@ class World:
             session.flush()
             self.bob_case = case.id
 
-    def svc(self, login: str) -> AuthorityService:
-        return AuthorityService(
-            self.db, fixed_clock(self.now), agent=agent_context(self.engine, login)
-        )
+    def _provision(self) -> None:
+        conninfo = self.engine.url.set(drivername="postgresql").render_as_string(False)
+        with provisioning.connect(conninfo) as conn:
+            provisioning.provision_roles(conn)
+            for base, role in STAFF.items():
+                provisioning.add_user(
+                    conn, self.login(base), role, "not-a-secret", display_name=base.title()
+                )
+            stranger = sql.Identifier(self.login("stranger"))
+            with conn.transaction():
+                conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(stranger))
+                conn.execute(sql.SQL("GRANT rapport_agent TO {}").format(stranger))
+        for base in (*STAFF, "stranger"):
+            self._engines[base] = make_engine(self.engine.url.set(username=self.login(base)))
+
+    def close(self) -> None:
+        for engine in self._engines.values():
+            engine.dispose()
+        if self.pg:
+            with self.engine.connect() as conn:
+                for base in (*STAFF, "stranger"):
+                    conn.execute(text(f'DROP ROLE IF EXISTS "{self.login(base)}"'))
+                conn.commit()
+
+    def login(self, base: str) -> str:
+        return f"{self.prefix}{base}"
+
+    @property
+    def now(self) -> dt.datetime:
+        """The rules' now: the world's clock, or PostgreSQL's."""
+        if not self.pg:
+            return self._now
+        with self.engine.connect() as conn:
+            value = conn.execute(text("SELECT now()")).scalar()
+        assert isinstance(value, dt.datetime)
+        return value
+
+    @property
+    def day(self) -> dt.date:
+        """The budget's day: now in New York."""
+        return self.now.astimezone(ZoneInfo("America/New_York")).date()
+
+    def svc(self, base: str) -> AuthorityService:
+        if not self.pg:
+            agent = agent_context(self.engine, base)
+            return AuthorityService(self.db, fixed_clock(self._now), agent=agent)
+        if base not in self._services:
+            self._services[base] = Database(self._engines[base])
+        db = self._services[base]
+        with db.read() as session:
+            agent = resolve_agent(session, None, "test-db", "test@pc")
+        return AuthorityService(db, system_clock, agent=agent)
 
     def advance(self, seconds: int) -> None:
         """Let `seconds` pass for presence and request expiry."""
         if not self.pg:
-            self.now += dt.timedelta(seconds=seconds)
+            self._now += dt.timedelta(seconds=seconds)
             return
         shift = {"s": dt.timedelta(seconds=seconds)}
         with self.engine.begin() as conn:
@@ -171,12 +239,14 @@ class World:
                 )
             )
 
-    def denial_audited(self, outcome: Outcome, actor: str) -> None:
-        """The denial left an audit row by `actor` naming its reason."""
+    def denial_audited(self, outcome: Outcome, base: str) -> None:
+        """The denial left an audit row by `base`'s login naming its reason."""
         assert outcome.status is Status.DENIED
         assert outcome.reason is not None
         with self.db.read() as session:
-            rows = session.scalars(select(AuditEntry).where(AuditEntry.actor == actor)).all()
+            rows = session.scalars(
+                select(AuditEntry).where(AuditEntry.actor == self.login(base))
+            ).all()
         reasons = [(r.detail or {}).get("reason") for r in rows]
         assert outcome.reason.value in reasons, (outcome.reason, reasons)
 
@@ -186,8 +256,12 @@ class World:
 
 
 @pytest.fixture
-def world(sqlite_engine: Engine) -> World:
-    return World(sqlite_engine)
+def world(engine: Engine) -> Iterator[World]:
+    made = World(engine)
+    try:
+        yield made
+    finally:
+        made.close()
 
 
 def gift(world: World, cents: int, customer: int | None = None, **extra: Any) -> ConcessionAsk:
@@ -217,10 +291,10 @@ def test_a_grant_within_authority_is_recorded_once_with_its_audit(world: World) 
         assert concession is not None
         assert (concession.granted_by_id, concession.amount_cents) == (world.ids["agent01"], 2500)
         assert concession.idempotency_key == "key-1"
-        budget = session.get(ConcessionBudget, (world.ids["agent01"], DAY, GIFT))
+        budget = session.get(ConcessionBudget, (world.ids["agent01"], world.day, GIFT))
         assert budget is not None and (budget.spent_cents, budget.limit_cents) == (2500, 10000)
     [audit] = world.audits("concession.grant")
-    assert audit.actor == "agent01" and audit.entity == "concession"
+    assert audit.actor == world.login("agent01") and audit.entity == "concession"
     assert audit.entity_id == outcome.concession_id
     assert audit.after is not None and audit.after["amount_cents"] == 2500
     gift_today = next(t for t in agent.my_authority() if t.type is GIFT)
@@ -360,14 +434,15 @@ def test_a_user_adjustment_replaces_the_role_row(world: World) -> None:
 
 
 def test_rows_apply_only_within_their_validity_dates(world: World) -> None:
-    tomorrow, yesterday = DAY + dt.timedelta(days=1), DAY - dt.timedelta(days=1)
+    day = world.day
+    tomorrow, yesterday = day + dt.timedelta(days=1), day - dt.timedelta(days=1)
     world.limit(user_id=world.ids["agent01"], concession_type=GIFT, allowed=True,
                 max_amount_cents=5000, daily_budget_cents=20000, valid_from=tomorrow)  # fmt: skip
     world.limit(user_id=world.ids["agent02"], concession_type=GIFT, allowed=True,
                 max_amount_cents=5000, daily_budget_cents=20000, valid_until=yesterday)  # fmt: skip
     world.limit(user_id=world.ids["senior01"], concession_type=GIFT, allowed=True,
-                max_amount_cents=9000, daily_budget_cents=20000, valid_from=DAY,
-                valid_until=DAY)  # fmt: skip
+                max_amount_cents=9000, daily_budget_cents=20000, valid_from=day,
+                valid_until=day)  # fmt: skip
     not_yet = world.svc("agent01").grant(gift(world, 4500), new_key())
     assert (not_yet.reason, not_yet.limit_cents) == (Denial.ABOVE_LIMIT, 3000)
     expired = world.svc("agent02").grant(gift(world, 4500), new_key())
@@ -418,10 +493,10 @@ def test_a_request_above_my_limit_waits_for_the_available_approvers(world: World
     assert again.replayed and again.request_id == outcome.request_id
     assert world.count(OverrideRequest) == 1
     [audit] = world.audits("override.request")
-    assert (audit.actor, audit.entity_id) == ("agent01", outcome.request_id)
+    assert (audit.actor, audit.entity_id) == (world.login("agent01"), outcome.request_id)
     view = agent.override(outcome.request_id)
     assert view is not None and view.status is OverrideStatus.PENDING
-    assert (view.requested_by_login, view.customer_name) == ("agent01", "Ada Lovelace")
+    assert (view.requested_by_login, view.customer_name) == (world.login("agent01"), "Ada Lovelace")
     assert [r.id for r in agent.my_requests()] == [outcome.request_id]
     assert [r.id for r in world.svc("super01").approval_queue()] == [outcome.request_id]
     assert world.svc("agent02").approval_queue() == []
@@ -478,7 +553,7 @@ def test_an_approval_records_one_concession_for_the_requester_and_the_approver(
         request = session.get(OverrideRequest, request_id)
         assert request is not None and request.status is OverrideStatus.APPROVED
     [audit] = world.audits("override.approve")
-    assert audit.actor == "super01"
+    assert audit.actor == world.login("super01")
     assert audit.before is not None and audit.before["status"] == "pending"
     assert audit.after is not None and audit.after["status"] == "approved"
     view = world.svc("agent01").override(request_id)
@@ -628,13 +703,13 @@ def test_an_admin_sets_a_limit_audited_with_before_and_after(world: World) -> No
     assert outcome.status is Status.SAVED
     assert admin.set_limit(raised, "limit-1").replayed
     [audit] = world.audits("authority.limit")
-    assert audit.actor == "admin"
+    assert audit.actor == world.login("admin")
     assert audit.before is not None and audit.before["max_amount_cents"] == 3000
     assert audit.after is not None and audit.after["max_amount_cents"] == 4000
     assert world.svc("agent01").grant(gift(world, 3500), new_key()).ok
     # a person's adjustment: added, then deleted
     person = LimitRow(None, None, world.ids["agent02"], None, GIFT, True, 7000, None, 20000,
-                      30, None, DAY, None)  # fmt: skip
+                      30, None, world.day, None)  # fmt: skip
     added = admin.set_limit(person, new_key())
     assert added.status is Status.SAVED and added.limit_id is not None
     assert any(r.user_id == world.ids["agent02"] for r in admin.matrix())
@@ -672,11 +747,12 @@ def test_only_an_admin_sets_limits(world: World) -> None:
 
 
 def test_the_settings_row_sets_the_budget_day(world: World) -> None:
-    # 23:30 on 3 Dec in New York is 4 Dec in UTC: still the 3rd's budget
-    world.now = dt.datetime(2026, 12, 4, 4, 30, tzinfo=dt.UTC)
+    if not world.pg:  # 23:30 on 3 Dec in New York is 4 Dec in UTC: still the 3rd's budget
+        world._now = dt.datetime(2026, 12, 4, 4, 30, tzinfo=dt.UTC)
+    new_york = world.now.astimezone(ZoneInfo("America/New_York")).date()
     world.svc("agent01").grant(gift(world, 1000), new_key())
     with world.db.read() as session:
         days = session.scalars(select(ConcessionBudget.day)).all()
         zone = session.scalar(select(AuthoritySettings.budget_zone))
     assert zone == "America/New_York"
-    assert days == [DAY]
+    assert days == [new_york]
