@@ -9,6 +9,7 @@ instead (presence heartbeats, request expiries), which the rules see the same wa
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Iterator
@@ -22,7 +23,11 @@ from sqlalchemy import Engine, func, select, text
 
 from app import provisioning
 from app.agent import resolve_agent
+from app.bootstrap import Services, build_services
+from app.changes import Change, Changes, Entity
 from app.clock import fixed_clock, system_clock
+from app.config import load_settings
+from app.operations import authority as ops
 from app.services.authority import (
     AuthorityService,
     ConcessionAsk,
@@ -756,3 +761,43 @@ def test_the_settings_row_sets_the_budget_day(world: World) -> None:
         zone = session.scalar(select(AuthoritySettings.budget_zone))
     assert zone == "America/New_York"
     assert days == [new_york]
+
+
+# -- operations -------------------------------------------------------------------------
+
+
+def test_operations_name_what_they_changed(sqlite_engine: Engine) -> None:
+    world = World(sqlite_engine)
+    base = build_services(load_settings(), sqlite_engine)
+
+    def services(login: str) -> Services:
+        acting = base.acting_as(agent_context(sqlite_engine, login))
+        return dataclasses.replace(acting, authority=world.svc(login))
+
+    agent, boss = services("agent01"), services("super01")
+    granted = ops.grant(agent, gift(world, 2000), new_key())
+    assert granted.value.status is Status.GRANTED and granted.value.concession_id is not None
+    assert granted.changes == Changes.of(
+        Change(Entity.CONCESSION, granted.value.concession_id, world.ada)
+    )
+    assert ops.grant(agent, gift(world, 9000), new_key()).changes == Changes()
+    assert ops.set_presence(boss, True).changes == Changes()
+    asked = ops.request_override(agent, gift(world, 5000), new_key())
+    request_id = asked.value.request_id
+    assert request_id is not None
+    assert asked.changes == Changes.of(Change(Entity.OVERRIDE, request_id, world.ada))
+    decided = ops.decide(boss, request_id, OverrideDecisionKind.APPROVE, "")
+    concession_id = decided.value.concession_id
+    assert concession_id is not None
+    assert decided.changes == Changes.of(
+        Change(Entity.OVERRIDE, request_id, world.ada),
+        Change(Entity.CONCESSION, concession_id, world.ada),
+    )
+    again = ops.decide(boss, request_id, OverrideDecisionKind.APPROVE, "", customer_id=world.ada)
+    assert again.value.reason is Denial.ALREADY_DECIDED and again.changes == Changes()
+    late = ops.request_override(agent, gift(world, 6000), new_key()).value.request_id
+    assert late is not None
+    world.advance(400)
+    swept = ops.expire_due(services("agent01"))
+    assert swept.value == 1
+    assert swept.changes == Changes.of(Change(Entity.OVERRIDE, late, world.ada))
