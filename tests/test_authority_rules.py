@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from psycopg import sql
 from sqlalchemy import Engine, func, select, text
 
-from app import provisioning
 from app.agent import resolve_agent
 from app.bootstrap import Services, build_services
 from app.changes import Change, Changes, Entity
@@ -51,6 +48,7 @@ from models.enums import ConcessionType, OverrideDecisionKind, OverrideStatus, R
 from models.people import Customer, User
 from models.service import Case
 from tests.factories import agent_context
+from tests.pg_logins import GHOST, AuthorityDb
 
 GIFT = ConcessionType.GOODWILL_GIFT
 DISCOUNT = ConcessionType.DISCOUNT
@@ -67,8 +65,9 @@ STAFF = {
     "super01": Role.SUPERVISOR,
     "super02": Role.SUPERVISOR,
     "manager01": Role.MANAGER,
-    "admin": Role.ADMIN,
+    "admin01": Role.ADMIN,
 }
+STRANGER = GHOST  # can log in (on PostgreSQL: a member of rapport_agent), no users row
 # role -> type -> (allowed, max per concession, max %, daily budget, customer total / 30 days)
 MATRIX: dict[Role, dict[ConcessionType, tuple[bool, int, int | None, int | None, int | None]]] = {
     Role.AGENT: {
@@ -99,27 +98,27 @@ class World:
     """Staff, limits and two customers; each login's service.
 
     SQLite: the staff rows are enough (the service applies the rules) and the services
-    read the world's fixed clock. PostgreSQL: the database is provisioned and each
-    staff member is a real login (a LOGIN role in its group, `rapportctl user add`),
-    connected with its own engine, so the functions act as that login; the names are
-    made unique per test (roles are the cluster's), `login()` maps them back."""
+    read the world's fixed clock. PostgreSQL: pgsec's `authority_db` (tests/pg_logins.py),
+    a provisioned database where each member of staff is a real login in its group, each
+    service on that login's own engine, so the functions act as that login; the names
+    are unique per test (roles are the cluster's), `login()` maps them back. Its matrix
+    and heartbeats are replaced by this world's."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, authority: AuthorityDb | None = None) -> None:
         self.engine = engine
         self.db = Database(engine)
         self._now = NOW
-        self.pg = engine.dialect.name == "postgresql"
-        self.prefix = f"t{uuid.uuid4().hex[:6]}_" if self.pg else ""
+        self.pg = authority is not None
+        self.authority = authority
         self.ids: dict[str, int] = {}
-        self._engines: dict[str, Engine] = {}
         self._services: dict[str, Database] = {}
-        if self.pg:
-            self._provision()
         with self.db.write() as session:
             session.execute(text("UPDATE authority_settings SET budget_zone = 'America/New_York'"))
-            if not self.pg:
+            session.execute(text("DELETE FROM authority_limits"))
+            session.execute(text("DELETE FROM staff_presence"))
+            if authority is None:
                 for base, role in STAFF.items():
-                    session.add(User(login=base, display_name=base.title(), role=role))
+                    session.add(User(login=base, display_name=display_name(base), role=role))
             session.flush()
             for base in STAFF:
                 found = session.scalar(select(User.id).where(User.login == self.login(base)))
@@ -155,7 +154,7 @@ class World:
             session.flush()
             self.ada, self.bob = ada.id, bob.id
             case = Case(
-                reference="CS-26-000001",
+                reference="CS-26-900001",
                 customer_id=bob.id,
                 category="complaint",
                 subject="Late",
@@ -168,32 +167,12 @@ class World:
             session.flush()
             self.bob_case = case.id
 
-    def _provision(self) -> None:
-        conninfo = self.engine.url.set(drivername="postgresql").render_as_string(False)
-        with provisioning.connect(conninfo) as conn:
-            provisioning.provision_roles(conn)
-            for base, role in STAFF.items():
-                provisioning.add_user(
-                    conn, self.login(base), role, "not-a-secret", display_name=base.title()
-                )
-            stranger = sql.Identifier(self.login("stranger"))
-            with conn.transaction():
-                conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(stranger))
-                conn.execute(sql.SQL("GRANT rapport_agent TO {}").format(stranger))
-        for base in (*STAFF, "stranger"):
-            self._engines[base] = make_engine(self.engine.url.set(username=self.login(base)))
-
     def close(self) -> None:
-        for engine in self._engines.values():
-            engine.dispose()
         if self.pg:
-            with self.engine.connect() as conn:
-                for base in (*STAFF, "stranger"):
-                    conn.execute(text(f'DROP ROLE IF EXISTS "{self.login(base)}"'))
-                conn.commit()
+            self.engine.dispose()
 
     def login(self, base: str) -> str:
-        return f"{self.prefix}{base}"
+        return base if self.authority is None else self.authority.login(base)
 
     @property
     def now(self) -> dt.datetime:
@@ -211,11 +190,11 @@ class World:
         return self.now.astimezone(ZoneInfo("America/New_York")).date()
 
     def svc(self, base: str) -> AuthorityService:
-        if not self.pg:
+        if self.authority is None:
             agent = agent_context(self.engine, base)
             return AuthorityService(self.db, fixed_clock(self._now), agent=agent)
         if base not in self._services:
-            self._services[base] = Database(self._engines[base])
+            self._services[base] = self.authority.database(base)
         db = self._services[base]
         with db.read() as session:
             agent = resolve_agent(session, None, "test-db", "test@pc")
@@ -260,9 +239,18 @@ class World:
             return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 
 
-@pytest.fixture
-def world(engine: Engine) -> Iterator[World]:
-    made = World(engine)
+def display_name(base: str) -> str:
+    """'Super 01' for super01, as tests/pg_logins.py names its logins."""
+    return f"{base.rstrip('0123456789').title()} {base[-2:]}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def world(request: pytest.FixtureRequest) -> Iterator[World]:
+    if request.param == "sqlite":
+        made = World(request.getfixturevalue("sqlite_engine"))
+    else:
+        authority: AuthorityDb = request.getfixturevalue("authority_db")
+        made = World(make_engine(authority.admin_url), authority)
     try:
         yield made
     finally:
@@ -467,9 +455,9 @@ def test_rows_apply_only_within_their_validity_dates(world: World) -> None:
 
 
 def test_not_staff_is_denied_and_audited(world: World) -> None:
-    outcome = world.svc("stranger").grant(gift(world, 100), new_key())
+    outcome = world.svc(STRANGER).grant(gift(world, 100), new_key())
     assert (outcome.status, outcome.reason) == (Status.DENIED, Denial.NOT_STAFF)
-    world.denial_audited(outcome, "stranger")
+    world.denial_audited(outcome, STRANGER)
 
 
 # -- requests ---------------------------------------------------------------------------
@@ -562,10 +550,10 @@ def test_an_approval_records_one_concession_for_the_requester_and_the_approver(
     assert audit.before is not None and audit.before["status"] == "pending"
     assert audit.after is not None and audit.after["status"] == "approved"
     view = world.svc("agent01").override(request_id)
-    assert view is not None and view.decided_by == "Super01"
+    assert view is not None and view.decided_by == "Super 01"
     assert view.concession_id == outcome.concession_id
     ledger = world.svc("agent01").ledger(world.ada)
-    assert [(r.granted_by, r.approved_by) for r in ledger] == [("Agent01", "Super01")]
+    assert [(r.granted_by, r.approved_by) for r in ledger] == [("Agent 01", "Super 01")]
 
 
 def test_a_rejection_needs_a_comment(world: World) -> None:
@@ -609,7 +597,7 @@ def test_a_second_decision_changes_nothing_and_says_so(world: World) -> None:
     second = world.svc("super02").decide(request_id, OverrideDecisionKind.REJECT, "No")
     assert (second.status, second.reason) == (Status.DENIED, Denial.ALREADY_DECIDED)
     assert second.request_status is OverrideStatus.APPROVED
-    assert second.message.startswith("Already approved by Super01 at ")
+    assert second.message.startswith("Already approved by Super 01 at ")
     assert second.message.endswith(": nothing changed.")
     assert world.count(OverrideDecision) == 1 and world.count(Concession) == 1
     assert len(world.audits("override.decide_again")) == 1
@@ -632,7 +620,7 @@ def test_an_agent_cannot_decide(world: World) -> None:
     outcome = world.svc("agent02").decide(request_id, OverrideDecisionKind.APPROVE, "")
     assert (outcome.status, outcome.reason) == (Status.DENIED, Denial.NOT_APPROVER)
     world.denial_audited(outcome, "agent02")
-    admin = world.svc("admin").decide(request_id, OverrideDecisionKind.APPROVE, "")
+    admin = world.svc("admin01").decide(request_id, OverrideDecisionKind.APPROVE, "")
     assert admin.reason is Denial.NOT_APPROVER
     assert world.count(OverrideDecision) == 0
 
@@ -699,7 +687,7 @@ def test_requests_expire(world: World) -> None:
 
 
 def test_an_admin_sets_a_limit_audited_with_before_and_after(world: World) -> None:
-    admin = world.svc("admin")
+    admin = world.svc("admin01")
     row = next(
         r for r in admin.matrix() if r.role is Role.AGENT and r.type is GIFT and r.user_id is None
     )
@@ -708,7 +696,7 @@ def test_an_admin_sets_a_limit_audited_with_before_and_after(world: World) -> No
     assert outcome.status is Status.SAVED
     assert admin.set_limit(raised, "limit-1").replayed
     [audit] = world.audits("authority.limit")
-    assert audit.actor == world.login("admin")
+    assert audit.actor == world.login("admin01")
     assert audit.before is not None and audit.before["max_amount_cents"] == 3000
     assert audit.after is not None and audit.after["max_amount_cents"] == 4000
     assert world.svc("agent01").grant(gift(world, 3500), new_key()).ok
