@@ -269,6 +269,9 @@ def downgrade() -> None:
                 batch.drop_column(column.name)
     op.execute("DELETE FROM override_requests WHERE status IN ('countered', 'expired')")
     _retype(dialect, "override_requests", "status", "override_status", NEW_STATUSES, OLD_STATUSES)
+    # A senior agent's matrix rows would collide with the agents' (one row per role and
+    # type); the people themselves become agents.
+    op.execute("DELETE FROM authority_limits WHERE role = 'senior_agent'")
     for table, (role_column, check) in ROLE_COLUMNS.items():
         op.execute(
             f"UPDATE {table} SET {role_column} = 'agent' WHERE {role_column} = 'senior_agent'"  # noqa: S608 (constants)
