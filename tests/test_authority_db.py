@@ -444,22 +444,27 @@ def test_grants_beyond_authority_are_refused_and_audited(db: AuthorityDb) -> Non
 def test_bad_asks_are_refused_as_invalid(db: AuthorityDb) -> None:
     agent = db.connect("agent01")
     ref = db.ref
-    bad = {
-        "blank reason": ask(ref.dorothy, reason=" \t\n "),
-        "long reason": ask(ref.dorothy, reason="x" * 2001),
-        "currency": ask(ref.dorothy, currency="usd"),
-        "negative": ask(ref.dorothy, amount=-1),
-        "zero percent": ask(ref.dorothy, "discount", 100, percent="0.004"),
-        "over 100%": ask(ref.dorothy, "discount", 100, percent="100.01"),
-        "no such customer": ask(999999),
-        "someone else's case": ask(ref.dorothy, case=ref.bob_case),
-        "someone else's order": ask(ref.dorothy, order=ref.bob_order),
-        "line of another order": ask(ref.dorothy, order=ref.bob_order, line=ref.dorothy_line),
-        "no such policy": ask(ref.dorothy, policy=999999),
-        "no such type": ask(ref.dorothy, "voucher"),
+    bad = {  # what is wrong -> the ask, and the field the audit names
+        "blank reason": (ask(ref.dorothy, reason=" \t\n "), "reason"),
+        "long reason": (ask(ref.dorothy, reason="x" * 2001), "reason"),
+        "currency": (ask(ref.dorothy, currency="usd"), "currency"),
+        "negative": (ask(ref.dorothy, amount=-1), "amount"),
+        "zero percent": (ask(ref.dorothy, "discount", 100, percent="0.004"), "percent"),
+        "over 100%": (ask(ref.dorothy, "discount", 100, percent="100.01"), "percent"),
+        "no such customer": (ask(999999), "customer"),
+        "someone else's case": (ask(ref.dorothy, case=ref.bob_case), "case"),
+        "someone else's order": (ask(ref.dorothy, order=ref.bob_order), "order"),
+        "someone else's line": (ask(ref.bob, line=ref.dorothy_line), "order_line"),
+        "line of another order": (
+            ask(ref.bob, order=ref.bob_order, line=ref.dorothy_line),
+            "order_line",
+        ),
+        "no such policy": (ask(ref.dorothy, policy=999999), "policy"),
+        "no such type": (ask(ref.dorothy, "voucher"), "type"),
     }
-    for i, (what, the_ask) in enumerate(bad.items()):
+    for i, (what, (the_ask, field)) in enumerate(bad.items()):
         assert denied(grant(agent, f"bad-{i}", the_ask), "invalid"), what
+        assert audits(db, "concession.denied")[-1]["detail"]["invalid"] == field, what
     for key in ("", "   ", "k" * 65, "override-1"):
         assert denied(grant(agent, key, ask(ref.dorothy)), "invalid"), key
     good = ask(ref.dorothy, case=ref.dorothy_case, order=ref.dorothy_order, line=ref.dorothy_line,
@@ -807,16 +812,16 @@ def test_my_authority_reads_the_callers_own_rows(db: AuthorityDb) -> None:
 def test_the_admin_edits_the_matrix(db: AuthorityDb) -> None:
     admin = db.connect("admin01")
     agent_id = db.user_id("agent01")
-    for values in (
-        {"max_amount": -1},
-        {"max_percent": "100.5"},
-        {"period": 0},
-        {"valid_from": "2027-01-02", "valid_until": "2027-01-01"},
-        {"type": "voucher"},
-    ):
-        assert denied(
-            set_limit(admin, f"bad-{len(values)}-{values}", "agent", None, **values), "invalid"
-        )
+    cases = (
+        ({"max_amount": -1}, "max_amount"),
+        ({"max_percent": "100.5"}, "max_percent"),
+        ({"period": 0}, "period_days"),
+        ({"valid_from": "2027-01-02", "valid_until": "2027-01-01"}, "validity"),
+        ({"type": "voucher"}, "type"),
+    )
+    for i, (values, problem) in enumerate(cases):
+        assert denied(set_limit(admin, f"bad-{i}", "agent", None, **values), "invalid")
+        assert audits(db, "authority.denied")[-1]["detail"]["invalid"] == problem
     assert denied(set_limit(admin, "both", "agent", agent_id), "invalid")
     assert denied(set_limit(admin, "neither", None, None), "invalid")
     saved = set_limit(
