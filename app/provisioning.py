@@ -206,6 +206,13 @@ def _provision(conn: Conn, summary: Summary) -> None:
         # upgrade, run by this DBA, then keeps the right to alter the tables).
         conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(OWNER), sql.Identifier(user)))
         summary.notes.append(f"{user} was made a member of {OWNER} to hand it the tables")
+    # The owner of the tables creates them (a migration run as rapport_owner), and
+    # ALTER ... OWNER TO wants the new owner to hold CREATE on the schema.
+    conn.execute(
+        sql.SQL("GRANT USAGE, CREATE ON SCHEMA {} TO {}").format(
+            sql.Identifier(summary.schema), sql.Identifier(OWNER)
+        )
+    )
     summary.reowned = _hand_to_owner(conn, summary.schema)
     _set_grants(conn, summary)
     _warn_about_logins(conn, summary)

@@ -313,3 +313,45 @@ def test_user_commands_refuse_in_one_line(
     assert code == 2 and "PostgreSQL only" in err
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT count(*) FROM users").fetchone() == (0,)
+
+
+def test_a_dba_with_createrole_provisions_what_it_migrated(
+    pg_admin_url: str, new_roles: list[str]
+) -> None:
+    """Not only a superuser: a DBA role with CREATEDB and CREATEROLE that ran the
+    migrations hands its tables to rapport_owner (becoming a member of it) and can
+    still migrate afterwards."""
+    from models.database import make_engine
+    from models.migrate import upgrade
+    from tests import pg_cluster
+
+    dba = f"dba_{uuid.uuid4().hex[:8]}"
+    name = f"rapport_t_dba_{uuid.uuid4().hex[:6]}"
+    new_roles.append(dba)
+    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("CREATE ROLE {} LOGIN CREATEDB CREATEROLE").format(sql.Identifier(dba))
+        )
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(dba))
+        )
+    url = pg_cluster.database_url(pg_admin_url, name)
+    as_dba = url.replace(
+        str(psycopg.conninfo.conninfo_to_dict(url).get("user")) + "@", dba + "@", 1
+    )
+    try:
+        engine = make_engine(as_dba)
+        upgrade(engine)
+        engine.dispose()
+        with provisioning.connect(as_dba) as conn:
+            summary = provisioning.provision_roles(conn)
+        assert f"{dba} was made a member of rapport_owner to hand it the tables" in summary.notes
+        with psycopg.connect(url) as conn:
+            owners = conn.execute(
+                "SELECT DISTINCT pg_get_userbyid(relowner) FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'S')"
+            ).fetchall()
+        assert owners == [("rapport_owner",)]
+    finally:
+        pg_cluster.drop_database(pg_admin_url, name)
