@@ -18,7 +18,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
-from sqlalchemy import Engine
+from sqlalchemy import Engine, make_url
 
 from app import provisioning
 from app.cli import main
@@ -336,9 +336,7 @@ def test_a_dba_with_createrole_provisions_what_it_migrated(
             sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(dba))
         )
     url = pg_cluster.database_url(pg_admin_url, name)
-    as_dba = url.replace(
-        str(psycopg.conninfo.conninfo_to_dict(url).get("user")) + "@", dba + "@", 1
-    )
+    as_dba = make_url(url).set(username=dba, password=None).render_as_string(hide_password=False)
     try:
         engine = make_engine(as_dba)
         upgrade(engine)
