@@ -124,8 +124,9 @@ class Summary:
             f"  {self.tables} tables readable by {AGENT_GROUP}; {self.working_tables} writable; "
             f"{self.protected_tables} protected (SELECT only; INSERT on {APPEND_ONLY_TABLE})",
             f"  {self.sequences} sequences usable by {AGENT_GROUP}",
-            f"  {self.functions_granted} authority functions granted to their groups; "
-            "PUBLIC has no privilege on the schema's tables, sequences and functions",
+            f"  {self.functions_granted} EXECUTE grants on the authority functions, to their "
+            "groups only; PUBLIC has no privilege on the schema's tables, sequences and "
+            "functions",
         ]
         lines += [f"  revoked: {item}" for item in self.revoked_from_others]
         lines += [f"  note: {note}" for note in self.notes]
