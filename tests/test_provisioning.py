@@ -284,13 +284,14 @@ def test_user_commands_refuse_in_one_line(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     url = _libpq(provisioned)
-    superuser = provisioned.url.username or "postgres"
     owner_member = f"own_{uuid.uuid4().hex[:8]}"
-    new_roles.append(owner_member)
+    privileged = f"priv_{uuid.uuid4().hex[:8]}"
+    new_roles.extend([owner_member, privileged])
     with psycopg.connect(pg_admin_url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE ROLE {} LOGIN IN ROLE rapport_owner").format(
             sql.Identifier(owner_member)
         ))  # fmt: skip
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN CREATEROLE").format(sql.Identifier(privileged)))
     password = "long-enough-pw\n"
     cases = [
         (("add", "Bad;Name", "--role", "agent", "--password-stdin"), password, "not a valid login"),
@@ -298,7 +299,7 @@ def test_user_commands_refuse_in_one_line(
         (("add", "pg_monitor", "--role", "agent", "--password-stdin"), password, "reserved"),
         (("add", "newbie", "--role", "boss", "--password-stdin"), password, "unknown role"),
         (("add", "newbie", "--role", "agent", "--password-stdin"), "short\n", "at least 8"),
-        (("add", superuser, "--role", "agent", "--password-stdin"), password, "privileged role"),
+        (("add", privileged, "--role", "agent", "--password-stdin"), password, "privileged role"),
         (("add", owner_member, "--role", "agent", "--password-stdin"), password, "rapport_owner"),
         (("set-role", "nobody_here", "--role", "agent"), "", "no login role nobody_here"),
         (("disable", "nobody_here"), "", "no login role nobody_here"),
