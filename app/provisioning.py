@@ -124,8 +124,9 @@ class Summary:
             f"  {self.tables} tables readable by {AGENT_GROUP}; {self.working_tables} writable; "
             f"{self.protected_tables} protected (SELECT only; INSERT on {APPEND_ONLY_TABLE})",
             f"  {self.sequences} sequences usable by {AGENT_GROUP}",
-            f"  {self.functions_granted} authority functions granted to their groups; "
-            "PUBLIC has no privilege on the schema's tables, sequences and functions",
+            f"  {self.functions_granted} EXECUTE grants on the authority functions, to their "
+            "groups only; PUBLIC has no privilege on the schema's tables, sequences and "
+            "functions",
         ]
         lines += [f"  revoked: {item}" for item in self.revoked_from_others]
         lines += [f"  note: {note}" for note in self.notes]
@@ -206,6 +207,13 @@ def _provision(conn: Conn, summary: Summary) -> None:
         # upgrade, run by this DBA, then keeps the right to alter the tables).
         conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(OWNER), sql.Identifier(user)))
         summary.notes.append(f"{user} was made a member of {OWNER} to hand it the tables")
+    # The owner of the tables creates them (a migration run as rapport_owner), and
+    # ALTER ... OWNER TO wants the new owner to hold CREATE on the schema.
+    conn.execute(
+        sql.SQL("GRANT USAGE, CREATE ON SCHEMA {} TO {}").format(
+            sql.Identifier(summary.schema), sql.Identifier(OWNER)
+        )
+    )
     summary.reowned = _hand_to_owner(conn, summary.schema)
     _set_grants(conn, summary)
     _warn_about_logins(conn, summary)

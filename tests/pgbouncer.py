@@ -15,6 +15,7 @@ admin console as tests add them.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import pwd
@@ -96,6 +97,7 @@ class PgBouncer:
                 extra_groups=None if self.user is None else [],
             )
             if self._wait_ready():
+                atexit.register(self.cleanup)  # should the session end without teardown
                 return
             self.stop()
             if "Address already in use" not in self.log_tail():
@@ -181,6 +183,7 @@ class PgBouncer:
     def cleanup(self) -> None:
         self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
+        atexit.unregister(self.cleanup)
 
 
 class LazyBouncer:
