@@ -382,19 +382,41 @@ def _scalar(conn: sqlite3.Connection, sql: str) -> int:
     return int(conn.execute(sql).fetchall()[0][0])
 
 
+def listen_target(listen_url: str) -> dict[str, Any]:
+    """host, port and dbname of a `listen_url` (what it names; the rest stays)."""
+    from sqlalchemy import make_url
+
+    url = make_url(listen_url)
+    if url.get_backend_name() != "postgresql" or not url.host:
+        raise ValueError(f"listen_url must be postgresql://HOST:PORT[/DATABASE], not {listen_url}")
+    target: dict[str, Any] = {"host": url.host}
+    if url.port:
+        target["port"] = url.port
+    if url.database:
+        target["dbname"] = url.database
+    return target
+
+
 def change_feed_for(
     engine: Engine,
     on_status: StatusCallback | None = None,
     *,
     poll_interval: float = POLL_INTERVAL,
+    listen_url: str | None = None,
 ) -> ChangeFeed | None:
     """The feed for the database `engine` connects to; None for an in-memory one,
     which no other process can write to.
 
-    Reads only the engine's URL (no SQL), so it may run on the GUI thread.
+    On PostgreSQL `listen_url` (the `listen_url` setting) names the host, port and
+    optionally the database to LISTEN on instead of the engine's: behind PgBouncer in
+    transaction pooling, the server itself or a session-pooled port. The login and
+    password stay the engine's. Reads only URLs (no SQL), so it may run on the GUI
+    thread.
     """
     if engine.dialect.name == "postgresql":
         _args, params = engine.dialect.create_connect_args(engine.url)
+        if listen_url:
+            params.update(listen_target(listen_url))
         return PostgresChangeFeed(dict(params), on_status)
     if engine.dialect.name == "sqlite":
         database = engine.url.database

@@ -38,6 +38,10 @@ KEYS: dict[str, tuple[type, Any]] = {
     "ami_device": (str, None),
     "baresip_port": (int, None),  # baresip ctrl_tcp on 127.0.0.1; unset: off
     "bring_to_front": (bool, False),  # raise the window on an incoming call
+    # Where the change feed LISTENs when db_url goes through PgBouncer in transaction
+    # pooling (which drops LISTEN): postgresql://HOST:PORT[/DATABASE] of the server
+    # itself or a session-pooled port; the login and password stay db_url's.
+    "listen_url": (str, None),
 }
 SECRET_KEYS = frozenset({"webhook_token"})  # shown as "(set)" in `config show` and diagnostics
 

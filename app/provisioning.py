@@ -83,9 +83,12 @@ FUNCTION_GROUPS: dict[str, tuple[str, ...]] = {
     "rapport_expire_overrides": (AGENT_GROUP,),
     "rapport_set_presence": (AGENT_GROUP,),
     "rapport_my_authority": (AGENT_GROUP,),
-    "rapport_decide_override": ("rapport_supervisor", "rapport_manager"),
-    "rapport_set_limit": ("rapport_admin",),
-    "rapport_delete_limit": ("rapport_admin",),
+    # Every login may CALL these; the functions themselves refuse anyone but an approver
+    # (decide) or an admin (the matrix), and record the refusal in audit_log. Without
+    # EXECUTE the server would refuse first and the attempt would leave no trace.
+    "rapport_decide_override": (AGENT_GROUP,),
+    "rapport_set_limit": (AGENT_GROUP,),
+    "rapport_delete_limit": (AGENT_GROUP,),
 }
 # A login: a lower-case PostgreSQL identifier that needs no quoting (so it reads the
 # same in a URL, a pg_hba.conf line and psql), 63 bytes at most, and not a name

@@ -66,7 +66,8 @@ def login_url(url: str, login: str) -> str:
     parsed = make_url(url)
     if parsed.get_backend_name() != "postgresql":
         return url
-    return parsed.set(username=login, password=None).render_as_string(hide_password=False)
+    plain = parsed.set(drivername="postgresql", username=login, password=None)
+    return plain.render_as_string(hide_password=False)
 
 
 def ensure_logins(url: str) -> None:
@@ -74,6 +75,7 @@ def ensure_logins(url: str) -> None:
     SQLite: the two staff rows the local rules look up."""
     if make_url(url).get_backend_name() == "postgresql":
         cli = [sys.executable, "-m", "app.cli"]
+        url = login_url(url, make_url(url).username or "postgres")
         subprocess.run([*cli, "db", "provision-roles", "--db", url], check=True)
         import psycopg
 

@@ -466,3 +466,25 @@ def test_a_feed_that_fell_behind_the_pruned_log_re_queries_everything(
         assert not recorder.listed()
 
     aloop.run(scenario())
+
+
+def test_behind_pgbouncer_the_feed_listens_where_listen_url_says() -> None:
+    """db_url through PgBouncer (transaction pooling drops LISTEN): the feed connects to
+    listen_url's host, port and database, as db_url's login."""
+    from app.change_feed import PostgresChangeFeed, change_feed_for
+    from models.database import make_engine
+
+    engine = make_engine("postgresql://agent07@pgbouncer.example:6432/rapport")
+    try:
+        feed = change_feed_for(engine, listen_url="postgresql://db.example:5432/rapport_live")
+        assert isinstance(feed, PostgresChangeFeed)
+        assert feed.describe() == "PostgreSQL agent07@db.example/rapport_live"
+        assert feed._connect_args["port"] == 5432  # what it will dial
+        plain = change_feed_for(engine)
+        assert plain is not None and plain.describe() == (
+            "PostgreSQL agent07@pgbouncer.example/rapport"
+        )
+        with pytest.raises(ValueError, match="listen_url must be"):
+            change_feed_for(engine, listen_url="sqlite:///x.db")
+    finally:
+        engine.dispose()

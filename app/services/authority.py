@@ -25,7 +25,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import func, or_, select, text
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, aliased
 
 from app.agent import AgentContext
@@ -33,7 +32,6 @@ from app.clock import Clock, local_today, system_clock
 from app.errors import UserError
 from app.services import authority_local as local
 from models.authority import (
-    AuditEntry,
     AuthorityLimit,
     Concession,
     OverrideDecision,
@@ -595,22 +593,6 @@ _ASK_ARGS = (
 )
 
 
-class _NoPrivilege(Exception):
-    """PostgreSQL refused to run the function for this login (SQLSTATE 42501)."""
-
-
-@dataclass(frozen=True)
-class _Refusal:
-    """The denial a login gets when its group may not EXECUTE the function at all."""
-
-    reason: Denial
-    action: str
-    entity: str
-    entity_id: int | None
-    detail: dict[str, Any]
-    fields: dict[str, Any] = field(default_factory=dict)
-
-
 class AuthorityService:
     """What the acting agent may grant, and the override flow, on either database.
 
@@ -632,36 +614,11 @@ class AuthorityService:
     def _pg(self) -> bool:
         return self._db.backend == "postgresql"
 
-    def _call(
-        self, sql: str, params: dict[str, Any], refused: _Refusal | None = None
-    ) -> dict[str, Any]:
-        """Call an authority function; its jsonb outcome as a dict.
-
-        A login whose group may not EXECUTE the function (an agent deciding, a
-        supervisor editing the matrix) is refused by PostgreSQL before the function
-        runs: that is the `refused` denial, audited here (agents may INSERT into
-        audit_log; the server sets the actor) so it leaves its row like any other."""
-        try:
-            with self._db.write() as session:
-                try:
-                    value = session.execute(text(sql), params).scalar()
-                except DBAPIError as exc:
-                    if refused is None or getattr(exc.orig, "sqlstate", None) != "42501":
-                        raise
-                    raise _NoPrivilege from None
-        except _NoPrivilege:
-            assert refused is not None
-            with self._db.write() as session:
-                session.add(
-                    AuditEntry(
-                        actor=self.agent.login,
-                        action=refused.action,
-                        entity=refused.entity,
-                        entity_id=refused.entity_id,
-                        detail={"reason": refused.reason.value, **refused.detail},
-                    )
-                )
-            return {"status": "denied", "reason": refused.reason.value, **refused.fields}
+    def _call(self, sql: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Call an authority function; its jsonb outcome as a dict. Every login may
+        call each of them: a refusal is the function's own, audited by the database."""
+        with self._db.write() as session:
+            value = session.execute(text(sql), params).scalar()
         if isinstance(value, str):
             value = json.loads(value)
         if not isinstance(value, dict):
@@ -725,14 +682,6 @@ class AuthorityService:
                     "comment": comment,
                     "counter": counter_amount_cents,
                 },
-                _Refusal(
-                    Denial.NOT_APPROVER,
-                    "override.denied",
-                    "override",
-                    request_id,
-                    {"decision": kind.value, "counter_amount_cents": counter_amount_cents},
-                    {"request_id": request_id},
-                ),
             )
         else:
             with self._db.write() as session:
@@ -835,18 +784,6 @@ class AuthorityService:
                     "valid_from": values.valid_from,
                     "valid_until": values.valid_until,
                 },
-                _Refusal(
-                    Denial.NOT_ADMIN,
-                    "authority.denied",
-                    "authority_limit",
-                    None,
-                    {
-                        "role": None if values.role is None else values.role.value,
-                        "user_id": values.user_id,
-                        "type": values.type.value,
-                        "key": key[:64],
-                    },
-                ),
             )
         else:
             with self._db.write() as session:
@@ -882,13 +819,6 @@ class AuthorityService:
             data = self._call(
                 "SELECT rapport_delete_limit(CAST(:id AS integer))",
                 {"id": limit_id},
-                _Refusal(
-                    Denial.NOT_ADMIN,
-                    "authority.denied",
-                    "authority_limit",
-                    limit_id,
-                    {"action": "delete_limit"},
-                ),
             )
         else:
             with self._db.write() as session:

@@ -171,7 +171,11 @@ class ConnectionController(QObject):
         our own writes. Its state shows in the status bar beside the call sources."""
         from app.change_feed import change_feed_for  # loaded with the services
 
-        self.feed = change_feed_for(services.engine, self._report_feed_status)
+        self.feed = change_feed_for(
+            services.engine,
+            self._report_feed_status,
+            listen_url=services.settings.values.get("listen_url"),
+        )
         if self.feed is not None:
             self.feed.start(self.bridge.publish)
             self.bridge.stop_at_shutdown(self.feed.stop_now)  # whoever tears down
