@@ -213,7 +213,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Comment",
         "In Approvals: write the comment for the agent (Alt+M: the counter-offer's amount)",
         "Approvals",
-        ("Alt+C",),
+        ("Alt+E",),
         Scope.NATIVE,
     ),
     ActionSpec(

@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QSystemTrayIcon, QWidget
+from PySide6.QtWidgets import QApplication, QSystemTrayIcon, QWidget
 
 from ui.icons import icon
 
@@ -41,7 +40,7 @@ class DesktopNotifier(QObject):
             )
         else:
             self._toast(title, lines)
-        QGuiApplication.alert(self._window)  # the taskbar entry flashes until looked at
+        QApplication.alert(self._window)  # the taskbar entry flashes until looked at
 
     def _tray(self) -> QSystemTrayIcon:
         if self.tray is None:

@@ -2,7 +2,7 @@
 manager may decide, the selected request beside the customer's relationship and the
 policy hints, and the decision: Approve, Reject or Counter-offer with a comment.
 
-Keyboard: the queue has the focus when the page opens (↑/↓ choose a request); Alt+C
+Keyboard: the queue has the focus when the page opens (↑/↓ choose a request); Alt+E
 goes to the comment, Alt+M to the counter-offer's amount; Ctrl+Enter (anywhere in the
 page) or Alt+A approves after a confirmation naming the amount (Enter confirms, Esc
 cancels); Alt+R rejects and Alt+O counter-offers (both need a comment). The outcome is
@@ -199,7 +199,7 @@ class ApprovalsPage(QWidget):
         )
         self.comment.setTabChangesFocus(True)
         self.comment.setFixedHeight(self.fontMetrics().height() * 3 + 14)
-        comment_label = QLabel("&Comment")
+        comment_label = QLabel("Comm&ent")
         comment_label.setBuddy(self.comment)
         form.addRow(comment_label, self.comment)
         self.counter_amount = QLineEdit()
@@ -492,7 +492,7 @@ class ApprovalsPage(QWidget):
 
         try:
             outcome = await self.bridge.perform(
-                operations.decide, self.services, view.id, kind, comment, amount
+                operations.decide, self.services, view.id, kind, comment, amount, view.customer_id
             )
         except UserError as exc:
             outcome = None

@@ -1,0 +1,540 @@
+"""The supervisor's side of S7 in the window: the live queue (F6) with the relationship
+summary, deciding from the keyboard, a colleague's decision first, counter-offers,
+rejections that need a comment, expiry, the availability heartbeat, the authority matrix
+and single-user mode's switch between staff members.
+
+Each test drives the real window (`window` fixture: a seeded database, SQL on the GUI
+thread forbidden). What the agent does is done by the agent's own `AuthorityService`
+(another acting user on the same database), called on a worker and not published on the
+window's bridge: the supervisor's window hears of it through the change bus, as a second
+Rapport would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QMessageBox
+from sqlalchemy import func, select, update
+
+from app.bootstrap import Services
+from app.services.authority import ConcessionAsk, LimitRow, Outcome, Status, new_key
+from models.authority import AuditEntry, Concession, OverrideDecision, OverrideRequest
+from models.enums import ConcessionType, OverrideStatus, Role
+from tests.conftest import LoopRunner, without_change_feed
+from ui.features.approvals import words
+from ui.features.approvals.matrix import LimitDialog, MatrixDialog
+from ui.features.approvals.page import ApprovalsPage
+from ui.features.approvals.switch_user import SwitchUserDialog
+from ui.shell.main_window import MainWindow
+
+pytestmark = pytest.mark.clock  # requests expire and count down on the real clock
+
+FEE_CENTS = 35000  # S7: the early-upgrade fee (models/seed/story_customers.py)
+REASON = "Customer since 1997, 4 services in one bundle: waive the early-upgrade fee"
+
+
+# -- helpers -----------------------------------------------------------------------------
+
+
+def acting(window: MainWindow, aloop: LoopRunner, login: str) -> Services:
+    """The window's connection with `login` acting (built on a worker: it queries)."""
+    assert window.services is not None
+    return aloop.run(window.bridge.run(window.services.acting_as_login, login))
+
+
+def act_as(window: MainWindow, aloop: LoopRunner, login: str) -> Services:
+    """The window itself acts as `login` from now (single-user mode's switch)."""
+    services = acting(window, aloop, login)
+    window.connection.act_as(services)
+    assert window.services is services
+    return services
+
+
+def on_worker(window: MainWindow, aloop: LoopRunner, fn: Any, *args: Any) -> Any:
+    """Another desk's call: on a worker, and NOT published on this window's bridge."""
+    return aloop.run(window.bridge.run(fn, *args))
+
+
+def dorothy(window: MainWindow, aloop: LoopRunner) -> tuple[int, int]:
+    """S7's customer and the early-upgrade fee policy: (customer id, policy id)."""
+    assert window.services is not None
+    hits = on_worker(window, aloop, window.services.search.search, "Dorothy Hargreaves")
+    customer_id = hits[0].customer_id
+    hints = on_worker(window, aloop, window.services.authority.policy_hints, customer_id)
+    policy = next(h for h in hints if h.code == "EARLY_UPGRADE_FEE")
+    return customer_id, policy.policy_id
+
+
+def ask_fee_waiver(
+    window: MainWindow, aloop: LoopRunner, agent: Services, amount: int = FEE_CENTS
+) -> Outcome:
+    customer_id, policy_id = dorothy(window, aloop)
+    ask = ConcessionAsk(
+        customer_id,
+        ConcessionType.FEE_WAIVER,
+        amount,
+        REASON,
+        policy_id=policy_id,
+    )
+    outcome = on_worker(window, aloop, agent.authority.request_override, ask, new_key())
+    assert outcome.status is Status.PENDING, outcome
+    return outcome
+
+
+def supervisor_page(window: MainWindow, aloop: LoopRunner, login: str = "super01") -> ApprovalsPage:
+    """The window acting as a supervisor, available (its first heartbeat answered), with
+    Approvals open (F6)."""
+    act_as(window, aloop, login)
+    aloop.until(lambda: window.approvals.availability.beats >= 1)
+    window.activateWindow()
+    _press(window, "F6")
+    page = window.approvals.page
+    assert page is not None and window.tabs.currentWidget() is page
+    aloop.until(lambda: window.approvals.loads >= 1 and window.bridge.running == 0)
+    return page
+
+
+def _press(widget: Any, keys: str) -> None:
+    from PySide6.QtGui import QKeySequence
+    from PySide6.QtTest import QTest
+
+    combo = QKeySequence(keys)[0]
+    QTest.keyClick(widget, combo.key(), combo.keyboardModifiers())
+
+
+def count(window: MainWindow, aloop: LoopRunner, model: Any, *where: Any) -> int:
+    assert window.services is not None
+    db = window.services.db
+
+    def read() -> int:
+        with db.read() as session:
+            return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+    return int(on_worker(window, aloop, read))
+
+
+def confirm(aloop: LoopRunner, page: ApprovalsPage) -> QMessageBox:
+    box = aloop.run(page.wait_confirmation(), 5)
+    aloop.until(box.isVisible, 5)
+    return box
+
+
+# -- the queue ---------------------------------------------------------------------------
+
+
+def test_a_request_reaches_the_supervisor_live_with_the_relationship(
+    window: MainWindow, aloop: LoopRunner
+) -> None:
+    page = supervisor_page(window, aloop)
+    assert page.model.rowCount() == 0
+    assert "No request is waiting" in page.empty.text()
+    assert window.approvals.toggle.isVisible() and window.approvals.toggle.isChecked()
+    agent = acting(window, aloop, "agent01")
+
+    asked = time.monotonic()
+    outcome = ask_fee_waiver(window, aloop, agent)
+    aloop.until(lambda: page.model.rowCount() == 1, 5)
+    assert time.monotonic() - asked < 1.0  # live, no click
+    view = page.model.rows[0]
+    assert view.id == outcome.request_id
+    assert page.model.index(0, 0).data() == "Dorothy Hargreaves"
+    assert page.model.index(0, 1).data() == "Fee waiver $350.00 · EARLY_UPGRADE_FEE"
+    assert page.model.index(0, 2).data() == REASON
+    assert page.model.index(0, 3).data() == view.requested_by
+    assert page.model.index(0, 4).data() == "just now"
+    assert page.model.index(0, 5).data().endswith(" left")
+
+    # Selected at once, with the relationship beside it (no click needed).
+    assert page.selected() == view
+    aloop.until(lambda: "Customer since 1997" in page.relationship.text())
+    summary = page.relationship.text()
+    assert "years)" in summary and "Lifetime value" in summary
+    assert "Home Complete" in summary
+    assert "Qualifies for a loyalty exception to" in page.hints.text()
+    assert page.customer.text() == "Dorothy Hargreaves"
+    assert page.expires.text().startswith("Expires in ")
+
+    # The badge and the notification (no system tray offscreen: the in-app toast).
+    assert window.tabs.tabText(window.tabs.indexOf(page)) == "Approvals (1)"
+    assert window.menu_actions["approvals.show"].text() == "&Approvals (1)"
+    title, body = window.approvals.notifier.shown[-1]
+    assert title == "Approval needed: Dorothy Hargreaves"
+    assert "Fee waiver $350.00" in body and REASON[:40] in body
+    assert window.calls.toast.isVisible()
+    assert window.calls.toast.title.text() == title
+
+
+def test_own_requests_and_other_ranks_stay_out_of_the_queue(
+    window: MainWindow, aloop: LoopRunner
+) -> None:
+    admin = acting(window, aloop, "admin")
+    super01 = acting(window, aloop, "super01")
+    limits = on_worker(window, aloop, admin.authority.matrix)
+    base = next(r for r in limits if r.role is Role.SUPERVISOR and r.type is ConcessionType.CREDIT)
+    assert super01.agent.user_id is not None
+    mine = LimitRow(
+        None, None, super01.agent.user_id, None, ConcessionType.CREDIT, True, 1000,
+        None, None, base.period_days, None, None, None,
+    )  # fmt: skip
+    saved = on_worker(window, aloop, admin.authority.set_limit, mine, new_key())
+    assert saved.status is Status.SAVED, saved
+    # super02 is available too: super01's own request has someone to go to.
+    super02 = acting(window, aloop, "super02")
+    on_worker(window, aloop, super02.authority.set_presence, True)
+
+    page = supervisor_page(window, aloop, "super01")
+    customer_id, _policy = dorothy(window, aloop)
+    own = on_worker(
+        window,
+        aloop,
+        window.services.authority.request_override,  # type: ignore[union-attr]
+        ConcessionAsk(customer_id, ConcessionType.CREDIT, 5000, "Billing error, 2 months"),
+        new_key(),
+    )
+    assert own.status is Status.PENDING, own
+    ask_fee_waiver(window, aloop, acting(window, aloop, "agent01"))
+    aloop.until(lambda: page.model.rowCount() >= 1, 5)
+    aloop.run(asyncio.sleep(0.4))  # both requests were heard by now
+    assert [v.requested_by_login for v in page.model.rows] == ["agent01"]
+    theirs = on_worker(window, aloop, super02.authority.approval_queue)
+    assert {v.id for v in theirs} >= {own.request_id}
+    assert all("Approval needed: Dorothy" in t for t, _ in window.approvals.notifier.shown)
+
+
+# -- deciding ----------------------------------------------------------------------------
+
+
+def test_approve_from_the_keyboard_records_one_decision_and_one_concession(
+    window: MainWindow, aloop: LoopRunner, qtbot: Any
+) -> None:
+    page = supervisor_page(window, aloop)
+    outcome = ask_fee_waiver(window, aloop, acting(window, aloop, "agent01"))
+    aloop.until(lambda: page.model.rowCount() == 1, 5)
+    page.table.setFocus()
+    qtbot.keyClick(page.table, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    box = confirm(aloop, page)
+    assert box.text() == "Approve Fee waiver $350.00 · EARLY_UPGRADE_FEE for Dorothy Hargreaves?"
+    qtbot.keyClick(box, Qt.Key.Key_Return)  # Enter confirms
+    aloop.until(lambda: page.outcomes, 5)
+    assert page.outcomes[-1].status is Status.APPROVED
+    assert page.outcome.text() == "Dorothy Hargreaves: Approved — the agent sees it now."
+    aloop.until(lambda: page.model.rowCount() == 0, 5)
+    assert page.outcome.text().endswith("Approved — the agent sees it now.")  # still said
+    request = outcome.request_id
+    assert count(window, aloop, OverrideDecision, OverrideDecision.request_id == request) == 1
+    assert count(window, aloop, Concession, Concession.override_request_id == request) == 1
+    assert window.tabs.tabText(window.tabs.indexOf(page)) == "Approvals"
+
+
+def test_escape_cancels_the_approval(window: MainWindow, aloop: LoopRunner, qtbot: Any) -> None:
+    page = supervisor_page(window, aloop)
+    outcome = ask_fee_waiver(window, aloop, acting(window, aloop, "agent01"))
+    aloop.until(lambda: page.model.rowCount() == 1, 5)
+    qtbot.keyClick(page.table, Qt.Key.Key_A, Qt.KeyboardModifier.AltModifier)  # the mnemonic
+    box = confirm(aloop, page)
+    qtbot.keyClick(box, Qt.Key.Key_Escape)
+    aloop.until(lambda: page.confirmation is None)
+    aloop.run(asyncio.sleep(0.2))
+    assert page.outcomes == []
+    req = outcome.request_id
+    assert count(window, aloop, OverrideDecision, OverrideDecision.request_id == req) == 0
+
+
+def test_a_second_supervisor_finds_it_already_decided(
+    window: MainWindow, aloop: LoopRunner, qtbot: Any
+) -> None:
+    page = supervisor_page(window, aloop)
+    outcome = ask_fee_waiver(window, aloop, acting(window, aloop, "agent01"))
+    aloop.until(lambda: page.model.rowCount() == 1, 5)
+    # Maria (super02) decides first, at her desk; this window has not heard yet.
+    without_change_feed(window, aloop)
+    super02 = acting(window, aloop, "super02")
+    first = on_worker(
+        window, aloop, super02.authority.decide, outcome.request_id, "approve", "OK", None
+    )
+    assert first.status is Status.APPROVED
+    page.table.setFocus()
+    qtbot.keyClick(page.table, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(confirm(aloop, page), Qt.Key.Key_Return)
+    aloop.until(lambda: page.outcomes, 5)
+    said = page.outcome.text()
+    assert said.startswith(f"Dorothy Hargreaves: Already approved by {super02.agent.display_name}")
+    assert said.endswith(": nothing changed.")
+    req = outcome.request_id
+    assert count(window, aloop, OverrideDecision, OverrideDecision.request_id == req) == 1
+    assert count(window, aloop, Concession, Concession.override_request_id == req) == 1
+    # Our own re-read (after the decision) drops it from the queue.
+    aloop.until(lambda: page.model.rowCount() == 0, 5)
+
+
+def test_counter_offer_with_amount_and_comment(
+    window: MainWindow, aloop: LoopRunner, qtbot: Any
+) -> None:
+    page = supervisor_page(window, aloop)
+    outcome = ask_fee_waiver(window, aloop, acting(window, aloop, "agent01"))
+    aloop.until(lambda: page.model.rowCount() == 1, 5)
+    qtbot.keyClick(page.table, Qt.Key.Key_M, Qt.KeyboardModifier.AltModifier)
+    assert QApplication.focusWidget() is page.counter_amount
+    qtbot.keyClicks(page.counter_amount, "500")
+    qtbot.keyClick(page.counter_amount, Qt.Key.Key_O, Qt.KeyboardModifier.AltModifier)
+    # (a mnemonic clicks after a short animation)
+    aloop.until(lambda: "less than the $350.00 asked" in page.outcome.text())  # more: refused
+    page.counter_amount.clear()
+    qtbot.keyClicks(page.counter_amount, "175")
+    qtbot.keyClick(page.counter_amount, Qt.Key.Key_O, Qt.KeyboardModifier.AltModifier)
+    aloop.until(lambda: "counter-offer needs a comment" in page.outcome.text())
+    assert QApplication.focusWidget() is page.comment
+    qtbot.keyClicks(page.comment, "Half the fee: the contract is only 2 months old")
+    qtbot.keyClick(page.comment, Qt.Key.Key_O, Qt.KeyboardModifier.AltModifier)
+    aloop.until(lambda: page.outcomes, 5)
+    assert page.outcomes[-1].status is Status.COUNTERED
+    assert page.outcome.text() == (
+        "Dorothy Hargreaves: Counter-offer of $175.00 sent — the agent can accept it now."
+    )
+    req = outcome.request_id
+    view = on_worker(window, aloop, window.services.authority.override, req)  # type: ignore[union-attr]
+    assert view.status is OverrideStatus.COUNTERED and view.counter_amount_cents == 17500
+    assert view.comment == "Half the fee: the contract is only 2 months old"
+    assert count(window, aloop, Concession, Concession.override_request_id == req) == 0
+
+
+def test_reject_needs_a_comment(window: MainWindow, aloop: LoopRunner, qtbot: Any) -> None:
+    page = supervisor_page(window, aloop)
+    outcome = ask_fee_waiver(window, aloop, acting(window, aloop, "agent01"))
+    aloop.until(lambda: page.model.rowCount() == 1, 5)
+    qtbot.keyClick(page.table, Qt.Key.Key_R, Qt.KeyboardModifier.AltModifier)
+    aloop.until(lambda: page.outcome.text().startswith("Rejecting needs a comment"))
+    assert QApplication.focusWidget() is page.comment
+    aloop.run(asyncio.sleep(0.1))
+    req = outcome.request_id
+    assert count(window, aloop, OverrideDecision, OverrideDecision.request_id == req) == 0
+    qtbot.keyClicks(page.comment, "Policy stands: offer the trade-in instead")
+    qtbot.keyClick(page.comment, Qt.Key.Key_R, Qt.KeyboardModifier.AltModifier)
+    aloop.until(lambda: page.outcomes, 5)
+    assert page.outcome.text() == "Dorothy Hargreaves: Rejected — the agent sees your comment now."
+    assert count(window, aloop, OverrideDecision, OverrideDecision.request_id == req) == 1
+    aloop.until(lambda: page.model.rowCount() == 0, 5)
+
+
+def test_an_expired_request_says_expired(window: MainWindow, aloop: LoopRunner, qtbot: Any) -> None:
+    page = supervisor_page(window, aloop)
+    outcome = ask_fee_waiver(window, aloop, acting(window, aloop, "agent01"))
+    aloop.until(lambda: page.model.rowCount() == 1, 5)
+    without_change_feed(window, aloop)  # the window still shows it when its time is up
+    req = outcome.request_id
+    assert window.services is not None
+    db = window.services.db
+
+    def run_out() -> None:
+        with db.write() as session:
+            session.execute(
+                update(OverrideRequest)
+                .where(OverrideRequest.id == req)
+                .values(expires_at=OverrideRequest.requested_at)
+            )
+
+    on_worker(window, aloop, run_out)
+    page.table.setFocus()
+    qtbot.keyClick(page.table, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(confirm(aloop, page), Qt.Key.Key_Return)
+    aloop.until(lambda: page.outcomes, 5)
+    assert page.outcomes[-1].status is Status.EXPIRED
+    assert page.outcome.text().startswith("Dorothy Hargreaves: Expired")
+    assert count(window, aloop, Concession, Concession.override_request_id == req) == 0
+    view = on_worker(window, aloop, window.services.authority.override, req)
+    assert view.status is OverrideStatus.EXPIRED
+    aloop.until(lambda: page.model.rowCount() == 0, 5)
+
+
+def test_a_request_decided_elsewhere_leaves_the_queue_and_says_by_whom(
+    window: MainWindow, aloop: LoopRunner
+) -> None:
+    page = supervisor_page(window, aloop)
+    outcome = ask_fee_waiver(window, aloop, acting(window, aloop, "agent01"))
+    aloop.until(lambda: page.model.rowCount() == 1, 5)
+    super02 = acting(window, aloop, "super02")
+    on_worker(
+        window, aloop, super02.authority.decide, outcome.request_id, "reject", "No: policy", None
+    )
+    aloop.until(lambda: page.model.rowCount() == 0, 5)
+    aloop.until(lambda: "Rejected by" in page.outcome.text(), 5)
+    assert page.outcome.text().startswith("Dorothy Hargreaves's request (Fee waiver $350.00")
+    assert super02.agent.display_name in page.outcome.text()
+
+
+# -- availability ------------------------------------------------------------------------
+
+
+def test_availability_heartbeats_and_away_means_no_approver(
+    window: MainWindow, aloop: LoopRunner, qtbot: Any
+) -> None:
+    page = supervisor_page(window, aloop)
+    driver = window.approvals.availability
+    assert driver.running and driver.timer.interval() == 10_000
+    agent = acting(window, aloop, "agent01")
+    assert on_worker(window, aloop, agent.authority.approvers_available, Role.SUPERVISOR) == 1
+    beats = driver.beats
+    window.approvals.toggle.click()  # away
+    aloop.until(lambda: driver.beats > beats)
+    assert "away" in page.availability.text()
+    assert on_worker(window, aloop, agent.authority.approvers_available, Role.SUPERVISOR) == 0
+    customer_id, policy_id = dorothy(window, aloop)
+    ask = ConcessionAsk(
+        customer_id, ConcessionType.FEE_WAIVER, FEE_CENTS, REASON, policy_id=policy_id
+    )
+    nobody = on_worker(window, aloop, agent.authority.request_override, ask, new_key())
+    assert nobody.status is Status.NO_APPROVER
+    window.approvals.toggle.click()  # back
+    aloop.until(lambda: driver.beats > beats + 1)
+    assert on_worker(window, aloop, agent.authority.approvers_available, Role.SUPERVISOR) == 1
+
+    # Another user acts: the heartbeats stop and super01 is away at once.
+    act_as(window, aloop, "agent01")
+    assert not driver.running and not window.approvals.toggle.isVisible()
+    aloop.until(lambda: window.bridge.running == 0)
+    assert on_worker(window, aloop, agent.authority.approvers_available, Role.SUPERVISOR) == 0
+
+
+def test_agents_have_no_queue_and_f6_says_why(window: MainWindow, aloop: LoopRunner) -> None:
+    act_as(window, aloop, "agent01")
+    _press(window, "F6")
+    assert window.approvals.page is None
+    assert "Approvals are for supervisors and managers" in window.statusBar().currentMessage()
+    assert not window.approvals.toggle.isVisible()
+    assert not window.approvals.availability.running
+
+
+# -- the authority matrix ----------------------------------------------------------------
+
+
+def _matrix(window: MainWindow, aloop: LoopRunner) -> MatrixDialog:
+    window.menu_actions["authority.matrix"].trigger()
+    dialog = window.approvals.matrix_dialog
+    assert dialog is not None
+    aloop.until(lambda: dialog.model.rowCount() > 0 and window.bridge.running == 0)
+    return dialog
+
+
+def test_an_admin_edits_the_matrix_and_the_change_is_audited(
+    window: MainWindow, aloop: LoopRunner, qtbot: Any
+) -> None:
+    act_as(window, aloop, "admin")
+    dialog = _matrix(window, aloop)
+    assert dialog.edit_button.isVisible() and dialog.add_button.isVisible()
+    rows = dialog.model.rows
+    target = next(
+        n for n, r in enumerate(rows)
+        if r.role is Role.AGENT and r.type is ConcessionType.GOODWILL_GIFT
+    )  # fmt: skip
+    assert dialog.model.index(target, 3).data() == "$30.00"
+    dialog.table.setFocus()
+    dialog.table.selectRow(target)
+    qtbot.keyClick(dialog.table, Qt.Key.Key_Return)
+    editor = dialog.editor
+    assert isinstance(editor, LimitDialog)
+    editor.max_amount.setText("abc")
+    editor.valid_from.setDate(editor.valid_from.date().addYears(30))
+    editor.valid_until.setDate(editor.valid_from.date().addDays(-1))
+    editor.save()
+    assert "Max per concession" in editor.problem.text()
+    assert "Valid until" in editor.problem.text()
+    editor.valid_from.setDate(editor.valid_from.minimumDate())
+    editor.valid_until.setDate(editor.valid_until.minimumDate())
+    editor.max_amount.setText("40")
+    editor.save()
+    aloop.until(lambda: dialog.outcomes, 5)
+    assert dialog.outcomes[-1].status is Status.SAVED
+    aloop.until(lambda: "saved" in dialog.message.text())
+    assert dialog.message.text() == "Role: agent · Goodwill gift: saved."
+    row = next(
+        r for r in dialog.model.rows
+        if r.role is Role.AGENT and r.type is ConcessionType.GOODWILL_GIFT
+    )  # fmt: skip
+    assert row.max_amount_cents == 4000
+
+    assert window.services is not None
+    db = window.services.db
+
+    def audit() -> list[AuditEntry]:
+        with db.read() as session:
+            found = session.scalars(
+                select(AuditEntry)
+                .where(AuditEntry.action == "authority.limit")
+                .order_by(AuditEntry.id.desc())
+            ).all()
+            session.expunge_all()
+            return list(found)
+
+    entries = on_worker(window, aloop, audit)
+    assert len(entries) == 1
+    assert entries[0].actor == "admin"
+    assert entries[0].before["max_amount_cents"] == 3000  # type: ignore[index]
+    assert entries[0].after["max_amount_cents"] == 4000  # type: ignore[index]
+    dialog.close()
+
+
+def test_an_agent_reads_the_matrix_but_cannot_change_it(
+    window: MainWindow, aloop: LoopRunner, qtbot: Any
+) -> None:
+    act_as(window, aloop, "agent01")
+    dialog = _matrix(window, aloop)
+    assert not dialog.edit_button.isVisible() and not dialog.add_button.isVisible()
+    assert "Read only" in dialog.message.text()
+    dialog.table.setFocus()
+    dialog.table.selectRow(0)
+    qtbot.keyClick(dialog.table, Qt.Key.Key_Return)
+    assert dialog.editor is None
+    assert dialog.message.text() == "Read only: only an admin changes the authority matrix."
+    # Whatever the dialog shows, the service refuses (and audits) the agent's write.
+    from app.operations import authority as operations
+
+    row = dialog.model.rows[0]
+    outcome = aloop.run(
+        window.bridge.perform(operations.set_limit, window.services, row, new_key())
+    )
+    assert outcome.status is Status.DENIED and outcome.reason.value == "not_admin"
+    assert words.save_outcome(outcome).startswith("Only an admin")
+    dialog.close()
+
+
+# -- single-user mode --------------------------------------------------------------------
+
+
+def test_switch_user_on_sqlite_changes_who_acts(
+    window: MainWindow, aloop: LoopRunner, qtbot: Any
+) -> None:
+    assert window.services is not None
+    single = window.services.backend == "sqlite"
+    switch = window.menu_actions["user.switch"]
+    assert switch.isVisible() is single
+    assert window.approvals.mode_label.isVisible() is single
+    if not single:
+        return
+    assert window.approvals.mode_label.text().startswith("Single-user mode")
+    switch.trigger()
+    dialog = window.approvals.switch_dialog
+    assert isinstance(dialog, SwitchUserDialog)
+    aloop.until(lambda: dialog.list.count() > 0)
+    logins = dialog.logins()
+    assert {"agent01", "super01", "admin"} <= set(logins) and len(logins) <= 10
+    dialog.choose("super01")
+    qtbot.keyClick(dialog.list, Qt.Key.Key_Return)
+    aloop.until(lambda: window.services is not None and window.services.agent.login == "super01")
+    agent = window.services.agent
+    assert agent.role is Role.SUPERVISOR
+    assert window.windowTitle() == f"Rapport — {agent.display_name} (supervisor)"
+    assert window.approvals.mode_label.text() == (
+        f"Single-user mode · {agent.display_name} (supervisor)"
+    )
+    assert window.services.authority.agent.login == "super01"  # the acting services
+    assert window.approvals.toggle.isVisible()
+    window.activateWindow()  # the dialog had it
+    aloop.until(lambda: QApplication.activeWindow() is window)
+    _press(window, "F6")
+    assert isinstance(window.tabs.currentWidget(), ApprovalsPage)
+    assert window.tabs.currentWidget() is window.approvals.page
