@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QPoint
-from PySide6.QtGui import QPainter
+from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtGui import QColor, QPainter, QPixmap
 from PySide6.QtWidgets import QApplication, QWidget
 
 from app.config import load_settings
@@ -330,6 +330,7 @@ async def run_approvals(app: QApplication, db: str, out: Path) -> None:
         page = window.approvals.page
         assert page is not None
         await settle(app, window, 1.0)
+        page.outcome.clear()  # what became of the last size's requests
         for row, view in enumerate(page.model.rows):
             if view.customer_name.startswith("Dorothy"):
                 page.table.selectRow(row)
@@ -340,7 +341,7 @@ async def run_approvals(app: QApplication, db: str, out: Path) -> None:
         page.approve()
         box = await page.wait_confirmation()
         await settle(app, window, 0.3)
-        await shoot_with_dialog(app, window, box, out, f"approvals-confirm-{suffix}")
+        await shoot_dialogs(app, window, [box], out, f"approvals-confirm-{suffix}")
         yes = next(b for b in box.buttons() if b.text() == "Approve")
         yes.click()
         await settle(app, window, 1.0)
@@ -356,9 +357,9 @@ async def run_approvals(app: QApplication, db: str, out: Path) -> None:
         dialog = window.approvals.matrix_dialog
         assert dialog is not None
         screen = window.geometry()
-        dialog.resize(min(1040, screen.width() - 60), min(620, screen.height() - 80))
+        dialog.resize(min(1080, screen.width() - 60), min(840, screen.height() - 100))
         await settle(app, window, 0.8)
-        await shoot_with_dialog(app, window, dialog, out, f"authority-matrix-{suffix}")
+        await shoot_dialogs(app, window, [dialog], out, f"authority-matrix-{suffix}")
         for row, limit in enumerate(dialog.model.rows):
             if limit.role is not None and limit.role.value == "agent":
                 if limit.type.value == "goodwill_gift":
@@ -366,25 +367,8 @@ async def run_approvals(app: QApplication, db: str, out: Path) -> None:
         dialog.edit_selected()
         editor = dialog.editor
         assert editor is not None
-        await settle(app, window, 0.4)
-        picture = dialog.grab()
-        painter = QPainter(picture)
-        painter.drawPixmap(QPoint((picture.width() - editor.width()) // 2, 40), editor.grab())
-        painter.end()
-        await settle(app, window, 0.1)
-        combined = window.grab()
-        painter = QPainter(combined)
-        painter.drawPixmap(
-            QPoint(
-                (combined.width() - picture.width()) // 2,
-                (combined.height() - picture.height()) // 3,
-            ),
-            picture,
-        )
-        painter.end()
-        path = out / f"authority-limit-{suffix}.png"
-        combined.save(str(path))
-        print(path)
+        editor.max_amount.setText("40.00")
+        await shoot_dialogs(app, window, [dialog, editor], out, f"authority-limit-{suffix}")
         editor.reject()
         dialog.close()
         await settle(app, window, 0.3)
@@ -392,6 +376,46 @@ async def run_approvals(app: QApplication, db: str, out: Path) -> None:
     window.close()
     bridge.shutdown()
     services.close()
+
+
+def _framed(dialog: QWidget) -> QPixmap:
+    """A dialog as a window manager frames it: a border and a title bar with its title
+    (offscreen and under Xvfb without a window manager, a grab has neither)."""
+    inner = dialog.grab()
+    bar = 28
+    picture = QPixmap(inner.width() + 2, inner.height() + bar + 1)
+    picture.fill(QColor("#8c959f"))
+    painter = QPainter(picture)
+    painter.fillRect(1, 1, inner.width(), bar - 1, QColor("#dfe3e8"))
+    font = painter.font()
+    font.setBold(True)
+    painter.setFont(font)
+    painter.setPen(QColor("#1f2328"))
+    painter.drawText(
+        QRect(1, 1, inner.width(), bar - 1), Qt.AlignmentFlag.AlignCenter, dialog.windowTitle()
+    )
+    painter.drawPixmap(1, bar, inner)
+    painter.end()
+    return picture
+
+
+async def shoot_dialogs(
+    app: QApplication, window: MainWindow, dialogs: list[QWidget], out: Path, name: str
+) -> None:
+    """The window with its dialogs over it, framed, each opened from the one before."""
+    await settle(app, window, 0.4)
+    picture = window.grab()
+    painter = QPainter(picture)
+    y = 0
+    for n, dialog in enumerate(dialogs):
+        framed = _framed(dialog)
+        x = (picture.width() - framed.width()) // 2
+        y = max(8, (picture.height() - framed.height()) // 3) if n == 0 else y + 90
+        painter.drawPixmap(QPoint(x, y), framed)
+    painter.end()
+    path = out / f"{name}.png"
+    picture.save(str(path))
+    print(path)
 
 
 def _ask_overrides(services: Any, agents: list[Any]) -> list[tuple[int, int]]:

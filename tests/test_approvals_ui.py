@@ -218,7 +218,7 @@ def test_approve_from_the_keyboard_records_one_decision_and_one_concession(
     page.table.setFocus()
     qtbot.keyClick(page.table, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     box = confirm(aloop, page)
-    assert box.text() == "Approve Fee waiver $350.00 · EARLY_UPGRADE_FEE for Dorothy Hargreaves?"
+    assert box.text() == "Approve a $350.00 fee waiver for Dorothy Hargreaves?"
     qtbot.keyClick(box, Qt.Key.Key_Return)  # Enter confirms
     aloop.until(lambda: page.outcomes, 5)
     assert page.outcomes[-1].status is Status.APPROVED

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QPushButton,
     QSpinBox,
@@ -164,7 +165,9 @@ class LimitDialog(QDialog):
         self.period_days.setSuffix(" days")
         self.period_days.setValue(row.period_days)
         per_customer.addWidget(self.period_days)
-        form.addRow("Per c&ustomer ($)", per_customer)
+        per_customer_label = QLabel("Per c&ustomer ($)")
+        per_customer_label.setBuddy(self.period_total)
+        form.addRow(per_customer_label, per_customer)
         self.valid_from = _date_edit("Valid from", row.valid_from)
         self.valid_until = _date_edit("Valid until", row.valid_until)
         form.addRow("Valid &from", self.valid_from)
@@ -338,7 +341,7 @@ class MatrixDialog(QDialog):
         buttons.addWidget(close)
         layout.addLayout(buttons)
         screen = parent.screen().availableGeometry()
-        self.resize(min(1040, screen.width() - 60), min(620, screen.height() - 80))
+        self.resize(min(1080, screen.width() - 60), min(840, screen.height() - 100))
         self._update_buttons()
 
     def reload(self) -> None:

@@ -68,6 +68,7 @@ TICK_MS = 1000  # the countdowns move once a second while the page is shown
 URGENT_SECONDS = 60  # under a minute left: the countdown turns red
 GOOD = "#2e7d32"
 BAD = "#c62828"
+NOTICE = "#8a5a00"  # news about a request, neither your success nor a refusal
 MUTED = "#59636e"
 URGENT = QColor(BAD)
 
@@ -329,7 +330,7 @@ class ApprovalsPage(QWidget):
         self._say(
             f"{view.customer_name}'s request ({words.what(view)}): "
             + words.request_status(now_view, self.clock()),
-            now_view.status.value == "pending",
+            None,
         )
 
     # -- the selected request --------------------------------------------------------------
@@ -396,12 +397,11 @@ class ApprovalsPage(QWidget):
         self, summary: RelationshipSummary, hints: list[PolicyHint], view: OverrideView
     ) -> None:
         self.relationship.setText(words.join_lines(words.relationship_lines(summary)))
-        # The request's own policy first: it is the one being decided.
-        ordered = sorted(hints, key=lambda h: h.code != view.policy_code)
+        shown = words.hints_for(hints, view.policy_code)
         self.hints.setText(
-            words.join_lines([words.hint_line(h) for h in ordered])
-            if ordered
-            else "No policy applies."
+            words.join_lines([words.hint_line(h) for h in shown])
+            if shown
+            else "No policy exception applies to this customer."
         )
 
     # -- deciding --------------------------------------------------------------------------
@@ -415,9 +415,12 @@ class ApprovalsPage(QWidget):
         box.setIcon(QMessageBox.Icon.Question)
         box.setWindowTitle("Approve this request?")
         box.setTextFormat(Qt.TextFormat.PlainText)
-        box.setText(f"Approve {words.what(view)} for {view.customer_name}?")
+        box.setText(f"Approve {words.asked_words(view)} for {view.customer_name}?")
+        policy = f"Policy: {view.policy_code}\n" if view.policy_code else ""
+        comment = self.comment.toPlainText().strip()
+        said = f"\nYour comment: “{comment}”" if comment else ""
         box.setInformativeText(
-            f"Asked by {view.requested_by}: “{view.reason}”\n"
+            f"{policy}Asked by {view.requested_by}: “{view.reason}”{said}\n\n"
             "The concession is recorded at once and the agent sees it."
         )
         yes = box.addButton("Approve", QMessageBox.ButtonRole.AcceptRole)
@@ -482,7 +485,7 @@ class ApprovalsPage(QWidget):
         self.deciding = True
         for button in (self.approve_button, self.reject_button, self.counter_button):
             button.setEnabled(False)
-        self._say("Recording your decision…", True)
+        self._say("Recording your decision…", None)
         self.bridge.spawn(self._record(view, kind, self.comment.toPlainText().strip(), amount))
 
     async def _record(
@@ -490,19 +493,20 @@ class ApprovalsPage(QWidget):
     ) -> None:
         from app.operations import authority as operations
 
+        outcome: Outcome | None = None
+        ok: bool | None = False
         try:
             outcome = await self.bridge.perform(
                 operations.decide, self.services, view.id, kind, comment, amount, view.customer_id
             )
         except UserError as exc:
-            outcome = None
-            text, ok = str(exc), False
+            text = str(exc)
         except Exception as exc:
             log.warning("recording a decision failed", exc_info=True)
-            outcome = None
-            text, ok = f"Not recorded: {exc}", False
+            text = f"Not recorded: {exc}"
         else:
-            text, ok = words.decision_outcome(outcome, view), outcome.ok
+            text = words.decision_outcome(outcome, view)
+            ok = None if outcome.status.value == "expired" else outcome.ok
         if not shiboken6.isValid(self):
             return
         self.deciding = False
@@ -522,9 +526,12 @@ class ApprovalsPage(QWidget):
         for button in (self.approve_button, self.reject_button, self.counter_button):
             button.setEnabled(view is not None)
 
-    def _say(self, text: str, ok: bool) -> None:
+    def _say(self, text: str, ok: bool | None) -> None:
+        """A sentence under the buttons: green when done, red when refused, brown for
+        news about a request (`ok` None: decided elsewhere, withdrawn, expired)."""
         self.outcome.setText(text)
-        self.outcome.setStyleSheet(f"color: {GOOD if ok else BAD};")
+        colour = NOTICE if ok is None else GOOD if ok else BAD
+        self.outcome.setStyleSheet(f"color: {colour};")
 
     async def wait_confirmation(self) -> QMessageBox:
         """The open confirmation (tests and the screenshots wait for it)."""

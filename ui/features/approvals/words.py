@@ -106,8 +106,17 @@ def countdown(expires_at: dt.datetime | None, now: dt.datetime) -> str:
     return f"{fmt.duration(left)} left"
 
 
-def relationship_lines(summary: RelationshipSummary, currency: str = "USD") -> list[str]:
-    """The relationship a supervisor weighs, one fact a line; churn risk only when known."""
+SERVICE_WORDS = {"tv": "TV"}
+
+
+def service_words(name: str) -> str:
+    return SERVICE_WORDS.get(name.lower(), name)
+
+
+def relationship_lines(summary: RelationshipSummary) -> list[str]:
+    """The relationship a supervisor weighs, one fact a line; churn risk only when known.
+    Money in the currency the customer buys in most (`summary.currency`)."""
+    currency = summary.currency
     lines: list[str] = []
     if summary.customer_since is not None:
         years = summary.tenure_years
@@ -119,15 +128,15 @@ def relationship_lines(summary: RelationshipSummary, currency: str = "USD") -> l
     lines.append(value)
     if summary.tier:
         lines.append(f"Tier: {fmt.label(summary.tier)}")
+    services = ", ".join(service_words(s) for s in summary.services)
     if summary.bundle and summary.services:
         lines.append(
-            f"Bundle: {summary.bundle} ({fmt.plural(len(summary.services), 'service')}: "
-            f"{', '.join(summary.services)})"
+            f"Bundle: {summary.bundle} ({fmt.plural(len(summary.services), 'service')}: {services})"
         )
     elif summary.bundle:
         lines.append(f"Bundle: {summary.bundle}")
     elif summary.services:
-        lines.append(f"Services: {', '.join(summary.services)}")
+        lines.append(f"Services: {services}")
     if summary.concessions_12m:
         lines.append(
             f"{fmt.plural(summary.concessions_12m, 'concession')} in 12 months "
@@ -146,6 +155,25 @@ def relationship_lines(summary: RelationshipSummary, currency: str = "USD") -> l
     if summary.churn_risk:
         lines.append(f"Churn risk: {summary.churn_risk}")
     return lines
+
+
+def hints_for(hints: Sequence[PolicyHint], policy_code: str | None) -> list[PolicyHint]:
+    """The hints worth a supervisor's eye for a request: the request's own policy first
+    (qualifying or not: it is the one being decided), then the other policies the
+    customer qualifies for an exception to. Policies they do not qualify for and that
+    the request is not about are noise here."""
+    own = [h for h in hints if policy_code is not None and h.code == policy_code]
+    return own + [h for h in hints if h.qualifies and h not in own]
+
+
+def asked_words(view: OverrideView) -> str:
+    """The ask in a sentence's words: "a $350.00 fee waiver", "a 15% discount ($45.00)"."""
+    amount = fmt.money(view.amount_cents, view.currency)
+    kind = type_words(view.type).lower()
+    if view.percent is not None:
+        return f"a {percent_text(view.percent)} {kind} ({amount})"
+    article = "an" if kind[:1] in "aeiou" else "a"
+    return f"{article} {amount} {kind}"
 
 
 def hint_line(hint: PolicyHint) -> str:
