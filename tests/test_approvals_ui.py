@@ -155,8 +155,12 @@ class Staff:
 
 
 @pytest.fixture
-def staff(engine: Engine) -> Iterator[Staff]:
+def staff(engine: Engine, request: pytest.FixtureRequest) -> Iterator[Staff]:
     """Requested before `window`, so its logins go after the window has disconnected."""
+    if engine.dialect.name == "postgresql" and request.config.getoption("--any-hour"):
+        # The functions stamp and expire requests by the server's now(), which
+        # --any-hour cannot move: the SQLite runs cover the UI at every instant.
+        pytest.skip("PostgreSQL's clock does not travel with --any-hour")
     made = Staff(engine)
     yield made
     made.close()
@@ -498,11 +502,43 @@ def test_availability_heartbeats_and_away_means_no_approver(desk: Desk) -> None:
     aloop.until(lambda: driver.beats > beats + 1)
     assert approvers() == 1
 
-    # Someone else takes the window: the heartbeats stop and super01 is away at once.
+    # Someone else takes the window.
+    supervisor = window.services.agent.display_name  # type: ignore[union-attr]
     staff.become(window, aloop, guard, "agent01")
-    assert not driver.running and not window.approvals.toggle.isVisible()
+    assert not window.approvals.toggle.isVisible()
     aloop.until(lambda: window.bridge.running == 0)
+    if staff.pg:  # another person's login: super01's heartbeats stop, away at once
+        assert not driver.running
+        assert approvers() == 0
+    else:  # single-user mode: super01 stays available for the demo's agent to ask
+        assert driver.running and list(driver.background) == ["super01"]
+        assert approvers() == 1
+        assert window.approvals.mode_label.text().endswith(
+            f"(agent) · available to approve: {supervisor}"
+        )
+        beats = driver.beats
+        driver.beat()
+        aloop.until(lambda: driver.beats > beats)
+        staff.become(window, aloop, guard, "super01")  # back at the desk: no longer kept
+        assert driver.background == {} and driver.running
+    aloop.run(window.approvals.leave())  # quitting: away at once
+    assert not driver.running
     assert approvers() == 0
+
+
+def test_away_means_no_notification_but_the_queue_stays_live(desk: Desk) -> None:
+    window, aloop, staff, guard = desk
+    page = supervisor_page(window, aloop, staff, guard)
+    super02 = staff.desk(window, aloop, "super02")
+    on_worker(window, aloop, super02.authority.set_presence, True)  # someone else is in
+    beats = window.approvals.availability.beats
+    window.approvals.toggle.click()  # away
+    aloop.until(lambda: window.approvals.availability.beats > beats)
+    ask_fee_waiver(window, aloop, staff.desk(window, aloop, "agent01"))
+    aloop.until(lambda: page.model.rowCount() == 1, 5)  # still listed, still decidable
+    assert window.approvals.notifier.shown == []
+    assert not window.calls.toast.isVisible()
+    assert window.tabs.tabText(window.tabs.indexOf(page)) == "Approvals (1)"
 
 
 def test_agents_have_no_queue_and_f6_says_why(desk: Desk) -> None:
@@ -646,3 +682,26 @@ def test_switch_user_on_sqlite_changes_who_acts(desk: Desk, qtbot: Any) -> None:
     _press(window, "F6")
     assert isinstance(window.tabs.currentWidget(), ApprovalsPage)
     assert window.tabs.currentWidget() is window.approvals.page
+
+
+def test_single_user_mode_plays_s7_in_one_window(desk: Desk, engine: Engine, qtbot: Any) -> None:
+    """The demo: super01 is in, the window switches to agent01 who asks, back to super01
+    who approves; agent01 again sees it approved."""
+    window, aloop, staff, guard = desk
+    if staff.pg:
+        pytest.skip("single-user mode is the embedded database's")
+    page = supervisor_page(window, aloop, staff, guard, "super01")
+    agent = staff.become(window, aloop, guard, "agent01")  # super01 stays available
+    assert window.approvals.page is None  # the agent has no queue
+    outcome = ask_fee_waiver(window, aloop, agent)  # the window's own services now
+    assert outcome.approvers == 1
+    page = supervisor_page(window, aloop, staff, guard, "super01")
+    aloop.until(lambda: page.model.rowCount() == 1, 5)
+    qtbot.keyClick(page.table, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(confirm(aloop, page), Qt.Key.Key_Return)
+    aloop.until(lambda: page.outcomes, 5)
+    assert page.outcomes[-1].status is Status.APPROVED
+    agent = staff.become(window, aloop, guard, "agent01")
+    mine = on_worker(window, aloop, agent.authority.my_requests)
+    assert mine[0].id == outcome.request_id and mine[0].status is OverrideStatus.APPROVED
+    assert count(engine, Concession, Concession.override_request_id == outcome.request_id) == 1

@@ -4,9 +4,15 @@ approvals" toggle and the heartbeat behind it.
 `AvailabilityDriver` sends `set_presence(available)` at once when started or toggled,
 then every `HEARTBEAT_MS` (app/services/authority.py: a presence older than 30 s counts
 as away, so a crashed client stops receiving requests by itself), always through an
-operation on the bridge's workers, never on the GUI thread. `stop()` stops the timer;
-`leave()` waits for the beats on their way and says "away" once, so an approver who
-quits or hands the desk to someone else stops receiving requests at once.
+operation on the bridge's workers, never on the GUI thread. `stop()` ends the current
+approver's heartbeats; `leave()` waits for the beats on their way and says "away" once,
+so an approver who quits or hands the desk to someone else stops receiving requests at
+once.
+
+Single-user mode (the embedded database, one person playing every part of a demo): an
+approver who hands the window to someone else while available stays available
+(`keep_beating`), as if still at their own desk, so the agent the demo switches to has
+someone to ask. Their beats go on until they act here again, or the app quits.
 
 Signals:
     changed(bool): the approver switched availability (the page and notifications follow).
@@ -40,6 +46,7 @@ class AvailabilityDriver(QObject):
         self._bridge = bridge
         self.toggle = toggle
         self.services: Services | None = None
+        self.background: dict[str, Services] = {}  # single-user mode: login -> services
         self.beats = 0  # heartbeats answered (tests count them)
         self.failures = 0
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -57,21 +64,44 @@ class AvailabilityDriver(QObject):
 
     def start(self, services: Services) -> None:
         """Heartbeats for `services`' agent, from now (the toggle says available or not)."""
+        self.background.pop(services.agent.login, None)  # acting here again
         self.services = services
         self.timer.start()
         self.beat()
 
     def stop(self) -> Services | None:
-        """No more heartbeats; returns the services they were for (to `leave` with)."""
-        self.timer.stop()
+        """No more heartbeats for the current approver; returns their services (to `leave`
+        with). The timer goes on for those kept beating in the background."""
         services, self.services = self.services, None
+        if not self.background:
+            self.timer.stop()
         return services
+
+    def keep_beating(self, services: Services) -> None:
+        """Single-user mode: `services`' approver stays available after handing over."""
+        self.background[services.agent.login] = services
+        if not self.timer.isActive():
+            self.timer.start()
+
+    def forget_other_databases(self, identity: str) -> None:
+        """Another database is connected: those kept beating belong to the old one (their
+        presence there goes stale by itself)."""
+        for login, services in list(self.background.items()):
+            if services.database_identity != identity:
+                del self.background[login]
+        if self.services is None and not self.background:
+            self.timer.stop()
 
     def beat(self) -> None:
         if self.services is not None:
-            task = self._bridge.spawn(self._send(self.services, self.available))
-            self._in_flight.add(task)
-            task.add_done_callback(self._in_flight.discard)
+            self._spawn(self.services, self.available)
+        for services in self.background.values():
+            self._spawn(services, True)
+
+    def _spawn(self, services: Services, available: bool) -> None:
+        task = self._bridge.spawn(self._send(services, available))
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
 
     async def leave(self, services: Services | None) -> None:
         """Say "away" once for `services` (after the beats on their way)."""
@@ -79,6 +109,15 @@ class AvailabilityDriver(QObject):
             await asyncio.wait(set(self._in_flight))
         if services is not None:
             await self._send(services, False)
+
+    async def leave_all(self) -> None:
+        """Quitting: no more beats; everyone this app kept available is away now."""
+        self.timer.stop()
+        current, self.services = self.services, None
+        kept = list(self.background.values())
+        self.background.clear()
+        for services in ([current] if current is not None else []) + kept:
+            await self.leave(services)
 
     def _toggled(self, available: bool) -> None:
         self.toggle.setToolTip(

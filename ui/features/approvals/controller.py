@@ -118,21 +118,29 @@ class ApprovalsController(QObject):
         agent = services.agent
         single = services.backend == "sqlite"
         self.mode_label.setVisible(single)
+        self.toggle.setVisible(self.approver)
+        self.availability.forget_other_databases(services.database_identity)
+        if self.approver:
+            self.availability.start(services)  # (no longer kept in the background)
+        kept = [s.agent.display_name for s in self.availability.background.values()]
         self.mode_label.setText(
             f"Single-user mode · {agent.display_name} ({words.role_words(agent.role)})"
+            + (f" · available to approve: {', '.join(kept)}" if kept else "")
             if single
             else ""
         )
-        self.toggle.setVisible(self.approver)
         if self.approver:
-            self.availability.start(services)
             self.refresh()
 
     def detach(self, drop_page: Callable[[QWidget], None]) -> None:
         """The connection or the acting user changes: stop, say "away", drop the page."""
         left = self.availability.stop()
         if left is not None:
-            self.bridge.spawn(self.availability.leave(left))
+            if left.backend == "sqlite" and self.availability.available:
+                # Single-user mode: still "at their desk" for the demo's next part.
+                self.availability.keep_beating(left)
+            else:
+                self.bridge.spawn(self.availability.leave(left))
         self._stale.stop()
         self._expiry.stop()
         self._generation += 1  # a read on its way belongs to the old user
@@ -154,9 +162,10 @@ class ApprovalsController(QObject):
         self._stale.stop()
         self._expiry.stop()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.availability.leave(self.availability.stop()), timeout_s)
+            await asyncio.wait_for(self.availability.leave_all(), timeout_s)
 
     def close(self) -> None:
+        self.availability.background.clear()
         self.availability.stop()
         self._stale.stop()
         self._expiry.stop()
