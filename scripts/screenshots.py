@@ -320,34 +320,39 @@ async def run_approvals(app: QApplication, db: str, out: Path) -> None:
     services = window.services
     assert services is not None
     agents = [await bridge.run(services.acting_as_login, login) for login in ("agent01", "agent02")]
+    await settle(app, window, 0.4)  # the first heartbeat: available
+    asked = await bridge.run(_ask_overrides, services, agents)
+    window.show_approvals()
+    page = window.approvals.page
+    assert page is not None
+    await settle(app, window, 1.0)
+    for row, view in enumerate(page.model.rows):
+        if view.customer_name.startswith("Dorothy"):
+            page.table.selectRow(row)
+    window.calls.toast.hide()
+    page.comment.setPlainText("Loyalty exception: 29 years, full bundle. Approved.")
+    # The same requests at both sizes: the queue, then the confirmation (cancelled).
     for width, height in SIZES:
         window.setGeometry(0, 0, width, height)
         suffix = f"{width}x{height}"
-        window.tabs.close_all()
-        await settle(app, window, 0.4)  # the first heartbeat: available
-        asked = await bridge.run(_ask_overrides, services, agents)
-        window.show_approvals()
-        page = window.approvals.page
-        assert page is not None
-        await settle(app, window, 1.0)
-        page.outcome.clear()  # what became of the last size's requests
-        for row, view in enumerate(page.model.rows):
-            if view.customer_name.startswith("Dorothy"):
-                page.table.selectRow(row)
         await settle(app, window, 0.8)
-        window.calls.toast.hide()
         await shoot(app, window, out, f"approvals-queue-{suffix}")
-        page.comment.setPlainText("Loyalty exception: 29 years, full bundle. Approved.")
         page.approve()
         box = await page.wait_confirmation()
-        await settle(app, window, 0.3)
         await shoot_dialogs(app, window, [box], out, f"approvals-confirm-{suffix}")
-        yes = next(b for b in box.buttons() if b.text() == "Approve")
-        yes.click()
-        await settle(app, window, 1.0)
-        await shoot(app, window, out, f"approvals-decided-{suffix}")
-        await bridge.run(_withdraw, agents, asked)
-        await settle(app, window, 0.4)
+        if width != SIZES[-1][0]:
+            box.reject()
+            await settle(app, window, 0.3)
+    # Approved: the outcome stays said while the next request is shown.
+    yes = next(b for b in box.buttons() if b.text() == "Approve")
+    yes.click()
+    await settle(app, window, 1.0)
+    for width, height in SIZES:
+        window.setGeometry(0, 0, width, height)
+        await settle(app, window, 0.6)
+        await shoot(app, window, out, f"approvals-decided-{width}x{height}")
+    await bridge.run(_withdraw, agents, asked)
+    await settle(app, window, 0.4)
     # The matrix as the admin sees it, and one row being edited.
     window.connection.act_as(await bridge.run(services.acting_as_login, "admin"))
     for width, height in SIZES:
