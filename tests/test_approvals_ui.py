@@ -349,6 +349,22 @@ def test_approve_from_the_keyboard_records_one_decision_and_one_concession(
     assert window.tabs.tabText(window.tabs.indexOf(page)) == "Approvals"
 
 
+def test_what_is_typed_survives_a_new_request(desk: Desk, qtbot: Any) -> None:
+    window, aloop, staff, guard = desk
+    page = supervisor_page(window, aloop, staff, guard)
+    _agent, outcome = agent_asks(window, aloop, staff, page)
+    qtbot.keyClicks(page.comment, "Checking the contract first")
+    page.counter_amount.setText("100")
+    customer_id, _policy = dorothy(window, aloop)
+    other = staff.desk(window, aloop, "agent02")
+    gift = ConcessionAsk(customer_id, ConcessionType.GOODWILL_GIFT, 9000, "Late engineer")
+    assert on_worker(window, aloop, other.authority.request_override, gift, new_key()).ok
+    aloop.until(lambda: page.model.rowCount() == 2, 5)
+    assert page.selected() is not None and page.selected().id == outcome.request_id
+    assert page.comment.toPlainText() == "Checking the contract first"
+    assert page.counter_amount.text() == "100"
+
+
 def test_escape_cancels_the_approval(desk: Desk, engine: Engine, qtbot: Any) -> None:
     window, aloop, staff, guard = desk
     page = supervisor_page(window, aloop, staff, guard)
