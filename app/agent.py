@@ -81,3 +81,14 @@ def agent_named(session: Session, login: str, database: str, workstation: str) -
     if staff is None:
         return AgentContext(login, login, Role.AGENT, None, workstation, database)
     return AgentContext(login, staff.display_name, staff.role, staff.id, workstation, database)
+
+
+def staff_logins(session: Session) -> list[tuple[str, str, Role]]:
+    """Active staff as (login, display name, role), by login: whom single-user mode's
+    "Switch user" may act as (runs on a worker thread: it queries)."""
+    rows = session.execute(
+        select(User.login, User.display_name, User.role)
+        .where(User.active.is_(True))
+        .order_by(User.login)
+    ).all()
+    return [(r.login, r.display_name, Role(r.role)) for r in rows]

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from app.agent import AgentContext, resolve_agent, workstation_id
+from app.agent import AgentContext, agent_named, resolve_agent, staff_logins, workstation_id
 from app.config import Settings
 from app.credentials import with_stored_password
 from app.database_identity import database_identity
@@ -40,6 +40,7 @@ from models.database import (
     normalize_url,
     stored_revision,
 )
+from models.enums import Role
 from models.people import Customer
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,18 @@ class Services:
             self.db, self.customers, self.settings.default_region, self.calls.workstation, agent
         )
         return dataclasses.replace(self, agent=agent, **acting)
+
+    def acting_as_login(self, login: str) -> Services:
+        """Single-user mode (SQLite has no logins): these services with the staff member
+        `login` acting, as "Switch user" offers. Queries: run it on a worker."""
+        with self.db.read() as session:
+            agent = agent_named(session, login, self.database_identity, self.agent.workstation)
+        return self.acting_as(agent)
+
+    def staff_logins(self) -> list[tuple[str, str, Role]]:
+        """Whom `acting_as_login` may act as: (login, name, role). Queries: on a worker."""
+        with self.db.read() as session:
+            return staff_logins(session)
 
     def close(self) -> None:
         self.engine.dispose()

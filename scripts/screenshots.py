@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QPoint
-from PySide6.QtGui import QPainter
+from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtGui import QColor, QPainter, QPixmap
 from PySide6.QtWidgets import QApplication, QWidget
 
 from app.config import load_settings
@@ -301,12 +301,192 @@ async def run(app: QApplication, db: str, out: Path) -> None:
             window.services.close()
 
 
+# -- Approvals (S7, the supervisor's side) ----------------------------------------------
+
+
+async def run_approvals(app: QApplication, db: str, out: Path) -> None:
+    """S7 from the supervisor's desk, in single-user mode (the embedded database): agents
+    ask, super01's queue shows them live beside the customer's relationship, one is
+    approved; then the authority matrix as the admin edits it."""
+    out.mkdir(parents=True, exist_ok=True)
+    apply_theme(app, "light")
+    bridge = DatabaseBridge()
+    window = MainWindow(load_settings(cli={"db_url": db, "user": "super01"}), bridge)
+    window.show()
+    await window.connect_database()
+    assert window.services is not None
+    if window.services.agent.login != "super01":  # a database whose user is someone else
+        window.connection.act_as(await bridge.run(window.services.acting_as_login, "super01"))
+    services = window.services
+    assert services is not None
+    agents = [await bridge.run(services.acting_as_login, login) for login in ("agent01", "agent02")]
+    await settle(app, window, 0.4)  # the first heartbeat: available
+    asked = await bridge.run(_ask_overrides, services, agents)
+    window.show_approvals()
+    page = window.approvals.page
+    assert page is not None
+    await settle(app, window, 1.0)
+    for row, view in enumerate(page.model.rows):
+        if view.customer_name.startswith("Dorothy"):
+            page.table.selectRow(row)
+    window.calls.toast.hide()
+    page.comment.setPlainText("Loyalty exception: 29 years, full bundle. Approved.")
+    # The same requests at both sizes: the queue, then the confirmation (cancelled).
+    for width, height in SIZES:
+        window.setGeometry(0, 0, width, height)
+        suffix = f"{width}x{height}"
+        await settle(app, window, 0.8)
+        await shoot(app, window, out, f"approvals-queue-{suffix}")
+        page.approve()
+        box = await page.wait_confirmation()
+        await shoot_dialogs(app, window, [box], out, f"approvals-confirm-{suffix}")
+        if width != SIZES[-1][0]:
+            box.reject()
+            await settle(app, window, 0.3)
+    # Approved: the outcome stays said while the next request is shown.
+    yes = next(b for b in box.buttons() if b.text() == "Approve")
+    yes.click()
+    await settle(app, window, 1.0)
+    for width, height in SIZES:
+        window.setGeometry(0, 0, width, height)
+        await settle(app, window, 0.6)
+        await shoot(app, window, out, f"approvals-decided-{width}x{height}")
+    await bridge.run(_withdraw, agents, asked)
+    await settle(app, window, 0.4)
+    # The matrix as the admin sees it, and one row being edited.
+    window.connection.act_as(await bridge.run(services.acting_as_login, "admin"))
+    for width, height in SIZES:
+        window.setGeometry(0, 0, width, height)
+        suffix = f"{width}x{height}"
+        window.approvals.show_matrix()
+        dialog = window.approvals.matrix_dialog
+        assert dialog is not None
+        screen = window.geometry()
+        dialog.resize(min(1080, screen.width() - 60), min(840, screen.height() - 100))
+        await settle(app, window, 0.8)
+        await shoot_dialogs(app, window, [dialog], out, f"authority-matrix-{suffix}")
+        for row, limit in enumerate(dialog.model.rows):
+            if limit.role is not None and limit.role.value == "agent":
+                if limit.type.value == "goodwill_gift":
+                    dialog.table.selectRow(row)
+        dialog.edit_selected()
+        editor = dialog.editor
+        assert editor is not None
+        editor.max_amount.setText("40.00")
+        await shoot_dialogs(app, window, [dialog, editor], out, f"authority-limit-{suffix}")
+        editor.reject()
+        dialog.close()
+        await settle(app, window, 0.3)
+    await window.approvals.leave()
+    window.close()
+    bridge.shutdown()
+    services.close()
+
+
+def _framed(dialog: QWidget) -> QPixmap:
+    """A dialog as a window manager frames it: a border and a title bar with its title
+    (offscreen and under Xvfb without a window manager, a grab has neither)."""
+    inner = dialog.grab()
+    bar = 28
+    picture = QPixmap(inner.width() + 2, inner.height() + bar + 1)
+    picture.fill(QColor("#8c959f"))
+    painter = QPainter(picture)
+    painter.fillRect(1, 1, inner.width(), bar - 1, QColor("#dfe3e8"))
+    font = painter.font()
+    font.setBold(True)
+    painter.setFont(font)
+    painter.setPen(QColor("#1f2328"))
+    painter.drawText(
+        QRect(1, 1, inner.width(), bar - 1), Qt.AlignmentFlag.AlignCenter, dialog.windowTitle()
+    )
+    painter.drawPixmap(1, bar, inner)
+    painter.end()
+    return picture
+
+
+async def shoot_dialogs(
+    app: QApplication, window: MainWindow, dialogs: list[QWidget], out: Path, name: str
+) -> None:
+    """The window with its dialogs over it, framed, each opened from the one before."""
+    await settle(app, window, 0.4)
+    picture = window.grab()
+    painter = QPainter(picture)
+    y = 0
+    for n, dialog in enumerate(dialogs):
+        framed = _framed(dialog)
+        x = (picture.width() - framed.width()) // 2
+        y = max(8, (picture.height() - framed.height()) // 3) if n == 0 else y + 90
+        painter.drawPixmap(QPoint(x, y), framed)
+    painter.end()
+    path = out / f"{name}.png"
+    picture.save(str(path))
+    print(path)
+
+
+def _ask_overrides(services: Any, agents: list[Any]) -> list[tuple[int, int]]:
+    """S7's fee waiver (agent01) and S4's goodwill gift above the agent's limit (agent02):
+    (agent index, request id) of each."""
+    from app.services.authority import ConcessionAsk, new_key
+    from models.enums import ConcessionType
+    from models.seed.story_customers import S7_UPGRADE_FEE_CENTS
+
+    def customer(name: str) -> int:
+        return int(services.search.search(name)[0].customer_id)
+
+    dorothy = customer("Dorothy Hargreaves")
+    policy = next(
+        h for h in services.authority.policy_hints(dorothy) if h.code == "EARLY_UPGRADE_FEE"
+    )
+    asks = [
+        (
+            0,
+            ConcessionAsk(
+                dorothy,
+                ConcessionType.FEE_WAIVER,
+                S7_UPGRADE_FEE_CENTS,
+                "Customer since 1997 with landline, internet, TV and mobile; wants the new "
+                "phone two months into her renewal. Loyalty exception: waive the fee.",
+                currency=policy.currency,
+                policy_id=policy.policy_id,
+            ),
+        ),
+        (
+            1,
+            ConcessionAsk(
+                customer("Priya Raman"),
+                ConcessionType.GOODWILL_GIFT,
+                12000,
+                "Wrong names engraved on the anniversary watch; re-engraving promised "
+                "before Kevin's birthday. A gift card for the trouble.",
+                currency="GBP",
+            ),
+        ),
+    ]
+    asked = []
+    for index, ask in asks:
+        outcome = agents[index].authority.request_override(ask, new_key())
+        if outcome.request_id is not None:
+            asked.append((index, outcome.request_id))
+    return asked
+
+
+def _withdraw(agents: list[Any], asked: list[tuple[int, int]]) -> None:
+    """What is left of the requests goes (the next size asks again)."""
+    for index, request_id in asked:
+        agents[index].authority.withdraw(request_id)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", required=True)
     parser.add_argument("--out", default="docs/screenshots")
     parser.add_argument("--calls", action="store_true", help="only the screen-pop shots")
     parser.add_argument("--cases", action="store_true", help="only the case shots")
+    parser.add_argument(
+        "--approvals",
+        action="store_true",
+        help="only the supervisor's approval and authority matrix shots (SQLite demo database)",
+    )
     args = parser.parse_args()
     app = QApplication(sys.argv[:1])
     import qasync
@@ -314,7 +494,15 @@ def main() -> None:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     with loop:
-        scenario = run_calls if args.calls else run_cases if args.cases else run
+        scenario = (
+            run_calls
+            if args.calls
+            else run_cases
+            if args.cases
+            else run_approvals
+            if args.approvals
+            else run
+        )
         loop.run_until_complete(scenario(app, args.db, Path(args.out)))
 
 

@@ -262,7 +262,16 @@ class LoopRunner:
         self.loop = loop
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float = 30) -> T:
-        return self.loop.run_until_complete(asyncio.wait_for(coro, timeout))
+        # Not loop.run_until_complete: qasync's processes the pending Qt events once more
+        # after its loop stopped, so a task step could run with no loop "running" (and
+        # fail in asyncio.get_running_loop()). Stopped this way, what is pending runs at
+        # the next `run`, inside the loop. The loop also ends when Qt quits (the last
+        # window closed): it runs again until the coroutine is done (or timed out).
+        future = asyncio.ensure_future(asyncio.wait_for(coro, timeout), loop=self.loop)
+        future.add_done_callback(lambda _done: self.loop.stop())
+        while not future.done():
+            self.loop.run_forever()
+        return future.result()
 
     def until(self, predicate: Any, timeout: float = 30) -> None:
         async def wait() -> None:

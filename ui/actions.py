@@ -32,9 +32,9 @@ class Scope(enum.Enum):
 
 
 # Sections of the F1 table, in the order shown.
-SECTIONS = ("Find", "Customer", "Calls", "Tabs and window", "Help")
+SECTIONS = ("Find", "Customer", "Calls", "Approvals", "Tabs and window", "Help")
 # Menus of the menu bar, in the order shown (menu title -> its actions, from `menu`).
-MENUS = ("&File", "&Go", "&Call", "&Help")
+MENUS = ("&File", "&Go", "&Call", "&Tools", "&Help")
 
 _KEY_NAMES = {"Return": "Enter", "Up": "↑", "Down": "↓", "Escape": "Esc"}
 
@@ -170,6 +170,67 @@ ACTIONS: tuple[ActionSpec, ...] = (
         ("Ctrl+Return", "Ctrl+Enter"),
         Scope.FOCUS,
         tip="Save the wrap-up",
+    ),
+    # -- Approvals (supervisors and managers; the matrix for everyone, edited by admins)
+    ActionSpec(
+        "approvals.show",
+        "&Approvals",
+        "Approvals: override requests waiting for your decision (supervisors, managers)",
+        "Approvals",
+        ("F6",),
+        menu="&Go",
+        tip="Override requests waiting for your decision",
+    ),
+    ActionSpec(
+        "approvals.approve",
+        "Approve",
+        "In Approvals: approve the selected request, after confirming its amount",
+        "Approvals",
+        ("Ctrl+Return", "Ctrl+Enter"),
+        Scope.NATIVE,  # the page binds it (it exists for supervisors and managers only)
+        tip="Approve the selected request (asks to confirm; also Alt+A)",
+    ),
+    ActionSpec(
+        "approvals.reject",
+        "Reject",
+        "In Approvals: reject the selected request (needs a comment)",
+        "Approvals",
+        ("Alt+R",),
+        Scope.NATIVE,
+        tip="Reject the selected request (needs a comment)",
+    ),
+    ActionSpec(
+        "approvals.counter",
+        "Counter-offer",
+        "In Approvals: offer the amount typed instead (needs a comment)",
+        "Approvals",
+        ("Alt+O",),
+        Scope.NATIVE,
+        tip="Offer the amount typed instead (needs a comment)",
+    ),
+    ActionSpec(
+        "approvals.comment",
+        "Comment",
+        "In Approvals: write the comment for the agent (Alt+M: the counter-offer's amount)",
+        "Approvals",
+        ("Alt+E",),
+        Scope.NATIVE,
+    ),
+    ActionSpec(
+        "authority.matrix",
+        "Authority &matrix…",
+        "The authority matrix: what each role may grant alone (admins edit it)",
+        "Approvals",
+        menu="&Tools",
+        tip="What each role and person may grant alone, per concession type",
+    ),
+    ActionSpec(
+        "user.switch",
+        "S&witch user…",
+        "Single-user mode: act as another staff member (agent01, super01, …)",
+        "Approvals",
+        menu="&File",
+        tip="The embedded database has no logins: act as an agent or a supervisor",
     ),
     # -- Tabs and window
     ActionSpec(

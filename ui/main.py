@@ -229,6 +229,8 @@ def _run(
             loop.run_until_complete(closing.wait())
             loop.run_until_complete(telephony.stop())
             loop.run_until_complete(window.connection.stop_feed())  # else bridge.shutdown
+            # An approver who quits is "away" at once, not when the heartbeat goes stale.
+            loop.run_until_complete(window.approvals.leave())
     finally:
         crash_reporter.uninstall()
         window.keep_drafts_now()  # the last keystrokes, whichever way the app quits

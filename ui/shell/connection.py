@@ -145,6 +145,17 @@ class ConnectionController(QObject):
         self.services = services
         self.connected.emit(services)
 
+    def act_as(self, services: Services) -> None:
+        """Single-user mode: another staff member acts on this connection from now. What
+        the old one had open goes (disconnected), then the new services go out as for a
+        connection (connected): the one place the window's parts get their services."""
+        if self.services is None:
+            return
+        self.disconnected.emit()
+        self.use(services)
+        agent = services.agent
+        self.message.emit(f"Now acting as {agent.display_name} ({agent.login}).", 8000)
+
     def _fail(self, message: str) -> None:
         self.error = message
         self.banner.show_unavailable(message)

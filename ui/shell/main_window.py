@@ -9,6 +9,9 @@ The shell builds the frame and wires the parts by their signals; each part owns 
 - `CustomerTabs` (tabs.py): customers and the call log, refreshed by the `Changes`
   the bridge publishes;
 - `DraftsRecovery` (drafts.py), `Banner` (banner.py), `StatusIndicators` (status.py);
+- `ApprovalsController` (ui/features/approvals/controller.py): the approvers' queue (F6),
+  its notifications and availability heartbeat, the authority matrix, and single-user
+  mode's "Switch user…" (which hands other services to `connection.act_as`);
 - the menus and window keys, from the action registry (ui/actions.py).
 
 Signals:
@@ -32,6 +35,8 @@ from app.drafts import DraftStore
 from app.telephony.events import CallEvent
 from ui import actions
 from ui.bridge import DatabaseBridge
+from ui.features.approvals import words as approval_words
+from ui.features.approvals.controller import ApprovalsController
 from ui.features.call_log.view import CallLogView
 from ui.features.calls.controller import CallsController
 from ui.features.my_work.controller import MyWorkController
@@ -71,10 +76,14 @@ class MainWindow(QMainWindow):
         self.my_work = MyWorkController(
             bridge, self.tabs.open_customer, self, open_case=self.tabs.open_case
         )
+        self.approvals = ApprovalsController(bridge, self, self._toast)
+        self._approval_toast = ""  # the title of the last approval shown in the toast
         self._lay_out()
         self.indicators = StatusIndicators(
             self.statusBar(), bridge, self.calls.call_label, self.connection.db_label
         )
+        self.statusBar().insertPermanentWidget(0, self.approvals.mode_label)
+        self.statusBar().insertPermanentWidget(1, self.approvals.toggle)
         self._wire()
         self.menu_actions = actions.bind_menus(
             self,
@@ -84,6 +93,9 @@ class MainWindow(QMainWindow):
                 "customer.new": lambda: self.tabs.new_customer(self.search.box.text()),
                 "call_log.show": self.show_call_log,
                 "my_work.show": self.show_my_work,
+                "approvals.show": self.show_approvals,
+                "authority.matrix": self.approvals.show_matrix,
+                "user.switch": self.approvals.show_switch_user,
                 "tab.close": lambda: self.tabs.close_tab(self.tabs.currentIndex()),
                 "tab.next": lambda: self.tabs.cycle(1),
                 "tab.previous": lambda: self.tabs.cycle(-1),
@@ -134,7 +146,11 @@ class MainWindow(QMainWindow):
         self.search.new_customer_requested.connect(tabs.new_customer)
         tabs.customer_shown.connect(self.customer_shown)
         self.indicators.call_log_button.clicked.connect(self.show_call_log)
-        for source in (connection, calls, tabs, self.recovery):
+        approvals = self.approvals
+        approvals.count_changed.connect(self._approvals_count)
+        approvals.open_requested.connect(self.show_approvals)
+        approvals.switch_requested.connect(lambda login: self.bridge.spawn(self.switch_user(login)))
+        for source in (connection, calls, tabs, self.recovery, approvals):
             source.message.connect(self.statusBar().showMessage)
 
     # -- the connection ----------------------------------------------------------------
@@ -155,6 +171,9 @@ class MainWindow(QMainWindow):
         self.search.set_service(services.search)
         self.tabs.services = services
         self.calls.attach(services)
+        self.approvals.attach(services)
+        self.setWindowTitle(approval_words.window_title(services.agent))
+        self.menu_actions["user.switch"].setVisible(services.backend == "sqlite")
         self.ready.emit()
 
     def _failed(self, _reason: str) -> None:
@@ -218,6 +237,7 @@ class MainWindow(QMainWindow):
             self.call_log.deleteLater()
             self.call_log = None
         self.my_work.drop(self.tabs.forget_page)
+        self.approvals.detach(self.tabs.forget_page)
 
     async def dial(self, entry: CallLogEntry) -> None:
         """Click-to-call, after warning when the customer asked not to be called there."""
@@ -246,6 +266,57 @@ class MainWindow(QMainWindow):
         panel.table.setFocus()
         panel.refresh()
 
+    # -- Approvals and who acts ----------------------------------------------------------
+
+    def show_approvals(self) -> None:
+        """Open (or focus) the Approvals tab (F6): supervisors and managers only."""
+        services = self.connection.services
+        if services is None:
+            return
+        if not self.approvals.approver:
+            role = approval_words.role_words(services.agent.role)
+            self.statusBar().showMessage(
+                f"Approvals are for supervisors and managers ({services.agent.display_name} "
+                f"is {'an' if role[:1] in 'aeiou' else 'a'} {role}).",
+                6000,
+            )
+            return
+        page = self.approvals.page_for(services)
+        self.tabs.show_page(
+            page, "cases", self.approvals.title(), "Override requests waiting for you (F6)"
+        )
+        page.table.setFocus()
+        self.approvals.refresh()
+
+    def _approvals_count(self, _count: int) -> None:
+        """The badge: "Approvals (2)" on the tab and in the Go menu."""
+        title = self.approvals.title()
+        self.menu_actions["approvals.show"].setText(f"&{title}")
+        page = self.approvals.page
+        if page is not None and self.tabs.indexOf(page) >= 0:
+            self.tabs.setTabText(self.tabs.indexOf(page), title)
+
+    def _toast(self, title: str, lines: list[str]) -> None:
+        """An approval's in-app toast (no system tray): never over a ringing call's."""
+        toast = self.calls.toast
+        if toast.isVisible() and toast.title.text() != self._approval_toast:
+            self.statusBar().showMessage(f"{title}: {lines[0] if lines else ''}", 10000)
+            return
+        self._approval_toast = title
+        toast.show_call(title, lines, self.calls.anchor)
+
+    async def switch_user(self, login: str) -> None:
+        """Single-user mode: act as `login` from now (File > Switch user…)."""
+        services = self.connection.services
+        if services is None or services.backend != "sqlite":
+            return
+        try:
+            acting = await self.bridge.run(services.acting_as_login, login)
+        except Exception as exc:
+            self.statusBar().showMessage(f"Could not switch to {login}: {exc}", 8000)
+            return
+        self.connection.act_as(acting)
+
     # -- closing -------------------------------------------------------------------------
 
     def keep_drafts_now(self) -> None:
@@ -256,4 +327,5 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.keep_drafts_now()
+        self.approvals.close()
         super().closeEvent(event)
