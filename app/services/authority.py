@@ -1011,9 +1011,14 @@ class AuthorityService:
             OverrideRequest.status == OverrideStatus.PENDING,
             OverrideRequest.required_role.in_(roles),
             OverrideRequest.requested_by_id != (self.agent.user_id or 0),
-            or_(OverrideRequest.expires_at.is_(None), OverrideRequest.expires_at >= self.clock()),
+            or_(OverrideRequest.expires_at.is_(None), OverrideRequest.expires_at >= self._now()),
             limit=200,
         )
+
+    def _now(self) -> Any:
+        """The instant expiry is judged at: on PostgreSQL the server's (its functions
+        expire requests by it, whatever this PC's clock says), else the service's clock."""
+        return func.now() if self._pg else self.clock()
 
     def my_requests(self, limit: int = 20) -> list[OverrideView]:
         if self.agent.user_id is None:
