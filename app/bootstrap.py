@@ -18,6 +18,7 @@ from app.agent import AgentContext, resolve_agent, workstation_id
 from app.config import Settings
 from app.credentials import with_stored_password
 from app.database_identity import database_identity
+from app.services.authority import AuthorityService
 from app.services.calls import CallService
 from app.services.cases import CaseService
 from app.services.commitments import CommitmentService
@@ -29,6 +30,7 @@ from app.services.macros import MacroService
 from app.services.my_work import MyWorkService
 from app.services.notes import NoteService
 from app.services.presence import PresenceService
+from app.services.products import ProductService
 from app.services.search import SearchService
 from models.database import (
     SCHEMA_HEAD,
@@ -68,6 +70,8 @@ class Services:
     presence: PresenceService  # who else has a case open, claims
     macros: MacroService
     feedback: FeedbackService
+    authority: AuthorityService  # concessions within my authority, override requests
+    products: ProductService  # stock per store, launches
 
     @property
     def backend(self) -> str:
@@ -118,6 +122,7 @@ def build_services(settings: Settings, engine: Engine) -> Services:
         db=db,
         customers=customers,
         search=SearchService(db, customers),
+        products=ProductService(db),
         database_identity=identity,
         agent=agent,
         **_acting(db, customers, region, workstation, agent),
@@ -143,6 +148,7 @@ def _acting(
         "presence": PresenceService(db, agent=agent),
         "macros": MacroService(db, agent=agent),
         "feedback": FeedbackService(db, agent=agent),
+        "authority": AuthorityService(db, agent=agent),
     }
 
 
