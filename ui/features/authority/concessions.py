@@ -26,11 +26,19 @@ from ui.table_model import Column, RowTableModel
 from ui.widgets import make_table, plain_label
 
 
+def _type(row: LedgerRow) -> str:
+    return type_label(row.type) + (f" ({row.policy_code})" if row.policy_code else "")
+
+
 def ledger_columns() -> list[Column[LedgerRow]]:
     return [
-        Column("Date", lambda r: fmt.day(r.granted_at), tooltip=lambda r: fmt.day_time(r.granted_at)),
-        Column("Type", lambda r: type_label(r.type) + (f" ({r.policy_code})" if r.policy_code else "")),
-        Column("Value", lambda r: value_text(r.amount_cents, r.currency, r.percent), align_right=True),
+        Column(
+            "Date", lambda r: fmt.day(r.granted_at), tooltip=lambda r: fmt.day_time(r.granted_at)
+        ),
+        Column("Type", _type),
+        Column(
+            "Value", lambda r: value_text(r.amount_cents, r.currency, r.percent), align_right=True
+        ),
         Column("Reason", lambda r: r.reason, stretch=True, tooltip=lambda r: r.reason),
         Column("Granted by", lambda r: r.granted_by),
         Column("Approved by", lambda r: r.approved_by or ""),

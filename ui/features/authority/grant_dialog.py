@@ -1,4 +1,4 @@
-""""Make it right…": the agent gives the customer something (goodwill gift, discount,
+"""Make it right…: the agent gives the customer something (goodwill gift, discount,
 credit, sample, fee waiver, policy exception) or, above their authority, asks a
 supervisor while the customer waits.
 
@@ -33,7 +33,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import shiboken6
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -67,11 +67,13 @@ from ui.features.authority.words import (
     parse_money,
     parse_percent,
     type_label,
+    within_text,
 )
 from ui.widgets import plain_label
 
 if TYPE_CHECKING:
     from app.bootstrap import Services  # the core loads after the first paint
+    from app.services.authority import AuthorityService, TypeAuthority
 
 log = logging.getLogger(__name__)
 REASON_LENGTH = 2000  # the service refuses a longer reason (rule 3 of a grant)
@@ -83,6 +85,15 @@ REQUEST = "request"
 OK_COLOUR = "#2e7d32"
 ASK_COLOUR = "#ef6c00"
 PROBLEM_COLOUR = "#c62828"
+
+
+def check_ask(
+    authority: AuthorityService, ask: ConcessionAsk
+) -> tuple[Check, TypeAuthority | None]:
+    """Runs on a worker: the check, and my authority for the type (for its words)."""
+    check = authority.check(ask)
+    mine = next((t for t in authority.my_authority() if t.type == ask.type), None)
+    return check, mine
 
 
 @dataclass(frozen=True)
@@ -214,6 +225,11 @@ class GrantDialog(QDialog):
         layout.addLayout(buttons)
         self.setMinimumWidth(520)
 
+        order = (self.type, self.amount, self.percent, self.policy, self.reason, self.case)
+        for first, second in zip(order, (*order[1:], self.order), strict=True):
+            QWidget.setTabOrder(first, second)
+        QWidget.setTabOrder(self.order, self.main_button)
+
         self._check_timer = QTimer(self, singleShot=True, interval=CHECK_AFTER_MS)
         self._check_timer.timeout.connect(self._start_check)
         self.type.currentIndexChanged.connect(self._type_changed)
@@ -242,6 +258,10 @@ class GrantDialog(QDialog):
         return next((o for o in self.context.orders if o.id == order_id), None)
 
     def _currency(self) -> str:
+        """The policy's when its fee is waived, else the order's, else the customer's."""
+        hint = self._policy_hint()
+        if hint is not None and self.kind == ConcessionType.FEE_WAIVER and hint.fee_cents:
+            return hint.currency
         order = self._order()
         return (order.currency if order and order.currency else None) or self.context.currency
 
@@ -289,17 +309,26 @@ class GrantDialog(QDialog):
             label.setVisible(shown)
             field.setVisible(shown)
         if kind in POLICY_TYPES and self.policy.currentData() is None:
-            qualifying = next((h for h in self.context.hints if h.qualifies), None)
-            chosen = qualifying or next((h for h in self.context.hints if h.fee_cents), None)
+            # A fee waiver waives a fee: the policies that have one, qualifying first.
+            hints = self.context.hints
+            fitting = (
+                [h for h in hints if h.fee_cents] if kind == ConcessionType.FEE_WAIVER else hints
+            )
+            chosen = next((h for h in fitting if h.qualifies), None) or next(iter(fitting), None)
             if chosen is not None:
                 self.choose_policy(chosen.policy_id)
         self._policy_changed()
         self._edited()
 
+    def _policy_hint(self) -> PolicyHint | None:
+        if self.kind not in POLICY_TYPES:
+            return None
+        chosen = self.policy.currentData()
+        return next((h for h in self.context.hints if h.policy_id == chosen), None)
+
     def _policy_changed(self) -> None:
-        hint = next(
-            (h for h in self.context.hints if h.policy_id == self.policy.currentData()), None
-        )
+        hint = self._policy_hint()
+        self.currency.setText(self._currency())
         shown = hint is not None and self.kind in POLICY_TYPES
         self.policy_hint.setText(hint_text(hint) if shown and hint else "")
         self.policy_hint.setStyleSheet(
@@ -341,7 +370,7 @@ class GrantDialog(QDialog):
         self._check_seq += 1
         seq = self._check_seq
         try:
-            check = await self._bridge.run(self._services.authority.check, ask)
+            check, mine = await self._bridge.run(check_ask, self._services.authority, ask)
         except (UserError, DatabaseError) as exc:
             if shiboken6.isValid(self) and seq == self._check_seq:
                 self._say_check(f"Cannot check now: {exc}", PROBLEM_COLOUR)
@@ -354,7 +383,8 @@ class GrantDialog(QDialog):
         if not shiboken6.isValid(self) or seq != self._check_seq:
             return None  # the agent typed on meanwhile: a newer check is coming
         self.check, self._checked_ask = check, ask
-        self._say_check(check.message, OK_COLOUR if check.within else ASK_COLOUR)
+        words = within_text(mine, ask.currency) if check.within else check.message
+        self._say_check(words, OK_COLOUR if check.within else ASK_COLOUR)
         self._set_button(within=check.within or check.reason == Denial.INVALID)
         return check
 

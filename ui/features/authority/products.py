@@ -45,12 +45,12 @@ def launch_words(product: ProductAvailability) -> str:
 
 
 def stock_words(product: ProductAvailability) -> str:
-    """ "3 in Sydney CBD · 0 in Parramatta, next delivery 9 Dec · …", those with stock first."""
+    """ "3 in Sydney CBD · 0 in Parramatta, next delivery 9 Dec · …", most stock first."""
     if product.launch_note and not product.in_stock:
         return "Not in the stores yet."
     if not product.stores:
         return "No store stocks it."
-    ordered = sorted(product.stores, key=lambda s: (s[1] == 0, s[0]))
+    ordered = sorted(product.stores, key=lambda s: -s[1])  # most first; the rest as read
     return " · ".join(store_text(s) for s in ordered)
 
 

@@ -192,3 +192,17 @@ def is_open(view: OverrideView) -> bool:
     return view.status == OverrideStatus.PENDING or (
         view.status == OverrideStatus.COUNTERED and view.concession_id is None
     )
+
+
+def within_text(row: TypeAuthority | None, currency: str = "USD") -> str:
+    """ "Within your authority (goodwill $30.00 each, $75.00 left today)"."""
+    if row is None or not row.allowed:
+        return "Within your authority."
+    limits = [fmt.money(row.max_amount_cents or 0, currency)]
+    if row.max_percent is not None:
+        limits.append(f"at most {percent_text(row.max_percent)}")
+    words = f"{BUDGET_NAMES[row.type]} {' and '.join(limits)} each"
+    remaining = row.remaining_today_cents
+    if remaining is not None:
+        words += f", {fmt.money(remaining, currency)} left today"
+    return f"Within your authority ({words})"
