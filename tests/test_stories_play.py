@@ -16,6 +16,7 @@ from app.changes import Entity
 from app.clock import Clock
 from app.operations import housekeeping
 from app.seeding import seed_demo
+from app.services.authority import AuthorityService
 from app.services.calls import CallService
 from app.services.cases import CaseService
 from app.services.commitments import CommitmentService, PreferenceWarning
@@ -143,11 +144,13 @@ def test_s2_her_calls_join_one_case_and_the_broken_visit_cannot_be_missed(
 
 
 class _Housekeeper:
-    """What housekeeping.sweep uses of Services: the database and the promise service."""
+    """What housekeeping.sweep uses of Services: the database, the promise service and
+    the authority service (which expires unanswered override requests)."""
 
     def __init__(self, engine: Engine, desk: Desk) -> None:
         self.db = Database(engine)
         self.commitments = desk.commitments
+        self.authority = AuthorityService(self.db, desk.commitments.clock, agent=desk.agent)
 
 
 def test_s4_the_watch_goes_through_three_departments_and_the_manager_sees_where(

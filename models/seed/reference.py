@@ -203,6 +203,17 @@ def write_reference_data(ctx: SeedContext) -> None:
                     else None,
                     updated_at=ctx.now,
                 )
+    # The coming phone (S7): in no store until its launch, when every store receives it.
+    launch = ctx.catalog.by_type[story.S7_LAUNCH_SKU][0]
+    for store in ctx.stores:
+        ctx.writer.add(
+            "store_stock",
+            store_id=store["id"],
+            product_id=launch["id"],
+            quantity=0,
+            expected_at=launch["launch_date"],
+            updated_at=ctx.now,
+        )
 
 
 def products(ctx: SeedContext) -> None:

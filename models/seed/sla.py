@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import text
+
 from models.seed.context import SeedContext
 
 CALENDAR_NAME = "Call centre"
@@ -42,7 +44,15 @@ WARN_AT_PERCENT = 75
 
 
 def write_sla_reference(ctx: SeedContext) -> int:
-    """The calendar, its opening hours and the policies; the calendar's id."""
+    """The calendar, its opening hours and the policies; the calendar's id.
+
+    The daily concession budgets turn over at midnight in the calendar's zone too
+    (authority_settings, whose one row migration 0011 made)."""
+    with ctx.writer.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE authority_settings SET budget_zone = :zone WHERE id = 1"),
+            {"zone": CALENDAR_ZONE},
+        )
     calendar_id = ctx.writer.add(
         "business_calendars",
         name=CALENDAR_NAME,

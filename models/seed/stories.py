@@ -396,13 +396,38 @@ def story_s7(ctx: SeedContext) -> None:
         "Mobile contract renewal",
         recurring=False,
     )
+    latest = [(ctx.rng.choice(ctx.catalog.by_type["Smartphone"]), 1, 0, None)]
     commerce.order(
         ctx,
         dorothy,
         ctx.now - dt.timedelta(days=story.S7_MOBILE_RENEWED_MONTHS_AGO * 30),
-        [(ctx.rng.choice(ctx.catalog.by_type["Smartphone"]), 1, 0, None)],
+        latest,
         channel="store",
         number=story.STORY_CUSTOMERS["S7"].order_number,
         status="delivered",
     )
+    _s7_earlier_handsets(ctx, dorothy, _total(latest))
     service.interactions_for(ctx, dorothy, 5)
+
+
+def _total(lines: list[Any]) -> int:
+    return sum(p["price_cents"] * q - d for p, q, d, _t in lines)
+
+
+def _s7_earlier_handsets(ctx: SeedContext, dorothy: dict[str, Any], value: int) -> None:
+    """A handset (and a case) at earlier renewals, every two years back, until her orders
+    add up to S7_LIFETIME_VALUE_CENTS; the oldest one carries the discount that makes
+    the sum exact, so her rank by value does not depend on the prices drawn."""
+    placed = ctx.now - dt.timedelta(days=story.S7_MOBILE_RENEWED_MONTHS_AGO * 30)
+    while value < story.S7_LIFETIME_VALUE_CENTS:
+        placed -= dt.timedelta(days=730)
+        remaining = story.S7_LIFETIME_VALUE_CENTS - value
+        phone = ctx.rng.choice(ctx.catalog.by_type["Smartphone"])
+        case = ctx.rng.choice(ctx.catalog.by_type["Phone Case"])
+        lines: list[Any] = [(phone, 1, 0, None)]
+        if phone["price_cents"] + case["price_cents"] <= remaining:
+            lines.append((case, 1, 0, None))
+        elif phone["price_cents"] > remaining:
+            lines = [(phone, 1, phone["price_cents"] - remaining, None)]
+        commerce.order(ctx, dorothy, placed, lines, channel="store", status="delivered")
+        value += _total(lines)

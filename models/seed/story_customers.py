@@ -101,3 +101,7 @@ S7_UPGRADE_FEE_CENTS = 35000
 S7_LAUNCH_PRODUCT = "Aurora X2 phone"
 S7_LAUNCH_SKU = "PHN-AUR-X2"
 S7_LAUNCH_IN_DAYS = 14
+# Her orders over the years (a handset at most renewals) add up to this: about the top
+# 5% of the customers who buy in Australian dollars, whatever the population's size
+# (the loyalty exception to EARLY_UPGRADE_FEE needs the top 10%).
+S7_LIFETIME_VALUE_CENTS = 260000
