@@ -261,7 +261,7 @@ def products(ctx: SeedContext) -> None:
             "price_cents": price,
             "replenish_days": replenish,
             "launch_date": ctx.today + dt.timedelta(days=launch_in),
-            "active": launch_in <= 0,
+            "active": True,  # on sale from its launch_date (a coming one is announced)
             "description": name,
         }
         product["id"] = ctx.writer.add("products", **product)
