@@ -298,7 +298,7 @@ def test_a_supervisor_approves_and_the_agent_sees_it_without_a_click(
     aloop.until(lambda: waiting.view.status == OverrideStatus.APPROVED, timeout=5)
     assert time.perf_counter() - decided < ANSWER_WITHIN_S + 0.5  # feed poll, re-read
     assert waiting.status.text().startswith("Approved by ")
-    assert "Of course" in waiting.status.text()
+    assert waiting.status.text().endswith(': tell the customer it is granted. "Of course"')
     toast = panel.authority.toast
     assert toast is not None and toast.isVisible()
     assert toast.title.text() == "Answer for Priya Raman"
@@ -387,6 +387,7 @@ def test_dorothy_qualifies_for_the_loyalty_exception_and_asks_for_the_fee(
         desk.bridge.run(desk.services.authority.policy_hints, panel.customer_id)  # type: ignore[union-attr] (connected)
     )
     fee = next(h for h in said if h.code == "EARLY_UPGRADE_FEE")
+    # (The window's small seed ranks her value among few buyers: she may miss the top 10%.)
     assert fee.reasons[:2] == ("customer since 1997", "4 services in one bundle")
     # Under the header: the exceptions she qualifies for, in words; the others are not.
     strip = panel.authority.strip_hints
@@ -394,6 +395,15 @@ def test_dorothy_qualifies_for_the_loyalty_exception_and_asks_for_the_fee(
         words.hint_text(h) for h in said if h.qualifies
     ]
     assert strip.isVisible() == any(h.qualifies for h in said)
+    if fee.qualifies:
+        assert (
+            strip.qualifying[0]
+            .text()
+            .startswith(
+                "Qualifies for a loyalty exception to Early upgrade fee: customer since 1997, "
+                "4 services in one bundle, top "
+            )
+        )
     # The Concessions section folds the others away behind "Why not…".
     section = _section(panel, aloop)
     folded = [h for h in said if not h.qualifies]
@@ -415,7 +425,7 @@ def test_dorothy_qualifies_for_the_loyalty_exception_and_asks_for_the_fee(
     QTest.keyClick(dialog.reason, Qt.Key.Key_Return)
     aloop.until(lambda: bool(panel.authority.waiting))
     waiting = panel.authority.waiting[0]
-    assert "Fee waiver of $350.00 (EARLY_UPGRADE_FEE)" in waiting.title.text()
+    assert "Fee waiver of $350.00 (Early upgrade fee) for Dorothy" in waiting.title.text()
     waiting.withdraw_button.click()
     aloop.until(lambda: waiting.view.status == OverrideStatus.WITHDRAWN)
     assert waiting.status.text() == "You withdrew the request: nothing was granted."
@@ -433,8 +443,8 @@ def test_product_lookup_says_when_the_phone_launches(
     assert any(p.name == "Aurora X2 phone" for p in lookup.coming.rows)
     QTest.keyClicks(lookup.box, "aurora x2")
     aloop.until(lambda: lookup.model.rowCount() == 1)
-    assert lookup.summary.text().splitlines()[1].startswith("Launches from ")
-    assert lookup.summary.text().splitlines()[1].endswith(", in two weeks")
+    assert lookup.launch.isVisible() and lookup.launch.text().startswith("Launches from ")
+    assert lookup.launch.text().endswith(", in two weeks")
     assert lookup.stock.text() == "Not in the stores yet."
     lookup.box.clear()
     QTest.keyClicks(lookup.box, "CLK-CHIME")

@@ -56,7 +56,8 @@ class ConcessionsSection(QWidget):
         self.budget = plain_label("Your budget today: …")
         self.budget.setAccessibleName("Your concession budget today")
         self.budget.setWordWrap(True)
-        self.hints = PolicyHints(fold_others=True)
+        # The qualifying ones are under the customer header already (the desk's strip).
+        self.hints = PolicyHints(fold_others=True, show_qualifying=False)
         self.model: RowTableModel[LedgerRow] = RowTableModel(ledger_columns(), self)
         self.table = make_table(self.model, "Concessions this customer received, newest first")
         self.empty = plain_label("")

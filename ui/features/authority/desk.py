@@ -264,15 +264,16 @@ class AuthorityDesk(QObject):
             required_role=outcome.required_role or Role.SUPERVISOR,
             expires_at=outcome.expires_at,
         )
-        panel = self.add_waiting(view)
+        panel = self.add_waiting(view, asked=outcome.approvers)
         self._bridge.spawn(panel.reread())  # an answer may be in already
 
-    def add_waiting(self, view: OverrideView) -> WaitingPanel:
+    def add_waiting(self, view: OverrideView, asked: int | None = None) -> WaitingPanel:
         existing = next((p for p in self.waiting if p.request_id == view.id), None)
         if existing is not None:
             existing.show_view(view)
             return existing
-        panel = WaitingPanel(view, self._services, self._bridge)
+        policy = next((h.name for h in self.hints if h.code == view.policy_code), None)
+        panel = WaitingPanel(view, self._services, self._bridge, policy, asked)
         panel.answered.connect(lambda answer, p=panel: self._answered(p, answer))
         panel.dismissed.connect(lambda p=panel: self._dismiss(p))
         self.waiting.append(panel)

@@ -335,6 +335,8 @@ class GrantDialog(QDialog):
             f"color: {OK_COLOUR};" if shown and hint and hint.qualifies else ""
         )
         self.policy_hint.setVisible(shown)
+        if self.isVisible():
+            self.adjustSize()  # the hint wraps over two lines: grow to show it whole
         if shown and hint and hint.fee_cents and self.kind == ConcessionType.FEE_WAIVER:
             typed = self.amount.text().strip()
             if not typed or typed == self._prefilled:

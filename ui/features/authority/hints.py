@@ -17,7 +17,9 @@ from ui.features.authority.words import hint_text, worth_saying
 from ui.widgets import plain_label
 
 # A calm accent: a thin green rule beside the words, no fill, readable in both themes.
-QUALIFIES_STYLE = "QLabel#policyHint { border-left: 3px solid #2e7d32; padding: 2px 0 2px 8px; }"
+QUALIFIES_STYLE = (
+    "QLabel#policyHint { border: 0px; border-left: 3px solid #2e7d32; padding: 2px 0 2px 8px; }"
+)
 
 
 def hint_label(hint: PolicyHint) -> QLabel:
@@ -31,12 +33,16 @@ def hint_label(hint: PolicyHint) -> QLabel:
 
 
 class PolicyHints(QWidget):
-    """The qualifying hints, one line each; with `fold_others`, the rest behind a toggle.
-    Hidden when there is nothing to say."""
+    """The qualifying hints, one line each (unless `show_qualifying` is false: the tab's
+    strip shows them already); with `fold_others`, the rest behind a toggle. Hidden when
+    there is nothing to say."""
 
-    def __init__(self, fold_others: bool, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, fold_others: bool, show_qualifying: bool = True, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self._fold_others = fold_others
+        self._show_qualifying = show_qualifying
         self.hints: tuple[PolicyHint, ...] = ()
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
@@ -72,15 +78,11 @@ class PolicyHints(QWidget):
         for label in self.qualifying:
             self._layout.removeWidget(label)
             label.deleteLater()
-        self.qualifying = [hint_label(h) for h in hints if h.qualifies]
+        self.qualifying = [hint_label(h) for h in hints if h.qualifies and self._show_qualifying]
         for position, label in enumerate(self.qualifying):
             self._layout.insertWidget(position, label)
         others = [h for h in hints if not h.qualifies] if self._fold_others else []
-        self.not_qualifying.setText(
-            f"No exception to {len(others)} other polic{'y' if len(others) == 1 else 'ies'}."
-            if self.qualifying
-            else f"No exception to {', '.join(h.name for h in others)}."
-        )
+        self.not_qualifying.setText(f"No exception to {', '.join(h.name for h in others)}.")
         self.others.setText("\n".join(hint_text(h) for h in others))
         self._fold_row.setVisible(bool(others))
         self.others.setVisible(bool(others) and self.why_not.isChecked())

@@ -55,16 +55,15 @@ def stock_words(product: ProductAvailability) -> str:
 
 
 def summary_words(product: ProductAvailability) -> str:
+    """Name, SKU and price; then how many units in how many stores (when any are)."""
     stocked = sum(1 for s in product.stores if s[1] > 0)
-    lines = [f"{product.name} ({product.sku}) · {fmt.money(product.price_cents)}"]
-    if product.launch_note:
-        lines.append(launch_words(product))
-    if product.stores:
-        lines.append(
-            f"{fmt.plural(product.in_stock, 'unit')} in {stocked} of "
+    line = f"{product.name} ({product.sku}) · {fmt.money(product.price_cents)}"
+    if product.in_stock:
+        line += (
+            f" · {fmt.plural(product.in_stock, 'unit')} in {stocked} of "
             f"{fmt.plural(len(product.stores), 'store')}"
         )
-    return "\n".join(lines)
+    return line
 
 
 def _stock_column(p: ProductAvailability) -> str:
@@ -97,9 +96,13 @@ class ProductLookup(QDialog):
         )
         self.table = make_table(self.model, "Products found")
         self.table.selectionModel().currentRowChanged.connect(self._selected)
-        self.summary = plain_label("Type a product's name or SKU.")
+        self.summary = plain_label("Type a product's name or SKU.", bold=True)
         self.summary.setAccessibleName("Product")
         self.summary.setWordWrap(True)
+        self.launch = plain_label("", point_delta=1)
+        self.launch.setAccessibleName("Launch")
+        self.launch.setStyleSheet("color: #1f6feb;")
+        self.launch.hide()
         self.stock = plain_label("")
         self.stock.setAccessibleName("Stock per store")
         self.stock.setWordWrap(True)
@@ -120,6 +123,7 @@ class ProductLookup(QDialog):
         found_layout.setContentsMargins(0, 0, 0, 0)
         found_layout.addWidget(self.table, 3)
         found_layout.addWidget(self.summary)
+        found_layout.addWidget(self.launch)
         found_layout.addWidget(self.stock, 1)
         soon = QWidget()
         soon_layout = QVBoxLayout(soon)
@@ -162,6 +166,7 @@ class ProductLookup(QDialog):
         if not text.strip():
             self.model.set_rows([])
             self.summary.setText("Type a product's name or SKU.")
+            self.launch.hide()
             self.stock.setText("")
             return []
         try:
@@ -178,6 +183,7 @@ class ProductLookup(QDialog):
             self.table.selectRow(0)
         else:
             self.summary.setText(f"No product matches “{text.strip()}”.")
+            self.launch.hide()
             self.stock.setText("")
         return rows
 
@@ -192,6 +198,8 @@ class ProductLookup(QDialog):
 
     def show_product(self, product: ProductAvailability) -> None:
         self.summary.setText(summary_words(product))
+        self.launch.setText(launch_words(product))
+        self.launch.setVisible(bool(product.launch_note))
         self.stock.setText(stock_words(product))
 
     def _coming_chosen(self, index: QModelIndex) -> None:

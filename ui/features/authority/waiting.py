@@ -65,11 +65,15 @@ class WaitingPanel(QFrame):
         view: OverrideView,
         services: Services,
         bridge: DatabaseBridge,
+        policy_name: str | None = None,
+        asked: int | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("waitingPanel")
         self.request_id = view.id
+        self.policy_name = policy_name
+        self.asked = asked  # how many approvers the request reached
         self.view = view
         self._services = services
         self._bridge = bridge
@@ -135,9 +139,9 @@ class WaitingPanel(QFrame):
         waiting = view.status == OverrideStatus.PENDING
         offer_open = view.status == OverrideStatus.COUNTERED and view.concession_id is None
         asked = "Asked a supervisor" if waiting else "Asked"
-        self.title.setText(f"{asked}: {asked_text(view)}")
+        self.title.setText(f"{asked}: {asked_text(view, self.policy_name)}")
         self.reason.setText(f"Reason: {view.reason}")
-        words = note or answer_text(view)
+        words = note or answer_text(view, self.asked)
         if self._declined and offer_open:
             words = "You declined the offer: nothing was granted."
         self.status.setText(words)

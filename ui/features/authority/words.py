@@ -158,30 +158,33 @@ def countdown(expires_at: dt.datetime | None, now: dt.datetime) -> str:
     return f"{fmt.duration(seconds)} left"
 
 
-def asked_text(view: OverrideView) -> str:
-    """What was asked, as the waiting panel heads it."""
-    what = type_label(view.type).lower()
+def asked_text(view: OverrideView, policy_name: str | None = None) -> str:
+    """What was asked, as the waiting panel heads it: "Fee waiver of $350.00 (Early
+    upgrade fee) for Dorothy Hargreaves"."""
     value = value_text(view.amount_cents, view.currency, view.percent)
-    policy = f" ({view.policy_code})" if view.policy_code else ""
-    return f"{fmt.label(what)} of {value}{policy} for {view.customer_name}"
+    policy = policy_name or view.policy_code
+    about = f" ({policy})" if policy else ""
+    return f"{type_label(view.type)} of {value}{about} for {view.customer_name}"
 
 
-def answer_text(view: OverrideView) -> str:
-    """The answer in words, for the waiting panel and the toast."""
+def answer_text(view: OverrideView, asked: int | None = None) -> str:
+    """The answer in words, for the waiting panel and the toast (`asked`: how many
+    approvers the request reached, while it waits)."""
     who = view.decided_by or "A supervisor"
-    comment = f': "{view.comment}"' if view.comment else ""
+    said = f' "{view.comment}"' if view.comment else ""
     if view.status == OverrideStatus.PENDING:
         role = fmt.label(str(view.required_role)).lower()
-        return f"Waiting for a {role} to answer."
+        reached = f" ({fmt.plural(asked, role)} notified)" if asked else ""
+        return f"Waiting for a {role} to answer{reached}."
     if view.status == OverrideStatus.APPROVED:
-        return f"Approved by {who}{comment}. Tell the customer: it is granted."
+        return f"Approved by {who}: tell the customer it is granted.{said}"
     if view.status == OverrideStatus.REJECTED:
-        return f"Rejected by {who}{comment}."
+        return f"Rejected by {who}.{said}"
     if view.status == OverrideStatus.COUNTERED:
         offer = fmt.money(view.counter_amount_cents or 0, view.currency)
         if view.concession_id is not None:
             return f"{who} offered {offer} and you accepted: it is granted."
-        return f"{who} offers {offer} instead{comment}."
+        return f"{who} offers {offer} instead.{said}"
     if view.status == OverrideStatus.WITHDRAWN:
         return "You withdrew the request: nothing was granted."
     return "Nobody answered in time: the request expired. Offer a callback, or ask again."
