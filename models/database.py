@@ -91,8 +91,23 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 4)
-    kwargs.setdefault("connect_args", {"connect_timeout": 5, "application_name": "rapport"})
+    kwargs["connect_args"] = {**PG_CONNECT_ARGS, **kwargs.get("connect_args", {})}
     return create_engine(parsed, **kwargs)
+
+
+# PgBouncer in transaction pooling (docs/it-deployment.md) hands each transaction to
+# whichever server connection is free, so nothing may outlive a transaction on the
+# server: no SET (only SET LOCAL), no temporary tables, no session advisory locks, no
+# LISTEN (the change feed has a connection of its own, app/change_feed.py), and no
+# prepared statements: psycopg prepares a query run 5 times on the connection, and
+# PgBouncer 1.18 (Debian 12) cannot follow them to another server connection
+# ("prepared statement "_pg3_0" does not exist"). `prepare_threshold=None` never
+# prepares; the cost is a parse per statement, which these short queries hardly feel.
+PG_CONNECT_ARGS: dict[str, Any] = {
+    "connect_timeout": 5,
+    "application_name": "rapport",
+    "prepare_threshold": None,
+}
 
 
 def writer(engine: Engine) -> Engine:

@@ -21,7 +21,7 @@ import json
 import math
 import uuid
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import func, or_, select, text
@@ -519,6 +519,42 @@ def _instant(value: Any) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
+def _round_percent(value: Decimal | float | int | None) -> Decimal | None:
+    """Percentages are rounded half away from zero to 2 decimals, then validated,
+    compared, stored and hashed (as round(p, 2) in the PostgreSQL functions)."""
+    if value is None:
+        return None
+    return Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+# What `invalid` was about, in words (the codes are the PostgreSQL functions').
+INVALID_WORDS = {
+    "type": "choose what to give",
+    "amount": "the amount cannot be negative",
+    "reason": "give a reason (at most 2,000 characters)",
+    "currency": "the currency must be three capital letters, such as USD",
+    "percent": "a percentage must be above 0 and at most 100",
+    "customer": "that customer does not exist",
+    "case": "that case is not this customer's",
+    "order": "that order is not this customer's",
+    "order_line": "that order line is not on this customer's order",
+    "policy": "that policy does not exist",
+    "key": "the click carried no usable key; try again",
+    "decision": "choose approve, reject or counter-offer",
+    "comment": "add a comment (at most 2,000 characters)",
+    "counter_amount": "a counter-offer must be more than nothing and less than the amount asked",
+    "role_or_user": "a limit belongs to a role or to one person",
+    "user": "that person is not on the staff list",
+    "max_amount": "amounts cannot be negative",
+    "daily_budget": "amounts cannot be negative",
+    "max_total": "amounts cannot be negative",
+    "max_percent": "a percentage is between 0 and 100",
+    "period_days": "the period is at least one day",
+    "validity": "the end of validity is before its start",
+    "role_row": "a role's row is edited, never deleted",
+}
+
+
 def _local(ask: ConcessionAsk) -> local.Ask:
     return local.Ask(
         customer_id=ask.customer_id,
@@ -529,7 +565,7 @@ def _local(ask: ConcessionAsk) -> local.Ask:
         case_id=ask.case_id,
         order_id=ask.order_id,
         order_line_id=ask.order_line_id,
-        percent=None if ask.percent is None else Decimal(ask.percent),
+        percent=_round_percent(ask.percent),
         policy_id=ask.policy_id,
     )
 
@@ -599,7 +635,7 @@ class AuthorityService:
         else:
             with self._db.write() as session:
                 data = local.grant(session, self.agent.login, self.clock(), key, _local(ask))
-        return outcome_from(data, **_ask_known(ask))
+        return outcome_from(data, **_ask_known(ask), **self._why_denied(data, ask, key))
 
     def request_override(self, ask: ConcessionAsk, key: str) -> Outcome:
         """Ask the available supervisors (or managers) to approve what is above my limit."""
@@ -612,7 +648,7 @@ class AuthorityService:
                 data = local.request_override(
                     session, self.agent.login, self.clock(), key, _local(ask)
                 )
-        extra: dict[str, Any] = {}
+        extra = self._why_denied(data, ask, key)
         if data.get("status") == Status.NO_APPROVER.value:
             extra["detail"] = self._why_nobody(Role(data.get("required_role") or "supervisor"))
         return outcome_from(data, **_ask_known(ask), **extra)
@@ -657,7 +693,15 @@ class AuthorityService:
                     comment,
                     counter_amount_cents,
                 )
-        return self._about_request(data, request_id)
+        detail = None
+        if data.get("reason") == Denial.INVALID.value:
+            if kind is not OverrideDecisionKind.APPROVE and local.is_blank(comment):
+                detail = INVALID_WORDS["comment"]
+            elif len(comment or "") > local.REASON_MAX_CHARS:
+                detail = INVALID_WORDS["comment"]
+            else:
+                detail = INVALID_WORDS["counter_amount"]
+        return self._about_request(data, request_id, detail=detail)
 
     def accept_counter(self, request_id: int, key: str) -> Outcome:
         if self._pg:
@@ -670,7 +714,8 @@ class AuthorityService:
                 data = local.accept_counter(
                     session, self.agent.login, self.clock(), request_id, key
                 )
-        return self._about_request(data, request_id)
+        detail = INVALID_WORDS["key"] if data.get("reason") == Denial.INVALID.value else None
+        return self._about_request(data, request_id, detail=detail)
 
     def expire_due(self) -> int:
         """Pending requests past their expiry become expired (audited); how many."""
@@ -709,7 +754,7 @@ class AuthorityService:
             type=ConcessionType(row.type),
             allowed=row.allowed,
             max_amount_cents=row.max_amount_cents,
-            max_percent=row.max_percent,
+            max_percent=_round_percent(row.max_percent),
             daily_budget_cents=row.daily_budget_cents,
             period_days=row.period_days,
             max_total_per_period_cents=row.max_total_per_period_cents,
@@ -742,7 +787,30 @@ class AuthorityService:
         else:
             with self._db.write() as session:
                 data = local.set_limit(session, self.agent.login, self.clock(), key, values)
-        return outcome_from(data, type=values.type)
+        known: dict[str, Any] = {"type": values.type}
+        if data.get("status") == Status.SAVED.value:
+            known["limit_id"] = self._limit_id(values)
+        elif data.get("reason") == Denial.INVALID.value:
+            if local.key_problem(key):
+                known["detail"] = INVALID_WORDS["key"]
+            else:
+                with self._db.read() as session:
+                    problem = local.limit_problem(session, values)
+                known["detail"] = INVALID_WORDS.get(problem or "", "check the row")
+        return outcome_from(data, **known)
+
+    def _limit_id(self, values: local.LimitValues) -> int | None:
+        owner = (
+            (AuthorityLimit.role == values.role) & AuthorityLimit.user_id.is_(None)
+            if values.role is not None
+            else AuthorityLimit.user_id == values.user_id
+        )
+        with self._db.read() as session:
+            return session.scalar(
+                select(AuthorityLimit.id).where(
+                    owner, AuthorityLimit.concession_type == values.type
+                )
+            )
 
     def delete_limit(self, limit_id: int) -> Outcome:
         """Delete a person's adjustment (their role's row applies again)."""
@@ -751,9 +819,44 @@ class AuthorityService:
         else:
             with self._db.write() as session:
                 data = local.delete_limit(session, self.agent.login, self.clock(), limit_id)
-        return outcome_from(data)
+        detail = INVALID_WORDS["role_row"] if data.get("reason") == Denial.INVALID.value else None
+        return outcome_from(data, limit_id=limit_id, detail=detail)
 
-    def _about_request(self, data: dict[str, Any], request_id: int) -> Outcome:
+    def _why_denied(self, data: dict[str, Any], ask: ConcessionAsk, key: str) -> dict[str, Any]:
+        """What the words of a denial need beyond the outcome's keys: what is invalid,
+        a percentage limit, the customer limit's period (read here on both databases)."""
+        reason = data.get("reason")
+        if reason == Denial.INVALID.value:
+            if local.key_problem(key):
+                return {"detail": INVALID_WORDS["key"]}
+            with self._db.read() as session:
+                problem = local.validate(session, _local(ask))
+            return {"detail": INVALID_WORDS.get(problem or "", "check the details")}
+        if reason not in (Denial.ABOVE_LIMIT.value, Denial.CUSTOMER_LIMIT.value):
+            return {}
+        with self._db.read() as session:
+            me = local.staff(session, self.agent.login)
+            if me is None:
+                return {}
+            day = local.budget_day(session, self.clock())
+            row = local.effective_limit(session, me.id, me.role, ConcessionType(ask.type), day)
+        if row is None:
+            return {}
+        if reason == Denial.CUSTOMER_LIMIT.value:
+            return {"period_days": row.period_days}
+        percent = _round_percent(ask.percent)
+        if (
+            percent is not None
+            and row.max_percent is not None
+            and percent > row.max_percent
+            and ask.amount_cents <= row.max_amount_cents
+        ):
+            return {"limit_percent": row.max_percent}
+        return {}
+
+    def _about_request(
+        self, data: dict[str, Any], request_id: int, detail: str | None = None
+    ) -> Outcome:
         """An outcome about a request, with its type, amount and decider for the words."""
         with self._db.read() as session:
             row = session.execute(
@@ -769,10 +872,11 @@ class AuthorityService:
                 .where(OverrideRequest.id == request_id)
             ).first()
         if row is None:
-            return outcome_from(data, request_id=request_id)
+            return outcome_from(data, request_id=request_id, detail=detail)
         return outcome_from(
             data,
             request_id=request_id,
+            detail=detail,
             type=row[0],
             amount_cents=row[1],
             currency=row[2],
@@ -855,7 +959,7 @@ class AuthorityService:
                 return Check(False, Denial.NOT_STAFF, describe(_denied(Denial.NOT_STAFF)), None)
             problem = local.validate(session, request)
             if problem is not None:
-                out = _denied(Denial.INVALID, detail=problem)
+                out = _denied(Denial.INVALID, detail=INVALID_WORDS.get(problem, problem))
                 return Check(False, Denial.INVALID, describe(out), None)
             day = local.budget_day(session, now)
             denial = local.evaluate(session, staff, request, day, now)
@@ -872,6 +976,7 @@ class AuthorityService:
         out = outcome_from(
             {**denial, "required_role": None if needed is None else needed.value},
             **_ask_known(ask),
+            **self._why_denied(denial, ask, "check"),
         )
         if needed is None:
             message = (

@@ -16,6 +16,7 @@ both databases.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import hashlib
 import re
 from dataclasses import dataclass
@@ -229,12 +230,7 @@ def evaluate(session: Session, who: Staff, ask: Ask, day: dt.date, now: dt.datet
     if ask.amount_cents > row.max_amount_cents:
         return {"status": "denied", "reason": "above_limit", "limit_cents": row.max_amount_cents}
     if ask.percent is not None and row.max_percent is not None and ask.percent > row.max_percent:
-        return {
-            "status": "denied",
-            "reason": "above_limit",
-            "limit_cents": row.max_amount_cents,
-            "limit_percent": str(row.max_percent),
-        }
+        return {"status": "denied", "reason": "above_limit", "limit_cents": row.max_amount_cents}
     if row.max_total_per_period_cents is not None:
         total = customer_period_total(session, ask.customer_id, ask.type, row.period_days, now)
         if total + ask.amount_cents > row.max_total_per_period_cents:
@@ -242,7 +238,6 @@ def evaluate(session: Session, who: Staff, ask: Ask, day: dt.date, now: dt.datet
                 "status": "denied",
                 "reason": "customer_limit",
                 "limit_cents": row.max_total_per_period_cents,
-                "period_days": row.period_days,
             }
     if row.daily_budget_cents is not None:
         spent = spent_today(session, who.id, ask.type, day)
@@ -278,45 +273,60 @@ def approvers_count(
     return int(session.scalar(query) or 0)
 
 
+BLANK = " \t\r\n\f\v"  # what "blank" strips, as btrim(..., E' \t\r\n\f\x0B') in the functions
+TYPES = tuple(t.value for t in ConcessionType)
+
+
+def is_blank(value: str | None) -> bool:
+    return value is None or not value.strip(BLANK)
+
+
+def key_problem(key: str | None) -> str | None:
+    """'key' when an idempotency key is unusable: 1-64 characters, not blank, and not
+    'override-...' (the concessions of override requests use those)."""
+    if key is None or is_blank(key) or len(key) > 64 or key.startswith("override-"):
+        return "key"
+    return None
+
+
 def validate(session: Session, ask: Ask) -> str | None:
-    """Why the ask is invalid, in words; None when it is fine (step 3)."""
+    """Step 3: what is invalid in the ask, as the functions name it ('type', 'amount',
+    'reason', 'currency', 'percent', 'customer', 'case', 'order', 'order_line',
+    'policy'), checked in that order; None when it is fine."""
+    if ConcessionType(ask.type).value not in TYPES:
+        return "type"
     if not isinstance(ask.amount_cents, int) or ask.amount_cents < 0:
-        return "the amount cannot be negative"
-    if not ask.reason or not ask.reason.strip():
-        return "give a reason"
-    if len(ask.reason) > REASON_MAX_CHARS:
-        return f"the reason is longer than {REASON_MAX_CHARS} characters"
+        return "amount"
+    if is_blank(ask.reason) or len(ask.reason) > REASON_MAX_CHARS:
+        return "reason"
     if not _CURRENCY.match(ask.currency or ""):
-        return "the currency must be three capital letters, such as USD"
+        return "currency"
     if ask.percent is not None and not (0 < ask.percent <= 100):
-        return "a percentage must be above 0 and at most 100"
+        return "percent"
     if session.get(Customer, ask.customer_id) is None:
-        return f"customer {ask.customer_id} does not exist"
-    if ask.case_id is not None:
-        owner = session.scalar(select(Case.customer_id).where(Case.id == ask.case_id))
-        if owner is None:
-            return f"case {ask.case_id} does not exist"
-        if owner != ask.customer_id:
-            return "that case is another customer's"
-    if ask.order_id is not None:
-        owner = session.scalar(select(Order.customer_id).where(Order.id == ask.order_id))
-        if owner is None:
-            return f"order {ask.order_id} does not exist"
-        if owner != ask.customer_id:
-            return "that order is another customer's"
+        return "customer"
+    if ask.case_id is not None and (
+        session.scalar(select(Case.customer_id).where(Case.id == ask.case_id)) != ask.customer_id
+    ):
+        return "case"
+    if ask.order_id is not None and (
+        session.scalar(select(Order.customer_id).where(Order.id == ask.order_id)) != ask.customer_id
+    ):
+        return "order"
     if ask.order_line_id is not None:
-        line_order = session.scalar(
-            select(OrderLine.order_id).where(OrderLine.id == ask.order_line_id)
-        )
-        if line_order is None:
-            return f"order line {ask.order_line_id} does not exist"
-        if ask.order_id is not None and line_order != ask.order_id:
-            return "that order line is on another order"
-        owner = session.scalar(select(Order.customer_id).where(Order.id == line_order))
-        if owner != ask.customer_id:
-            return "that order line is another customer's"
+        line = session.execute(
+            select(OrderLine.order_id, Order.customer_id)
+            .join(Order, Order.id == OrderLine.order_id)
+            .where(OrderLine.id == ask.order_line_id)
+        ).first()
+        if (
+            line is None
+            or line[1] != ask.customer_id
+            or (ask.order_id is not None and line[0] != ask.order_id)
+        ):
+            return "order_line"
     if ask.policy_id is not None and session.get(Policy, ask.policy_id) is None:
-        return f"policy {ask.policy_id} does not exist"
+        return "policy"
     return None
 
 
@@ -325,10 +335,7 @@ def validate(session: Session, ask: Ask) -> str | None:
 
 def row_json(row: Any) -> Json:
     """An ORM row as JSON-ready values (the audit's before/after)."""
-    out: Json = {}
-    for column in row.__table__.columns:
-        out[column.name] = _json_value(getattr(row, column.key))
-    return out
+    return {c.name: _json_value(getattr(row, c.key)) for c in row.__table__.columns}
 
 
 def _json_value(value: Any) -> Any:
@@ -336,7 +343,7 @@ def _json_value(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, Decimal):
         return str(value)
-    if hasattr(value, "value") and isinstance(value.value, str):  # a StrEnum
+    if isinstance(value, enum.Enum):
         return value.value
     return value
 
@@ -367,58 +374,59 @@ def _audit(
     session.flush()
 
 
-def _deny(
-    session: Session,
-    actor: str,
-    now: dt.datetime,
-    outcome: Json,
-    *,
-    action: str = "concession.denied",
-    entity: str = "customer",
-    entity_id: int | None = None,
-    detail: Json | None = None,
-) -> Json:
-    """Audit a denial (it is recorded even though nothing else is) and return it."""
-    record = {k: v for k, v in outcome.items() if k != "status"}
-    _audit(session, actor, now, action, entity, entity_id, {**record, **(detail or {})})
-    return outcome
+@dataclass(frozen=True)
+class _Call:
+    """Who calls, when, and where their denials are audited (as the functions do)."""
 
+    session: Session
+    login: str
+    now: dt.datetime
+    action: str  # the audit action of a denial: concession.denied, override.denied...
+    entity: str
+    entity_id: int | None
+    detail: Json
 
-def _ask_detail(ask: Ask) -> Json:
-    return {
-        "type": ask.type.value,
-        "amount_cents": ask.amount_cents,
-        "currency": ask.currency,
-        "percent": None if ask.percent is None else f"{Decimal(ask.percent):.2f}",
-        "case_id": ask.case_id,
-        "order_id": ask.order_id,
-        "policy_id": ask.policy_id,
-    }
+    def deny(
+        self, reason: str, key: str | None = None, fields: Json | None = None, **detail: Any
+    ) -> Json:
+        """Audit the denial, store it under `key` (when this call claimed it), return it."""
+        out: Json = {"status": "denied", "reason": reason, **(fields or {})}
+        record = {"reason": reason, **self.detail, **detail}
+        record.update({k: v for k, v in (fields or {}).items() if v is not None})
+        _audit(self.session, self.login, self.now, self.action, self.entity, self.entity_id, record)
+        return _store(self.session, key, out)
 
-
-def _claim_key(
-    session: Session, key: str, action: str, login: str, digest: str, now: dt.datetime
-) -> Json | None:
-    """Step 2: the stored outcome (replayed) or a key_reused denial; None for a new key."""
-    stored = session.get(AuthorityAction, key)
-    if stored is None:
-        session.add(
-            AuthorityAction(
-                idempotency_key=key, action=action, login=login, params_hash=digest, created_at=now
+    def claim(self, key: str, action: str, digest: str) -> Json | None:
+        """Step 2: None when this call owns the key now; else what to return (the stored
+        outcome, replayed; or key_reused, audited and never stored)."""
+        stored = self.session.get(AuthorityAction, key)
+        if stored is None:
+            self.session.add(
+                AuthorityAction(
+                    idempotency_key=key,
+                    action=action,
+                    login=self.login,
+                    params_hash=digest,
+                    created_at=self.now,
+                )
             )
-        )
-        session.flush()
-        return None
-    if stored.params_hash == digest and stored.login == login and stored.outcome is not None:
-        return {**stored.outcome, "replayed": True}
-    return {"status": "denied", "reason": "key_reused"}
+            self.session.flush()
+            return None
+        if (
+            stored.params_hash == digest
+            and stored.login == self.login
+            and stored.outcome is not None
+        ):
+            return {**stored.outcome, "replayed": True}
+        return self.deny("key_reused")
 
 
-def _store(session: Session, key: str, outcome: Json) -> Json:
-    stored = session.get(AuthorityAction, key)
-    if stored is not None:
-        stored.outcome = dict(outcome)
-        session.flush()
+def _store(session: Session, key: str | None, outcome: Json) -> Json:
+    if key is not None:
+        stored = session.get(AuthorityAction, key)
+        if stored is not None:
+            stored.outcome = dict(outcome)
+            session.flush()
     return outcome
 
 
@@ -426,56 +434,66 @@ def _iso(value: dt.datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def _not_staff(session: Session, login: str, now: dt.datetime, entity: str, ident: int) -> Json:
-    return _deny(
-        session,
-        login,
-        now,
-        {"status": "denied", "reason": "not_staff"},
-        action="concession.denied" if entity == "customer" else "override.denied",
-        entity=entity,
-        entity_id=ident,
-    )
+def _ask_detail(action: str, key: str, ask: Ask) -> Json:
+    return {
+        "action": action,
+        "type": ConcessionType(ask.type).value,
+        "amount_cents": ask.amount_cents,
+        "percent": None if ask.percent is None else str(ask.percent),
+        "currency": ask.currency,
+        "case_id": ask.case_id,
+        "order_id": ask.order_id,
+        "order_line_id": ask.order_line_id,
+        "policy_id": ask.policy_id,
+        "key": (key or "")[:64],
+    }
 
 
 def _ask_preamble(
     session: Session, login: str, now: dt.datetime, key: str, action: str, ask: Ask
-) -> tuple[Staff | None, Json | None]:
-    """Steps 1-3 of grant and request: (caller, None) to go on, or (_, the outcome)."""
+) -> tuple[_Call, Staff | None, Json | None]:
+    """Steps 1-3 of grant and request: (call, caller, None) to go on, or the outcome."""
+    call = _Call(
+        session,
+        login,
+        now,
+        "concession.denied" if action == "grant" else "override.denied",
+        "customer",
+        ask.customer_id,
+        _ask_detail(action, key, ask),
+    )
     who = staff(session, login)
     if who is None:
-        return None, _not_staff(session, login, now, "customer", ask.customer_id)
-    early = _claim_key(session, key, action, login, params_hash(action, ask), now)
+        return call, None, call.deny("not_staff")
+    problem = key_problem(key)
+    if problem is not None:
+        return call, who, call.deny("invalid", invalid=problem)
+    early = call.claim(key, action, params_hash(action, ask))
     if early is not None:
-        if early.get("reason") == "key_reused":
-            return who, _deny(
-                session, login, now, early, entity_id=ask.customer_id, detail=_ask_detail(ask)
-            )
-        return who, early
+        return call, who, early
     problem = validate(session, ask)
     if problem is not None:
-        denial = {"status": "denied", "reason": "invalid", "detail": problem}
-        _deny(session, login, now, denial, entity_id=ask.customer_id, detail=_ask_detail(ask))
-        return who, _store(session, key, denial)
-    return who, None
+        return call, who, call.deny("invalid", key, invalid=problem)
+    return call, who, None
 
 
 # -- the writes -----------------------------------------------------------------------
 
 
 def grant(session: Session, login: str, now: dt.datetime, key: str, ask: Ask) -> Json:
-    who, early = _ask_preamble(session, login, now, key, "grant", ask)
+    call, who, early = _ask_preamble(session, login, now, key, "grant", ask)
     if early is not None or who is None:
         assert early is not None
         return early
     day = budget_day(session, now)
     denial = evaluate(session, who, ask, day, now)
     if denial is not None:
-        denial["required_role"] = _role_value(
-            required_role(session, ask.type, ask.amount_cents, ask.percent, day)
-        )
-        _deny(session, login, now, denial, entity_id=ask.customer_id, detail=_ask_detail(ask))
-        return _store(session, key, denial)
+        fields = {k: v for k, v in denial.items() if k not in ("status", "reason")}
+        if denial["reason"] != "over_budget":
+            fields["required_role"] = _role_value(
+                required_role(session, ask.type, ask.amount_cents, ask.percent, day)
+            )
+        return call.deny(denial["reason"], key, fields)
     row = effective_limit(session, who.id, who.role, ask.type, day)
     assert row is not None
     remaining: int | None = None
@@ -491,7 +509,7 @@ def grant(session: Session, login: str, now: dt.datetime, key: str, ask: Ask) ->
         type=ask.type,
         amount_cents=ask.amount_cents,
         currency=ask.currency,
-        reason=ask.reason.strip(),
+        reason=ask.reason,
         granted_by_id=who.id,
         granted_at=now,
         order_id=ask.order_id,
@@ -508,7 +526,7 @@ def grant(session: Session, login: str, now: dt.datetime, key: str, ask: Ask) ->
         "concession.grant",
         "concession",
         concession.id,
-        {"customer_id": ask.customer_id},
+        {"customer_id": ask.customer_id, "key": key, "remaining_budget_cents": remaining},
         after=row_json(concession),
     )
     outcome = {
@@ -522,7 +540,8 @@ def grant(session: Session, login: str, now: dt.datetime, key: str, ask: Ask) ->
 def _budget_row(
     session: Session, user_id: int, day: dt.date, kind: ConcessionType, limit: int
 ) -> ConcessionBudget:
-    """The (user, day, type) budget row, made on first use with today's limit."""
+    """The (user, day, type) budget row, made on first use; its limit is the larger of
+    today's budget and what was spent already (an admin may lower a budget in the day)."""
     statement = (
         sqlite.insert(ConcessionBudget)
         .values(user_id=user_id, day=day, concession_type=kind, limit_cents=limit, spent_cents=0)
@@ -531,29 +550,31 @@ def _budget_row(
     session.execute(statement)
     budget = session.get(ConcessionBudget, (user_id, day, kind), populate_existing=True)
     assert budget is not None
-    if budget.limit_cents < limit:  # the matrix was raised today: the new limit holds
-        budget.limit_cents = limit
+    budget.limit_cents = max(limit, budget.spent_cents)
     return budget
 
 
 def request_override(session: Session, login: str, now: dt.datetime, key: str, ask: Ask) -> Json:
-    who, early = _ask_preamble(session, login, now, key, "request", ask)
+    call, who, early = _ask_preamble(session, login, now, key, "request", ask)
     if early is not None or who is None:
         assert early is not None
         return early
     day = budget_day(session, now)
-    if evaluate(session, who, ask, day, now) is None:
-        return _store(session, key, {"status": "not_needed"})
+    alone = evaluate(session, who, ask, day, now)
+    if alone is None:
+        row = effective_limit(session, who.id, who.role, ask.type, day)
+        remaining = None
+        if row is not None and row.daily_budget_cents is not None:
+            spent = spent_today(session, who.id, ask.type, day)
+            remaining = max(row.daily_budget_cents, spent) - spent
+        return _store(session, key, {"status": "not_needed", "remaining_budget_cents": remaining})
     needed = required_role(
         session, ask.type, ask.amount_cents, ask.percent, day, (Role.SUPERVISOR, Role.MANAGER)
     )
     if needed is None:
-        denial: Json = {"status": "denied", "reason": "above_every_limit"}
-        _deny(session, login, now, denial, entity_id=ask.customer_id, detail=_ask_detail(ask))
-        return _store(session, key, denial)
+        return call.deny("above_every_limit", key)
     approvers = approvers_count(session, needed, now, who.id)
     if approvers == 0:
-        outcome: Json = {"status": "no_approver", "required_role": needed.value, "approvers": 0}
         _audit(
             session,
             login,
@@ -561,8 +582,9 @@ def request_override(session: Session, login: str, now: dt.datetime, key: str, a
             "override.no_approver",
             "customer",
             ask.customer_id,
-            {**_ask_detail(ask), "required_role": needed.value},
+            {**call.detail, "required_role": needed.value},
         )
+        outcome: Json = {"status": "no_approver", "required_role": needed.value, "approvers": 0}
         return _store(session, key, outcome)
     _zone, ttl = settings(session)
     request = OverrideRequest(
@@ -572,7 +594,7 @@ def request_override(session: Session, login: str, now: dt.datetime, key: str, a
         policy_id=ask.policy_id,
         concession_type=ask.type,
         amount_cents=ask.amount_cents,
-        reason=ask.reason.strip(),
+        reason=ask.reason,
         requested_by_id=who.id,
         required_role=needed,
         requested_at=now,
@@ -591,7 +613,12 @@ def request_override(session: Session, login: str, now: dt.datetime, key: str, a
         "override.request",
         "override",
         request.id,
-        {"customer_id": ask.customer_id},
+        {
+            "customer_id": ask.customer_id,
+            "key": key,
+            "approvers": approvers,
+            "denied_alone": alone["reason"],
+        },
         after=row_json(request),
     )
     outcome = {
@@ -604,213 +631,136 @@ def request_override(session: Session, login: str, now: dt.datetime, key: str, a
     return _store(session, key, outcome)
 
 
+def _request_call(
+    session: Session, login: str, now: dt.datetime, request_id: int, detail: Json
+) -> _Call:
+    return _Call(session, login, now, "override.denied", "override", request_id, detail)
+
+
 def decide(
     session: Session,
     login: str,
     now: dt.datetime,
     request_id: int,
-    decision: OverrideDecisionKind,
+    decision: OverrideDecisionKind | str,
     comment: str | None,
     counter_amount_cents: int | None,
 ) -> Json:
+    kind = str(decision.value if isinstance(decision, OverrideDecisionKind) else decision)
+    call = _request_call(
+        session,
+        login,
+        now,
+        request_id,
+        {"decision": kind, "counter_amount_cents": counter_amount_cents},
+    )
+    base: Json = {"request_id": request_id}
     who = staff(session, login)
-    detail: Json = {"decision": decision.value, "request_id": request_id}
     if who is None:
-        return _not_staff(session, login, now, "override", request_id)
+        return call.deny("not_staff", None, base)
     if who.role not in APPROVERS:
-        return _deny(
-            session,
-            login,
-            now,
-            {"status": "denied", "reason": "not_approver"},
-            action="override.denied",
-            entity="override",
-            entity_id=request_id,
-            detail=detail,
-        )
+        return call.deny("not_approver", None, base)
     request = session.get(OverrideRequest, request_id, populate_existing=True)
     if request is None:
-        return {"status": "denied", "reason": "not_found", "request_id": request_id}
-    base = {"request_id": request_id}
+        return call.deny("not_found", None, base)
     if request.requested_by_id == who.id:
-        return _deny(
-            session,
-            login,
-            now,
-            {**base, "status": "denied", "reason": "own_request"},
-            action="override.denied",
-            entity="override",
-            entity_id=request_id,
-            detail=detail,
-        )
+        return call.deny("own_request", None, base)
     if request.status != OverrideStatus.PENDING:
-        return _deny(
-            session,
-            login,
-            now,
-            {
-                **base,
-                "status": "denied",
-                "reason": "already_decided",
-                "request_status": request.status.value,
-            },
-            action="override.decide_again",
-            entity="override",
-            entity_id=request_id,
-            detail=detail,
+        again = _Call(
+            session, login, now, "override.decide_again", "override", request_id, call.detail
         )
+        return again.deny("already_decided", None, {**base, "request_status": request.status.value})
     if request.expires_at is not None and request.expires_at < now:
-        _expire(session, login, now, request)
-        return {**base, "status": "expired"}
+        _expire(session, login, now, request, "decide")
+        return {
+            **base,
+            "status": "expired",
+            "request_status": "expired",
+            "expires_at": _iso(request.expires_at),
+        }
     if RANK[who.role] < RANK[request.required_role]:
-        return _deny(
-            session,
-            login,
-            now,
-            {
-                **base,
-                "status": "denied",
-                "reason": "not_approver",
-                "required_role": request.required_role.value,
-            },
-            action="override.denied",
-            entity="override",
-            entity_id=request_id,
-            detail=detail,
+        return call.deny(
+            "not_approver", None, {**base, "required_role": request.required_role.value}
         )
-    day = budget_day(session, now)
-    mine = effective_limit(session, who.id, who.role, request.concession_type, day)
-    text = (comment or "").strip()
-    if decision is OverrideDecisionKind.APPROVE:
-        if not _covers(mine, request.amount_cents, request.percent):
-            return _above_your_limit(session, login, now, base, mine, detail)
-    else:
-        if not text:
-            return _deny(
-                session,
-                login,
-                now,
-                {**base, "status": "denied", "reason": "invalid", "detail": "add a comment"},
-                action="override.denied",
-                entity="override",
-                entity_id=request_id,
-                detail=detail,
-            )
-        if len(text) > REASON_MAX_CHARS:
-            return _deny(
-                session,
-                login,
-                now,
+    if kind not in ("approve", "reject", "counter"):
+        return call.deny("invalid", None, base, invalid="decision")
+    if (kind in ("reject", "counter") and is_blank(comment)) or len(comment or "") > (
+        REASON_MAX_CHARS
+    ):
+        return call.deny("invalid", None, base, invalid="comment")
+    if kind == "counter" and (
+        counter_amount_cents is None or not (0 < counter_amount_cents < request.amount_cents)
+    ):
+        return call.deny("invalid", None, base, invalid="counter_amount")
+    if kind in ("approve", "counter"):
+        mine = effective_limit(
+            session, who.id, who.role, request.concession_type, budget_day(session, now)
+        )
+        if (
+            mine is None
+            or not mine.allowed
+            or (kind == "approve" and not _covers(mine, request.amount_cents, request.percent))
+            or (kind == "counter" and (counter_amount_cents or 0) > mine.max_amount_cents)
+        ):
+            return call.deny(
+                "above_your_limit",
+                None,
                 {
                     **base,
-                    "status": "denied",
-                    "reason": "invalid",
-                    "detail": f"the comment is longer than {REASON_MAX_CHARS} characters",
+                    "limit_cents": None if mine is None else mine.max_amount_cents,
+                    "required_role": Role.MANAGER.value,
                 },
-                action="override.denied",
-                entity="override",
-                entity_id=request_id,
-                detail=detail,
             )
-    if decision is OverrideDecisionKind.COUNTER:
-        counter = counter_amount_cents
-        if counter is None or not (0 < counter < request.amount_cents):
-            return _deny(
-                session,
-                login,
-                now,
-                {
-                    **base,
-                    "status": "denied",
-                    "reason": "invalid",
-                    "detail": "a counter-offer is above nothing and below the amount asked",
-                },
-                action="override.denied",
-                entity="override",
-                entity_id=request_id,
-                detail={**detail, "counter_amount_cents": counter},
-            )
-        if not _covers(mine, counter, None):
-            return _above_your_limit(session, login, now, base, mine, detail)
+    status = {"approve": "approved", "reject": "rejected", "counter": "countered"}[kind]
     before = row_json(request)
     session.add(
         OverrideDecision(
             request_id=request.id,
             decided_by_id=who.id,
-            approved=decision is OverrideDecisionKind.APPROVE,
-            comment=text or None,
+            approved=kind == "approve",
+            comment=comment,
             decided_at=now,
-            decision=decision,
-            counter_amount_cents=counter_amount_cents
-            if decision is OverrideDecisionKind.COUNTER
-            else None,
+            decision=OverrideDecisionKind(kind),
+            counter_amount_cents=counter_amount_cents if kind == "counter" else None,
         )
     )
-    outcome: Json = dict(base)
-    concession_id: int | None = None
-    if decision is OverrideDecisionKind.APPROVE:
-        request.status = OverrideStatus.APPROVED
-        concession_id = _override_concession(
-            session, request, request.amount_cents, who.id, f"override-{request.id}", now
-        )
-        outcome.update(status="approved", concession_id=concession_id)
-    elif decision is OverrideDecisionKind.REJECT:
-        request.status = OverrideStatus.REJECTED
-        outcome.update(status="rejected")
-    else:
-        request.status = OverrideStatus.COUNTERED
-        outcome.update(status="countered", counter_amount_cents=counter_amount_cents)
+    request.status = OverrideStatus(status)
     session.flush()
+    concession_id = None
+    if kind == "approve":
+        concession_id = _override_concession(
+            session, request, request.amount_cents, request.percent, who.id, now
+        )
     _audit(
         session,
         login,
         now,
-        f"override.{decision.value}",
+        f"override.{kind}",
         "override",
         request.id,
-        {"comment": text or None, "concession_id": concession_id, **detail},
+        {"comment": comment, "concession_id": concession_id, **call.detail},
         before=before,
         after=row_json(request),
     )
-    return outcome
-
-
-def _above_your_limit(
-    session: Session,
-    login: str,
-    now: dt.datetime,
-    base: Json,
-    mine: AuthorityLimit | None,
-    detail: Json,
-) -> Json:
-    return _deny(
-        session,
-        login,
-        now,
-        {
-            **base,
-            "status": "denied",
-            "reason": "above_your_limit",
-            "limit_cents": None if mine is None or not mine.allowed else mine.max_amount_cents,
-            "required_role": Role.MANAGER.value,
-        },
-        action="override.denied",
-        entity="override",
-        entity_id=base["request_id"],
-        detail=detail,
-    )
+    return {
+        **base,
+        "status": status,
+        "concession_id": concession_id,
+        "request_status": status,
+        "counter_amount_cents": counter_amount_cents if kind == "counter" else None,
+    }
 
 
 def _override_concession(
     session: Session,
     request: OverrideRequest,
     amount_cents: int,
+    percent: Decimal | None,
     approver_id: int,
-    key: str,
     now: dt.datetime,
 ) -> int:
     concession = Concession(
-        idempotency_key=key,
+        idempotency_key=f"override-{request.id}",
         customer_id=request.customer_id,
         case_id=request.case_id,
         type=request.concession_type,
@@ -822,7 +772,7 @@ def _override_concession(
         override_request_id=request.id,
         granted_at=now,
         order_id=request.order_id,
-        percent=request.percent,
+        percent=percent,
         policy_id=request.policy_id,
     )
     session.add(concession)
@@ -830,7 +780,9 @@ def _override_concession(
     return concession.id
 
 
-def _expire(session: Session, login: str, now: dt.datetime, request: OverrideRequest) -> None:
+def _expire(
+    session: Session, login: str, now: dt.datetime, request: OverrideRequest, by: str
+) -> None:
     before = row_json(request)
     request.status = OverrideStatus.EXPIRED
     session.flush()
@@ -841,47 +793,25 @@ def _expire(session: Session, login: str, now: dt.datetime, request: OverrideReq
         "override.expire",
         "override",
         request.id,
-        {"customer_id": request.customer_id},
+        {"by": by},
         before=before,
         after=row_json(request),
     )
 
 
 def withdraw(session: Session, login: str, now: dt.datetime, request_id: int) -> Json:
+    call = _request_call(session, login, now, request_id, {"action": "withdraw"})
+    base: Json = {"request_id": request_id}
     who = staff(session, login)
     if who is None:
-        return _not_staff(session, login, now, "override", request_id)
+        return call.deny("not_staff", None, base)
     request = session.get(OverrideRequest, request_id, populate_existing=True)
-    base = {"request_id": request_id}
     if request is None:
-        return {**base, "status": "denied", "reason": "not_found"}
+        return call.deny("not_found", None, base)
     if request.requested_by_id != who.id:
-        return _deny(
-            session,
-            login,
-            now,
-            {**base, "status": "denied", "reason": "not_yours"},
-            action="override.denied",
-            entity="override",
-            entity_id=request_id,
-            detail={"action": "withdraw"},
-        )
+        return call.deny("not_yours", None, base)
     if request.status != OverrideStatus.PENDING:
-        return _deny(
-            session,
-            login,
-            now,
-            {
-                **base,
-                "status": "denied",
-                "reason": "not_pending",
-                "request_status": request.status.value,
-            },
-            action="override.denied",
-            entity="override",
-            entity_id=request_id,
-            detail={"action": "withdraw"},
-        )
+        return call.deny("not_pending", None, {**base, "request_status": request.status.value})
     before = row_json(request)
     request.status = OverrideStatus.WITHDRAWN
     session.flush()
@@ -892,50 +822,36 @@ def withdraw(session: Session, login: str, now: dt.datetime, request_id: int) ->
         "override.withdraw",
         "override",
         request.id,
-        {"customer_id": request.customer_id},
+        None,
         before=before,
         after=row_json(request),
     )
-    return {**base, "status": "withdrawn"}
+    return {**base, "status": "withdrawn", "request_status": "withdrawn"}
 
 
 def accept_counter(
     session: Session, login: str, now: dt.datetime, request_id: int, key: str
 ) -> Json:
+    call = _request_call(
+        session, login, now, request_id, {"action": "accept_counter", "key": (key or "")[:64]}
+    )
+    base: Json = {"request_id": request_id}
     who = staff(session, login)
     if who is None:
-        return _not_staff(session, login, now, "override", request_id)
+        return call.deny("not_staff", None, base)
+    if key_problem(key) is not None:
+        return call.deny("invalid", None, base, invalid="key")
+    digest = hashlib.sha256(f"accept_counter|{request_id}".encode()).hexdigest()
+    early = call.claim(key, "accept_counter", digest)
+    if early is not None:
+        return early
     request = session.get(OverrideRequest, request_id, populate_existing=True)
-    base: Json = {"request_id": request_id}
     if request is None:
-        return {**base, "status": "denied", "reason": "not_found"}
+        return call.deny("not_found", key, base)
     if request.requested_by_id != who.id:
-        return _deny(
-            session,
-            login,
-            now,
-            {**base, "status": "denied", "reason": "not_yours"},
-            action="override.denied",
-            entity="override",
-            entity_id=request_id,
-            detail={"action": "accept_counter"},
-        )
+        return call.deny("not_yours", key, base)
     if request.status != OverrideStatus.COUNTERED:
-        return _deny(
-            session,
-            login,
-            now,
-            {
-                **base,
-                "status": "denied",
-                "reason": "not_pending",
-                "request_status": request.status.value,
-            },
-            action="override.denied",
-            entity="override",
-            entity_id=request_id,
-            detail={"action": "accept_counter"},
-        )
+        return call.deny("not_pending", key, {**base, "request_status": request.status.value})
     decision = session.scalar(
         select(OverrideDecision).where(OverrideDecision.request_id == request_id)
     )
@@ -944,16 +860,18 @@ def accept_counter(
         select(Concession.id).where(Concession.override_request_id == request_id)
     )
     if existing is not None:
-        return {
+        replay = {
             **base,
             "status": "granted",
             "concession_id": existing,
             "counter_amount_cents": decision.counter_amount_cents,
             "replayed": True,
         }
+        return _store(session, key, replay)
     concession_id = _override_concession(
-        session, request, decision.counter_amount_cents, decision.decided_by_id, key, now
+        session, request, decision.counter_amount_cents, None, decision.decided_by_id, now
     )
+    concession = session.get(Concession, concession_id)
     _audit(
         session,
         login,
@@ -961,26 +879,31 @@ def accept_counter(
         "override.accept_counter",
         "override",
         request.id,
-        {"customer_id": request.customer_id, "concession_id": concession_id},
-        after=row_json(request),
+        {
+            "concession_id": concession_id,
+            "counter_amount_cents": decision.counter_amount_cents,
+            **call.detail,
+        },
+        after=None if concession is None else row_json(concession),
     )
-    return {
+    outcome = {
         **base,
         "status": "granted",
         "concession_id": concession_id,
         "counter_amount_cents": decision.counter_amount_cents,
     }
+    return _store(session, key, outcome)
 
 
 def expire_due(session: Session, login: str, now: dt.datetime) -> list[tuple[int, int]]:
     """Pending requests past their expiry -> expired, each audited; (id, customer) each."""
     due = session.scalars(
-        select(OverrideRequest).where(
-            OverrideRequest.status == OverrideStatus.PENDING, OverrideRequest.expires_at < now
-        )
+        select(OverrideRequest)
+        .where(OverrideRequest.status == OverrideStatus.PENDING, OverrideRequest.expires_at < now)
+        .order_by(OverrideRequest.id)
     ).all()
     for request in due:
-        _expire(session, login, now, request)
+        _expire(session, login, now, request, "expire")
     return [(r.id, r.customer_id) for r in due]
 
 
@@ -989,7 +912,7 @@ def set_presence(session: Session, login: str, now: dt.datetime, available: bool
     if who is None:
         return
     statement = sqlite.insert(StaffPresence).values(
-        user_id=who.id, available=available, seen_at=now
+        user_id=who.id, available=bool(available), seen_at=now
     )
     session.execute(
         statement.on_conflict_do_update(
@@ -1001,7 +924,7 @@ def set_presence(session: Session, login: str, now: dt.datetime, available: bool
 
 @dataclass(frozen=True)
 class LimitValues:
-    """A matrix row as set_limit receives it."""
+    """A matrix row as set_limit receives it (max_percent rounded to 2 decimals)."""
 
     role: Role | None
     user_id: int | None
@@ -1016,14 +939,16 @@ class LimitValues:
     valid_until: dt.date | None
 
     def digest(self) -> str:
+        """sha256 of 'set_limit|role|user|type|allowed|max_amount|max_percent|
+        daily_budget|period_days|max_total|valid_from|valid_until', as the function."""
         parts = (
             "set_limit",
-            _text(self.role),
+            "" if self.role is None else Role(self.role).value,
             _text(self.user_id),
-            self.type.value,
-            "t" if self.allowed else "f",
+            ConcessionType(self.type).value,
+            "true" if self.allowed else "false",
             _text(self.max_amount_cents),
-            "" if self.max_percent is None else f"{Decimal(self.max_percent):.2f}",
+            "" if self.max_percent is None else f"{self.max_percent:.2f}",
             _text(self.daily_budget_cents),
             _text(self.period_days),
             _text(self.max_total_per_period_cents),
@@ -1036,72 +961,62 @@ class LimitValues:
 def _text(value: object) -> str:
     if value is None:
         return ""
-    if isinstance(value, Role):
-        return value.value
     if isinstance(value, dt.date):
         return value.isoformat()
     return str(value)
 
 
-def _limit_problem(session: Session, row: LimitValues) -> str | None:
+def limit_problem(session: Session, row: LimitValues) -> str | None:
+    """What is invalid in a matrix row, as rapport_set_limit names it, or None."""
     if (row.role is None) == (row.user_id is None):
-        return "a limit belongs to a role or to one person, not both"
+        return "role_or_user"
     if row.user_id is not None and session.get(User, row.user_id) is None:
-        return f"user {row.user_id} does not exist"
-    if row.max_amount_cents < 0 or (row.daily_budget_cents or 0) < 0:
-        return "amounts cannot be negative"
-    if (row.max_total_per_period_cents or 0) < 0:
-        return "amounts cannot be negative"
-    if row.period_days < 1:
-        return "the period is at least one day"
+        return "user"
+    if row.max_amount_cents is None or row.max_amount_cents < 0:
+        return "max_amount"
     if row.max_percent is not None and not (0 <= row.max_percent <= 100):
-        return "a percentage is between 0 and 100"
+        return "max_percent"
+    if row.daily_budget_cents is not None and row.daily_budget_cents < 0:
+        return "daily_budget"
+    if row.period_days is None or row.period_days < 1:
+        return "period_days"
+    if row.max_total_per_period_cents is not None and row.max_total_per_period_cents < 0:
+        return "max_total"
     if row.valid_from and row.valid_until and row.valid_until < row.valid_from:
-        return "the end of validity is before its start"
+        return "validity"
     return None
 
 
-def _admin(session: Session, login: str, now: dt.datetime, entity_id: int | None) -> Json | None:
-    who = staff(session, login)
+def _admin(call: _Call) -> Json | None:
+    who = staff(call.session, call.login)
     if who is None:
-        return _not_staff(session, login, now, "authority_limit", entity_id or 0)
+        return call.deny("not_staff")
     if who.role is not Role.ADMIN:
-        return _deny(
-            session,
-            login,
-            now,
-            {"status": "denied", "reason": "not_admin"},
-            action="authority.denied",
-            entity="authority_limit",
-            entity_id=entity_id,
-        )
+        return call.deny("not_admin")
     return None
 
 
 def set_limit(session: Session, login: str, now: dt.datetime, key: str, row: LimitValues) -> Json:
-    refused = _admin(session, login, now, None)
+    detail = {
+        "role": None if row.role is None else Role(row.role).value,
+        "user_id": row.user_id,
+        "type": ConcessionType(row.type).value,
+        "key": (key or "")[:64],
+    }
+    call = _Call(session, login, now, "authority.denied", "authority_limit", None, detail)
+    refused = _admin(call)
     if refused is not None:
         return refused
-    early = _claim_key(session, key, "set_limit", login, row.digest(), now)
+    if key_problem(key) is not None:
+        return call.deny("invalid", None, invalid="key")
+    early = call.claim(key, "set_limit", row.digest())
     if early is not None:
-        if early.get("reason") == "key_reused":
-            return _deny(
-                session,
-                login,
-                now,
-                early,
-                action="authority.denied",
-                entity="authority_limit",
-                entity_id=None,
-            )
         return early
-    problem = _limit_problem(session, row)
+    problem = limit_problem(session, row)
     if problem is not None:
-        denial = {"status": "denied", "reason": "invalid", "detail": problem}
-        _deny(session, login, now, denial, action="authority.denied", entity="authority_limit")
-        return _store(session, key, denial)
+        return call.deny("invalid", key, invalid=problem)
     owner = (
-        AuthorityLimit.role == row.role
+        (AuthorityLimit.role == row.role) & AuthorityLimit.user_id.is_(None)
         if row.role is not None
         else AuthorityLimit.user_id == row.user_id
     )
@@ -1130,39 +1045,45 @@ def set_limit(session: Session, login: str, now: dt.datetime, key: str, row: Lim
         "authority.limit",
         "authority_limit",
         target.id,
-        None,
+        detail,
         before=before,
         after=row_json(target),
     )
-    return _store(session, key, {"status": "saved", "limit_id": target.id})
+    return _store(session, key, {"status": "saved"})
 
 
 def delete_limit(session: Session, login: str, now: dt.datetime, limit_id: int) -> Json:
-    refused = _admin(session, login, now, limit_id)
+    call = _Call(
+        session,
+        login,
+        now,
+        "authority.denied",
+        "authority_limit",
+        limit_id,
+        {"action": "delete_limit"},
+    )
+    refused = _admin(call)
     if refused is not None:
         return refused
     row = session.get(AuthorityLimit, limit_id)
     if row is None:
-        return {"status": "denied", "reason": "not_found"}
+        return call.deny("not_found")
     if row.user_id is None:
-        return _deny(
-            session,
-            login,
-            now,
-            {
-                "status": "denied",
-                "reason": "invalid",
-                "detail": "only a person's adjustment can be deleted; edit a role's row",
-            },
-            action="authority.denied",
-            entity="authority_limit",
-            entity_id=limit_id,
-        )
+        return call.deny("invalid", invalid="role_row")
     before = row_json(row)
     session.delete(row)
     session.flush()
-    _audit(session, login, now, "authority.limit_delete", "authority_limit", limit_id, None, before)
-    return {"status": "saved", "limit_id": limit_id}
+    _audit(
+        session,
+        login,
+        now,
+        "authority.limit_delete",
+        "authority_limit",
+        limit_id,
+        call.detail,
+        before=before,
+    )
+    return {"status": "saved"}
 
 
 def _role_value(role: Role | None) -> str | None:
