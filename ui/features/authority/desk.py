@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -264,16 +265,18 @@ class AuthorityDesk(QObject):
             required_role=outcome.required_role or Role.SUPERVISOR,
             expires_at=outcome.expires_at,
         )
-        panel = self.add_waiting(view, asked=outcome.approvers)
+        panel = self.add_waiting(view, asked=outcome.approvers, asked_clock=time.monotonic())
         self._bridge.spawn(panel.reread())  # an answer may be in already
 
-    def add_waiting(self, view: OverrideView, asked: int | None = None) -> WaitingPanel:
+    def add_waiting(
+        self, view: OverrideView, asked: int | None = None, asked_clock: float | None = None
+    ) -> WaitingPanel:
         existing = next((p for p in self.waiting if p.request_id == view.id), None)
         if existing is not None:
             existing.show_view(view)
             return existing
         policy = next((h.name for h in self.hints if h.code == view.policy_code), None)
-        panel = WaitingPanel(view, self._services, self._bridge, policy, asked)
+        panel = WaitingPanel(view, self._services, self._bridge, policy, asked, asked_clock)
         panel.answered.connect(lambda answer, p=panel: self._answered(p, answer))
         panel.dismissed.connect(lambda p=panel: self._dismiss(p))
         self.waiting.append(panel)

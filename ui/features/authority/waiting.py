@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from typing import TYPE_CHECKING
 
 import shiboken6
@@ -56,6 +57,19 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def seconds_left(view: OverrideView, asked_clock: float | None) -> float | None:
+    """What is left of the request's time. Asked here: its time to live (expires_at -
+    requested_at, both the database's clock) less the time gone by on this machine's
+    monotonic clock since asking, so a desktop whose wall clock is off still counts
+    down right. A request found waiting (the tab reopened): the wall clock's say."""
+    if view.expires_at is None:
+        return None
+    if asked_clock is not None:
+        ttl = (view.expires_at - view.requested_at).total_seconds()
+        return ttl - (time.monotonic() - asked_clock)
+    return (view.expires_at - now()).total_seconds()
+
+
 class WaitingPanel(QFrame):
     answered = Signal(object)
     dismissed = Signal()
@@ -67,13 +81,19 @@ class WaitingPanel(QFrame):
         bridge: DatabaseBridge,
         policy_name: str | None = None,
         asked: int | None = None,
+        asked_clock: float | None = None,
         parent: QWidget | None = None,
     ) -> None:
+        """`asked_clock`: time.monotonic() when the agent asked here (the countdown runs
+        from it); None for a request found waiting. A view made here before the first
+        read (`view.requested_at` is then this machine's) shows no countdown yet."""
         super().__init__(parent)
         self.setObjectName("waitingPanel")
         self.request_id = view.id
         self.policy_name = policy_name
         self.asked = asked  # how many approvers the request reached
+        self._asked_clock = asked_clock
+        self._read = asked_clock is None  # the view came from the database
         self.view = view
         self._services = services
         self._bridge = bridge
@@ -170,7 +190,10 @@ class WaitingPanel(QFrame):
             self.answered.emit(view)
 
     def _count_down(self) -> None:
-        left = countdown(self.view.expires_at, now())
+        if not self._read:
+            self.clock.setText("")
+            return
+        left = countdown(seconds_left(self.view, self._asked_clock))
         self.clock.setText(left)
         if left == "time is up" and not self._expiring and not self._recheck.isActive():
             self._bridge.spawn(self.expire())
@@ -189,6 +212,7 @@ class WaitingPanel(QFrame):
             log.warning("reading override request %s failed", self.request_id, exc_info=True)
             return None
         if view is not None and shiboken6.isValid(self):
+            self._read = True
             self.show_view(view, note)
         return view
 

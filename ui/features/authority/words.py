@@ -4,7 +4,6 @@ so they are tested without a window."""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
@@ -148,11 +147,11 @@ def worth_saying(hint: PolicyHint) -> bool:
     return hint.qualifies or bool(hint.missing)
 
 
-def countdown(expires_at: dt.datetime | None, now: dt.datetime) -> str:
+def countdown(seconds_left: float | None) -> str:
     """ "4:32 left", "0:05 left", or "time is up"."""
-    if expires_at is None:
+    if seconds_left is None:
         return ""
-    seconds = int((expires_at - now).total_seconds())
+    seconds = int(seconds_left)
     if seconds <= 0:
         return "time is up"
     return f"{fmt.duration(seconds)} left"
