@@ -229,7 +229,16 @@ class LoopRunner:
         self.loop = loop
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float = 30) -> T:
-        return self.loop.run_until_complete(asyncio.wait_for(coro, timeout))
+        # Not qasync's run_until_complete: once the coroutine is done it processes Qt's
+        # events one last time with no running loop, so a task whose step lands there
+        # (the change feed's next read) fails with "no running event loop" and dies.
+        # Qt may also end the loop early (the last window closed quits the app): run it
+        # again until the coroutine is done (wait_for's timeout bounds it).
+        task = asyncio.ensure_future(asyncio.wait_for(coro, timeout), loop=self.loop)
+        task.add_done_callback(lambda _task: self.loop.stop())
+        while not task.done():
+            self.loop.run_forever()
+        return task.result()
 
     def until(self, predicate: Any, timeout: float = 30) -> None:
         async def wait() -> None:
