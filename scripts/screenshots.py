@@ -359,6 +359,11 @@ async def agent_authority_shots(
     await lookup.search(lookup.box.text())
     await settle(app, window, 0.6)
     await shoot_with_dialog(app, window, lookup, out, f"authority-products-{suffix}")
+    # S4: is a chiming clock in stock, and where?
+    lookup.box.setText("chiming")  # (the lookup matches the text as typed, in one piece)
+    await lookup.search(lookup.box.text())
+    await settle(app, window, 0.6)
+    await shoot_with_dialog(app, window, lookup, out, f"authority-stock-{suffix}")
     lookup.close()
     window.calls.handle_call(ringing(dorothy, call, CallState.ENDED))
     await settle(app, window, 0.4)

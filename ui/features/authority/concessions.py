@@ -26,11 +26,14 @@ from ui.table_model import Column, RowTableModel
 from ui.widgets import make_table, plain_label
 
 
-def _type(row: LedgerRow) -> str:
-    return type_label(row.type) + (f" ({row.policy_code})" if row.policy_code else "")
+def ledger_columns(policy_names: dict[str, str] | None = None) -> list[Column[LedgerRow]]:
+    """The ledger's columns; a policy shows by its name when `policy_names` knows it."""
+    names = policy_names if policy_names is not None else {}
 
+    def _type(row: LedgerRow) -> str:
+        policy = names.get(row.policy_code or "", row.policy_code)
+        return type_label(row.type) + (f" ({policy})" if policy else "")
 
-def ledger_columns() -> list[Column[LedgerRow]]:
     return [
         Column(
             "Date", lambda r: fmt.day(r.granted_at), tooltip=lambda r: fmt.day_time(r.granted_at)
@@ -58,7 +61,10 @@ class ConcessionsSection(QWidget):
         self.budget.setWordWrap(True)
         # The qualifying ones are under the customer header already (the desk's strip).
         self.hints = PolicyHints(fold_others=True, show_qualifying=False)
-        self.model: RowTableModel[LedgerRow] = RowTableModel(ledger_columns(), self)
+        self._policy_names: dict[str, str] = {}  # code -> name, from the hints
+        self.model: RowTableModel[LedgerRow] = RowTableModel(
+            ledger_columns(self._policy_names), self
+        )
         self.table = make_table(self.model, "Concessions this customer received, newest first")
         self.empty = plain_label("")
         self.empty.setObjectName("muted")
@@ -86,6 +92,7 @@ class ConcessionsSection(QWidget):
         self.budget.setToolTip(budget_tip(rows, self.currency))
 
     def show_hints(self, hints: Sequence[PolicyHint]) -> None:
+        self._policy_names.update({h.code: h.name for h in hints})
         self.hints.show_hints(hints)
 
     def refresh_from(self, data: v.CustomerView) -> None:

@@ -198,7 +198,7 @@ class GrantDialog(QDialog):
             widget.setAccessibleName(text.replace("&", ""))
             form.addRow(buddy, field)
             self._rows[key] = (buddy, widget)
-        form.addRow("", self.policy_hint)
+        self.form = form
 
         self.check_line = plain_label("Type the amount and the reason.")
         self.check_line.setAccessibleName("Authority check")
@@ -220,6 +220,7 @@ class GrantDialog(QDialog):
         buttons.addWidget(self.close_button)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addWidget(self.policy_hint)
         layout.addWidget(self.check_line)
         layout.addWidget(self.result)
         layout.addLayout(buttons)
@@ -305,9 +306,7 @@ class GrantDialog(QDialog):
             ("percent", kind == ConcessionType.DISCOUNT),
             ("policy", kind in POLICY_TYPES),
         ):
-            label, field = self._rows[key]
-            label.setVisible(shown)
-            field.setVisible(shown)
+            self.form.setRowVisible(self._rows[key][1], shown)
         if kind in POLICY_TYPES and self.policy.currentData() is None:
             # A fee waiver waives a fee: the policies that have one, qualifying first.
             hints = self.context.hints

@@ -44,14 +44,17 @@ def launch_words(product: ProductAvailability) -> str:
     return f"Launches {product.launch_note}" if product.launch_note else ""
 
 
-def stock_words(product: ProductAvailability) -> str:
-    """ "3 in Sydney CBD · 0 in Parramatta, next delivery 9 Dec · …", most stock first."""
+def stock_words(product: ProductAvailability, shown: int = 4) -> str:
+    """ "20 in Clifton · 12 in Collins Street · … and 17 more stores below": the stores
+    with the most first (the table under it lists them all)."""
     if product.launch_note and not product.in_stock:
         return "Not in the stores yet."
     if not product.stores:
         return "No store stocks it."
     ordered = sorted(product.stores, key=lambda s: -s[1])  # most first; the rest as read
-    return " · ".join(store_text(s) for s in ordered)
+    words = " · ".join(store_text(s) for s in ordered[:shown])
+    rest = len(ordered) - shown
+    return words + (f" · and {fmt.plural(rest, 'more store')} below" if rest > 0 else "")
 
 
 def summary_words(product: ProductAvailability) -> str:
@@ -106,7 +109,15 @@ class ProductLookup(QDialog):
         self.stock = plain_label("")
         self.stock.setAccessibleName("Stock per store")
         self.stock.setWordWrap(True)
-        self.stock.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.stores: RowTableModel[Store] = RowTableModel(
+            [
+                Column("Store", lambda st: st[0], stretch=True),
+                Column("In stock", lambda st: str(st[1]), align_right=True),
+                Column("Next delivery", lambda st: fmt.day(st[2]) if st[1] == 0 and st[2] else ""),
+            ],
+            self,
+        )
+        self.stores_table = make_table(self.stores, "Stock per store, most first")
         self.coming: RowTableModel[ProductAvailability] = RowTableModel(
             [
                 Column("Product", lambda p: p.name, stretch=True),
@@ -121,10 +132,11 @@ class ProductLookup(QDialog):
         found = QWidget()
         found_layout = QVBoxLayout(found)
         found_layout.setContentsMargins(0, 0, 0, 0)
-        found_layout.addWidget(self.table, 3)
+        found_layout.addWidget(self.table, 2)
         found_layout.addWidget(self.summary)
         found_layout.addWidget(self.launch)
-        found_layout.addWidget(self.stock, 1)
+        found_layout.addWidget(self.stock)
+        found_layout.addWidget(self.stores_table, 2)
         soon = QWidget()
         soon_layout = QVBoxLayout(soon)
         soon_layout.setContentsMargins(0, 0, 0, 0)
@@ -133,14 +145,14 @@ class ProductLookup(QDialog):
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(found)
         splitter.addWidget(soon)
-        splitter.setSizes([380, 140])
+        splitter.setSizes([460, 130])
         search_label = QLabel("&Find")
         search_label.setBuddy(self.box)
         layout = QVBoxLayout(self)
         layout.addWidget(search_label)
         layout.addWidget(self.box)
         layout.addWidget(splitter, 1)
-        self.resize(760, 600)
+        self.resize(760, 640)
 
         self._timer = QTimer(self, singleShot=True, interval=SEARCH_AFTER_MS)
         self._timer.timeout.connect(lambda: self._bridge.spawn(self.search(self.box.text())))
@@ -168,6 +180,7 @@ class ProductLookup(QDialog):
             self.summary.setText("Type a product's name or SKU.")
             self.launch.hide()
             self.stock.setText("")
+            self.stores.set_rows([])
             return []
         try:
             rows = await self._bridge.run(self._products.lookup, text)
@@ -185,6 +198,7 @@ class ProductLookup(QDialog):
             self.summary.setText(f"No product matches “{text.strip()}”.")
             self.launch.hide()
             self.stock.setText("")
+            self.stores.set_rows([])
         return rows
 
     def _enter(self) -> None:
@@ -201,6 +215,7 @@ class ProductLookup(QDialog):
         self.launch.setText(launch_words(product))
         self.launch.setVisible(bool(product.launch_note))
         self.stock.setText(stock_words(product))
+        self.stores.set_rows(sorted(product.stores, key=lambda st: -st[1]))
 
     def _coming_chosen(self, index: QModelIndex) -> None:
         product = self.coming.row_at(index.row())
