@@ -229,16 +229,16 @@ class LoopRunner:
         self.loop = loop
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float = 30) -> T:
-        # Not qasync's run_until_complete: once the coroutine is done it processes Qt's
-        # events one last time with no running loop, so a task whose step lands there
-        # (the change feed's next read) fails with "no running event loop" and dies.
-        # Qt may also end the loop early (the last window closed quits the app): run it
-        # again until the coroutine is done (wait_for's timeout bounds it).
-        task = asyncio.ensure_future(asyncio.wait_for(coro, timeout), loop=self.loop)
-        task.add_done_callback(lambda _task: self.loop.stop())
-        while not task.done():
+        # Not loop.run_until_complete: qasync's processes the pending Qt events once more
+        # after its loop stopped, so a task step could run with no loop "running" (and
+        # fail in asyncio.get_running_loop()). Stopped this way, what is pending runs at
+        # the next `run`, inside the loop. The loop also ends when Qt quits (the last
+        # window closed): it runs again until the coroutine is done (or timed out).
+        future = asyncio.ensure_future(asyncio.wait_for(coro, timeout), loop=self.loop)
+        future.add_done_callback(lambda _done: self.loop.stop())
+        while not future.done():
             self.loop.run_forever()
-        return task.result()
+        return future.result()
 
     def until(self, predicate: Any, timeout: float = 30) -> None:
         async def wait() -> None:

@@ -188,7 +188,7 @@ class GrantDialog(QDialog):
             ("percent", "P&ercent", self.percent),
             ("policy", "&Policy", self.policy),
             ("reason", "&Reason", self.reason),
-            ("case", "Ca&se", self.case),
+            ("case", "&Case", self.case),
             ("order", "&Order", self.order),
         ):
             buddy = QLabel(text)
