@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Coroutine, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -30,6 +30,10 @@ from sqlalchemy import Engine
 from models.database import make_engine
 from models.migrate import upgrade
 from tests import pg_cluster
+
+if TYPE_CHECKING:
+    from tests.pg_logins import AuthorityDb, Template
+    from tests.pgbouncer import LazyBouncer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -217,6 +221,35 @@ def sqlite_engine(sqlite_template: Path, tmp_path: Path) -> Iterator[Engine]:
 @pytest.fixture
 def pg_engine(pg_admin_url: str, pg_template: str) -> Iterator[Engine]:
     yield from _pg_engine(pg_admin_url, pg_template)
+
+
+# -- logins of their own, PgBouncer (tests/pg_logins.py, tests/pgbouncer.py) --------
+
+
+@pytest.fixture(scope="session")
+def authority_template(pg_admin_url: str, pg_template: str) -> Iterator[Template]:
+    """pg_template provisioned (group roles, rapport_owner, grants) with reference rows."""
+    from tests import pg_logins
+
+    yield from pg_logins.make_template(pg_admin_url, pg_template)
+
+
+@pytest.fixture
+def authority_db(pg_admin_url: str, authority_template: Template) -> Iterator[AuthorityDb]:
+    """A provisioned database where each member of staff has a PostgreSQL login."""
+    from tests import pg_logins
+
+    yield from pg_logins.authority_database(pg_admin_url, authority_template)
+
+
+@pytest.fixture(scope="session")
+def pgbouncer(pg_admin_url: str) -> Iterator[LazyBouncer]:
+    """A PgBouncer in transaction pooling, started by the first test that uses it."""
+    from tests.pgbouncer import LazyBouncer
+
+    bouncer = LazyBouncer(pg_admin_url)
+    yield bouncer
+    bouncer.close()
 
 
 # -- Qt and asyncio ------------------------------------------------------------------

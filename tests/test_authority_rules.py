@@ -9,14 +9,22 @@ instead (presence heartbeats, request expiries), which the rules see the same wa
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine, func, select, text
 
-from app.clock import fixed_clock
+from app.agent import resolve_agent
+from app.bootstrap import Services, build_services
+from app.changes import Change, Changes, Entity
+from app.clock import fixed_clock, system_clock
+from app.config import load_settings
+from app.operations import authority as ops
 from app.services.authority import (
     AuthorityService,
     ConcessionAsk,
@@ -35,11 +43,12 @@ from models.authority import (
     OverrideDecision,
     OverrideRequest,
 )
-from models.database import Database
+from models.database import Database, make_engine
 from models.enums import ConcessionType, OverrideDecisionKind, OverrideStatus, Role
 from models.people import Customer, User
 from models.service import Case
 from tests.factories import agent_context
+from tests.pg_logins import GHOST, AuthorityDb
 
 GIFT = ConcessionType.GOODWILL_GIFT
 DISCOUNT = ConcessionType.DISCOUNT
@@ -56,8 +65,9 @@ STAFF = {
     "super01": Role.SUPERVISOR,
     "super02": Role.SUPERVISOR,
     "manager01": Role.MANAGER,
-    "admin": Role.ADMIN,
+    "admin01": Role.ADMIN,
 }
+STRANGER = GHOST  # can log in (on PostgreSQL: a member of rapport_agent), no users row
 # role -> type -> (allowed, max per concession, max %, daily budget, customer total / 30 days)
 MATRIX: dict[Role, dict[ConcessionType, tuple[bool, int, int | None, int | None, int | None]]] = {
     Role.AGENT: {
@@ -85,21 +95,35 @@ MATRIX: dict[Role, dict[ConcessionType, tuple[bool, int, int | None, int | None,
 
 
 class World:
-    """Staff, limits and two customers; each login's service on the world's clock."""
+    """Staff, limits and two customers; each login's service.
 
-    def __init__(self, engine: Engine) -> None:
+    SQLite: the staff rows are enough (the service applies the rules) and the services
+    read the world's fixed clock. PostgreSQL: pgsec's `authority_db` (tests/pg_logins.py),
+    a provisioned database where each member of staff is a real login in its group, each
+    service on that login's own engine, so the functions act as that login; the names
+    are unique per test (roles are the cluster's), `login()` maps them back. Its matrix
+    and heartbeats are replaced by this world's."""
+
+    def __init__(self, engine: Engine, authority: AuthorityDb | None = None) -> None:
         self.engine = engine
         self.db = Database(engine)
-        self.now = NOW
-        self.pg = engine.dialect.name == "postgresql"
+        self._now = NOW
+        self.pg = authority is not None
+        self.authority = authority
         self.ids: dict[str, int] = {}
+        self._services: dict[str, Database] = {}
         with self.db.write() as session:
             session.execute(text("UPDATE authority_settings SET budget_zone = 'America/New_York'"))
-            for login, role in STAFF.items():
-                user = User(login=login, display_name=login.title(), role=role, active=True)
-                session.add(user)
-                session.flush()
-                self.ids[login] = user.id
+            session.execute(text("DELETE FROM authority_limits"))
+            session.execute(text("DELETE FROM staff_presence"))
+            if authority is None:
+                for base, role in STAFF.items():
+                    session.add(User(login=base, display_name=display_name(base), role=role))
+            session.flush()
+            for base in STAFF:
+                found = session.scalar(select(User.id).where(User.login == self.login(base)))
+                assert found is not None
+                self.ids[base] = found
             for role, kinds in MATRIX.items():
                 for kind, (allowed, cap, percent, budget, total) in kinds.items():
                     session.add(
@@ -130,7 +154,7 @@ class World:
             session.flush()
             self.ada, self.bob = ada.id, bob.id
             case = Case(
-                reference="CS-26-000001",
+                reference="CS-26-900001",
                 customer_id=bob.id,
                 category="complaint",
                 subject="Late",
@@ -143,15 +167,43 @@ class World:
             session.flush()
             self.bob_case = case.id
 
-    def svc(self, login: str) -> AuthorityService:
-        return AuthorityService(
-            self.db, fixed_clock(self.now), agent=agent_context(self.engine, login)
-        )
+    def close(self) -> None:
+        if self.pg:
+            self.engine.dispose()
+
+    def login(self, base: str) -> str:
+        return base if self.authority is None else self.authority.login(base)
+
+    @property
+    def now(self) -> dt.datetime:
+        """The rules' now: the world's clock, or PostgreSQL's."""
+        if not self.pg:
+            return self._now
+        with self.engine.connect() as conn:
+            value = conn.execute(text("SELECT now()")).scalar()
+        assert isinstance(value, dt.datetime)
+        return value
+
+    @property
+    def day(self) -> dt.date:
+        """The budget's day: now in New York."""
+        return self.now.astimezone(ZoneInfo("America/New_York")).date()
+
+    def svc(self, base: str) -> AuthorityService:
+        if self.authority is None:
+            agent = agent_context(self.engine, base)
+            return AuthorityService(self.db, fixed_clock(self._now), agent=agent)
+        if base not in self._services:
+            self._services[base] = self.authority.database(base)
+        db = self._services[base]
+        with db.read() as session:
+            agent = resolve_agent(session, None, "test-db", "test@pc")
+        return AuthorityService(db, system_clock, agent=agent)
 
     def advance(self, seconds: int) -> None:
         """Let `seconds` pass for presence and request expiry."""
         if not self.pg:
-            self.now += dt.timedelta(seconds=seconds)
+            self._now += dt.timedelta(seconds=seconds)
             return
         shift = {"s": dt.timedelta(seconds=seconds)}
         with self.engine.begin() as conn:
@@ -171,12 +223,14 @@ class World:
                 )
             )
 
-    def denial_audited(self, outcome: Outcome, actor: str) -> None:
-        """The denial left an audit row by `actor` naming its reason."""
+    def denial_audited(self, outcome: Outcome, base: str) -> None:
+        """The denial left an audit row by `base`'s login naming its reason."""
         assert outcome.status is Status.DENIED
         assert outcome.reason is not None
         with self.db.read() as session:
-            rows = session.scalars(select(AuditEntry).where(AuditEntry.actor == actor)).all()
+            rows = session.scalars(
+                select(AuditEntry).where(AuditEntry.actor == self.login(base))
+            ).all()
         reasons = [(r.detail or {}).get("reason") for r in rows]
         assert outcome.reason.value in reasons, (outcome.reason, reasons)
 
@@ -185,9 +239,22 @@ class World:
             return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 
 
-@pytest.fixture
-def world(sqlite_engine: Engine) -> World:
-    return World(sqlite_engine)
+def display_name(base: str) -> str:
+    """'Super 01' for super01, as tests/pg_logins.py names its logins."""
+    return f"{base.rstrip('0123456789').title()} {base[-2:]}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def world(request: pytest.FixtureRequest) -> Iterator[World]:
+    if request.param == "sqlite":
+        made = World(request.getfixturevalue("sqlite_engine"))
+    else:
+        authority: AuthorityDb = request.getfixturevalue("authority_db")
+        made = World(make_engine(authority.admin_url), authority)
+    try:
+        yield made
+    finally:
+        made.close()
 
 
 def gift(world: World, cents: int, customer: int | None = None, **extra: Any) -> ConcessionAsk:
@@ -217,10 +284,10 @@ def test_a_grant_within_authority_is_recorded_once_with_its_audit(world: World) 
         assert concession is not None
         assert (concession.granted_by_id, concession.amount_cents) == (world.ids["agent01"], 2500)
         assert concession.idempotency_key == "key-1"
-        budget = session.get(ConcessionBudget, (world.ids["agent01"], DAY, GIFT))
+        budget = session.get(ConcessionBudget, (world.ids["agent01"], world.day, GIFT))
         assert budget is not None and (budget.spent_cents, budget.limit_cents) == (2500, 10000)
     [audit] = world.audits("concession.grant")
-    assert audit.actor == "agent01" and audit.entity == "concession"
+    assert audit.actor == world.login("agent01") and audit.entity == "concession"
     assert audit.entity_id == outcome.concession_id
     assert audit.after is not None and audit.after["amount_cents"] == 2500
     gift_today = next(t for t in agent.my_authority() if t.type is GIFT)
@@ -360,14 +427,15 @@ def test_a_user_adjustment_replaces_the_role_row(world: World) -> None:
 
 
 def test_rows_apply_only_within_their_validity_dates(world: World) -> None:
-    tomorrow, yesterday = DAY + dt.timedelta(days=1), DAY - dt.timedelta(days=1)
+    day = world.day
+    tomorrow, yesterday = day + dt.timedelta(days=1), day - dt.timedelta(days=1)
     world.limit(user_id=world.ids["agent01"], concession_type=GIFT, allowed=True,
                 max_amount_cents=5000, daily_budget_cents=20000, valid_from=tomorrow)  # fmt: skip
     world.limit(user_id=world.ids["agent02"], concession_type=GIFT, allowed=True,
                 max_amount_cents=5000, daily_budget_cents=20000, valid_until=yesterday)  # fmt: skip
     world.limit(user_id=world.ids["senior01"], concession_type=GIFT, allowed=True,
-                max_amount_cents=9000, daily_budget_cents=20000, valid_from=DAY,
-                valid_until=DAY)  # fmt: skip
+                max_amount_cents=9000, daily_budget_cents=20000, valid_from=day,
+                valid_until=day)  # fmt: skip
     not_yet = world.svc("agent01").grant(gift(world, 4500), new_key())
     assert (not_yet.reason, not_yet.limit_cents) == (Denial.ABOVE_LIMIT, 3000)
     expired = world.svc("agent02").grant(gift(world, 4500), new_key())
@@ -387,9 +455,9 @@ def test_rows_apply_only_within_their_validity_dates(world: World) -> None:
 
 
 def test_not_staff_is_denied_and_audited(world: World) -> None:
-    outcome = world.svc("stranger").grant(gift(world, 100), new_key())
+    outcome = world.svc(STRANGER).grant(gift(world, 100), new_key())
     assert (outcome.status, outcome.reason) == (Status.DENIED, Denial.NOT_STAFF)
-    world.denial_audited(outcome, "stranger")
+    world.denial_audited(outcome, STRANGER)
 
 
 # -- requests ---------------------------------------------------------------------------
@@ -418,10 +486,10 @@ def test_a_request_above_my_limit_waits_for_the_available_approvers(world: World
     assert again.replayed and again.request_id == outcome.request_id
     assert world.count(OverrideRequest) == 1
     [audit] = world.audits("override.request")
-    assert (audit.actor, audit.entity_id) == ("agent01", outcome.request_id)
+    assert (audit.actor, audit.entity_id) == (world.login("agent01"), outcome.request_id)
     view = agent.override(outcome.request_id)
     assert view is not None and view.status is OverrideStatus.PENDING
-    assert (view.requested_by_login, view.customer_name) == ("agent01", "Ada Lovelace")
+    assert (view.requested_by_login, view.customer_name) == (world.login("agent01"), "Ada Lovelace")
     assert [r.id for r in agent.my_requests()] == [outcome.request_id]
     assert [r.id for r in world.svc("super01").approval_queue()] == [outcome.request_id]
     assert world.svc("agent02").approval_queue() == []
@@ -478,14 +546,14 @@ def test_an_approval_records_one_concession_for_the_requester_and_the_approver(
         request = session.get(OverrideRequest, request_id)
         assert request is not None and request.status is OverrideStatus.APPROVED
     [audit] = world.audits("override.approve")
-    assert audit.actor == "super01"
+    assert audit.actor == world.login("super01")
     assert audit.before is not None and audit.before["status"] == "pending"
     assert audit.after is not None and audit.after["status"] == "approved"
     view = world.svc("agent01").override(request_id)
-    assert view is not None and view.decided_by == "Super01"
+    assert view is not None and view.decided_by == "Super 01"
     assert view.concession_id == outcome.concession_id
     ledger = world.svc("agent01").ledger(world.ada)
-    assert [(r.granted_by, r.approved_by) for r in ledger] == [("Agent01", "Super01")]
+    assert [(r.granted_by, r.approved_by) for r in ledger] == [("Agent 01", "Super 01")]
 
 
 def test_a_rejection_needs_a_comment(world: World) -> None:
@@ -529,7 +597,7 @@ def test_a_second_decision_changes_nothing_and_says_so(world: World) -> None:
     second = world.svc("super02").decide(request_id, OverrideDecisionKind.REJECT, "No")
     assert (second.status, second.reason) == (Status.DENIED, Denial.ALREADY_DECIDED)
     assert second.request_status is OverrideStatus.APPROVED
-    assert second.message.startswith("Already approved by Super01 at ")
+    assert second.message.startswith("Already approved by Super 01 at ")
     assert second.message.endswith(": nothing changed.")
     assert world.count(OverrideDecision) == 1 and world.count(Concession) == 1
     assert len(world.audits("override.decide_again")) == 1
@@ -552,7 +620,7 @@ def test_an_agent_cannot_decide(world: World) -> None:
     outcome = world.svc("agent02").decide(request_id, OverrideDecisionKind.APPROVE, "")
     assert (outcome.status, outcome.reason) == (Status.DENIED, Denial.NOT_APPROVER)
     world.denial_audited(outcome, "agent02")
-    admin = world.svc("admin").decide(request_id, OverrideDecisionKind.APPROVE, "")
+    admin = world.svc("admin01").decide(request_id, OverrideDecisionKind.APPROVE, "")
     assert admin.reason is Denial.NOT_APPROVER
     assert world.count(OverrideDecision) == 0
 
@@ -619,7 +687,7 @@ def test_requests_expire(world: World) -> None:
 
 
 def test_an_admin_sets_a_limit_audited_with_before_and_after(world: World) -> None:
-    admin = world.svc("admin")
+    admin = world.svc("admin01")
     row = next(
         r for r in admin.matrix() if r.role is Role.AGENT and r.type is GIFT and r.user_id is None
     )
@@ -628,13 +696,13 @@ def test_an_admin_sets_a_limit_audited_with_before_and_after(world: World) -> No
     assert outcome.status is Status.SAVED
     assert admin.set_limit(raised, "limit-1").replayed
     [audit] = world.audits("authority.limit")
-    assert audit.actor == "admin"
+    assert audit.actor == world.login("admin01")
     assert audit.before is not None and audit.before["max_amount_cents"] == 3000
     assert audit.after is not None and audit.after["max_amount_cents"] == 4000
     assert world.svc("agent01").grant(gift(world, 3500), new_key()).ok
     # a person's adjustment: added, then deleted
     person = LimitRow(None, None, world.ids["agent02"], None, GIFT, True, 7000, None, 20000,
-                      30, None, DAY, None)  # fmt: skip
+                      30, None, world.day, None)  # fmt: skip
     added = admin.set_limit(person, new_key())
     assert added.status is Status.SAVED and added.limit_id is not None
     assert any(r.user_id == world.ids["agent02"] for r in admin.matrix())
@@ -672,11 +740,52 @@ def test_only_an_admin_sets_limits(world: World) -> None:
 
 
 def test_the_settings_row_sets_the_budget_day(world: World) -> None:
-    # 23:30 on 3 Dec in New York is 4 Dec in UTC: still the 3rd's budget
-    world.now = dt.datetime(2026, 12, 4, 4, 30, tzinfo=dt.UTC)
+    if not world.pg:  # 23:30 on 3 Dec in New York is 4 Dec in UTC: still the 3rd's budget
+        world._now = dt.datetime(2026, 12, 4, 4, 30, tzinfo=dt.UTC)
+    new_york = world.now.astimezone(ZoneInfo("America/New_York")).date()
     world.svc("agent01").grant(gift(world, 1000), new_key())
     with world.db.read() as session:
         days = session.scalars(select(ConcessionBudget.day)).all()
         zone = session.scalar(select(AuthoritySettings.budget_zone))
     assert zone == "America/New_York"
-    assert days == [DAY]
+    assert days == [new_york]
+
+
+# -- operations -------------------------------------------------------------------------
+
+
+def test_operations_name_what_they_changed(sqlite_engine: Engine) -> None:
+    world = World(sqlite_engine)
+    base = build_services(load_settings(), sqlite_engine)
+
+    def services(login: str) -> Services:
+        acting = base.acting_as(agent_context(sqlite_engine, login))
+        return dataclasses.replace(acting, authority=world.svc(login))
+
+    agent, boss = services("agent01"), services("super01")
+    granted = ops.grant(agent, gift(world, 2000), new_key())
+    assert granted.value.status is Status.GRANTED and granted.value.concession_id is not None
+    assert granted.changes == Changes.of(
+        Change(Entity.CONCESSION, granted.value.concession_id, world.ada)
+    )
+    assert ops.grant(agent, gift(world, 9000), new_key()).changes == Changes()
+    assert ops.set_presence(boss, True).changes == Changes()
+    asked = ops.request_override(agent, gift(world, 5000), new_key())
+    request_id = asked.value.request_id
+    assert request_id is not None
+    assert asked.changes == Changes.of(Change(Entity.OVERRIDE, request_id, world.ada))
+    decided = ops.decide(boss, request_id, OverrideDecisionKind.APPROVE, "")
+    concession_id = decided.value.concession_id
+    assert concession_id is not None
+    assert decided.changes == Changes.of(
+        Change(Entity.OVERRIDE, request_id, world.ada),
+        Change(Entity.CONCESSION, concession_id, world.ada),
+    )
+    again = ops.decide(boss, request_id, OverrideDecisionKind.APPROVE, "", customer_id=world.ada)
+    assert again.value.reason is Denial.ALREADY_DECIDED and again.changes == Changes()
+    late = ops.request_override(agent, gift(world, 6000), new_key()).value.request_id
+    assert late is not None
+    world.advance(400)
+    swept = ops.expire_due(services("agent01"))
+    assert swept.value == 1
+    assert swept.changes == Changes.of(Change(Entity.OVERRIDE, late, world.ada))

@@ -46,8 +46,9 @@ def sweep(services: Services, now: dt.datetime) -> Done[int]:
 
 def _expire_overrides(services: Services, now: dt.datetime) -> list[tuple[int, int]]:
     """Override requests past their time -> expired. On PostgreSQL the server's clock
-    decides and the change bus names what expired. A database whose functions are older
-    than this client (not yet upgraded) skips this part of the sweep, not the rest."""
+    decides and the change bus names what expired. Where the login may not run the
+    function (a shared database not provisioned yet), this part of the sweep is skipped
+    with a warning in the log, not the rest."""
     try:
         return services.authority.expire_due_requests(at=now)
     except DatabaseError as exc:

