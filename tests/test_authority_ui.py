@@ -540,3 +540,21 @@ def test_the_ledger_refreshes_from_a_concession_made_on_another_desktop(
     aloop.until(lambda: len(section.model.rows) == 1, timeout=5)
     assert section.model.rows[0].type == ConcessionType.SAMPLE
     assert panel.authority.section_reads == reads + 1
+
+
+def test_a_request_still_waiting_is_shown_again_when_the_customer_is_reopened(
+    desk: MainWindow, supervisor: Supervisor, aloop: LoopRunner
+) -> None:
+    supervisor.available()
+    panel = _open(desk, aloop, "Priya Raman")
+    waiting = _ask_above_the_limit(desk, panel, aloop, "45")
+    request_id = waiting.request_id
+    desk.tabs.close_tab(desk.tabs.indexOf(panel))
+    desk.tabs.reopen_closed()
+    aloop.until(lambda: desk.tabs.panels() != [])
+    again = desk.tabs.panels()[0]
+    aloop.until(lambda: again._authority is not None and again.authority.ready)
+    assert [p.request_id for p in again.authority.waiting] == [request_id]
+    shown = again.authority.waiting[0]
+    assert shown.view.status == OverrideStatus.PENDING and shown.withdraw_button.isVisible()
+    assert shown.clock.text().endswith("left")
