@@ -543,8 +543,12 @@ def test_the_ledger_refreshes_from_a_concession_made_on_another_desktop(
 
 
 def test_a_request_still_waiting_is_shown_again_when_the_customer_is_reopened(
-    desk: MainWindow, supervisor: Supervisor, aloop: LoopRunner
+    desk: MainWindow, supervisor: Supervisor, aloop: LoopRunner, request: pytest.FixtureRequest
 ) -> None:
+    if supervisor.engine.dialect.name == "postgresql" and request.config.getoption("--any-hour"):
+        # A request found waiting counts down on this machine's wall clock against the
+        # server's expiry; --any-hour moves the first, never the second.
+        pytest.skip("PostgreSQL's clock does not travel with --any-hour")
     supervisor.available()
     panel = _open(desk, aloop, "Priya Raman")
     waiting = _ask_above_the_limit(desk, panel, aloop, "45")
