@@ -264,6 +264,112 @@ def _near_breach(services: Any) -> int:
         return case.id
 
 
+async def run_authority(app: QApplication, db: str, out: Path) -> None:
+    """S7 from the agent's chair while Dorothy is on the line: the grant dialog with the
+    check saying a supervisor must approve, the waiting panel with its countdown during
+    the call, the answer arriving by itself, the Concessions section, the product lookup
+    with the launch note. (A SQLite demo database: the supervisor is a second service as
+    super01 on the same file, as another desktop would be.)"""
+    out.mkdir(parents=True, exist_ok=True)
+    apply_theme(app, "light")
+    bridge = DatabaseBridge()
+    window = MainWindow(load_settings(cli={"db_url": db, "user": "agent01"}), bridge)
+    window.show()
+    await window.connect_database()
+    assert window.services is not None
+    supervisor = _supervisor(db)
+    try:
+        for width, height in SIZES:
+            window.setGeometry(0, 0, width, height)
+            await agent_authority_shots(app, window, supervisor, out, f"{width}x{height}")
+    finally:
+        supervisor.engine.dispose()  # type: ignore[attr-defined] (set by _supervisor)
+    window.close()
+    bridge.shutdown()
+    window.services.close()
+
+
+def _supervisor(db: str) -> Any:
+    """super01's AuthorityService on an engine of its own (another desktop)."""
+    from app.agent import agent_named
+    from app.services.authority import AuthorityService
+    from models.database import Database, make_engine
+
+    engine = make_engine(db)
+    database = Database(engine)
+    with database.read() as session:
+        agent = agent_named(session, "super01", "screenshots", "super01@desk")
+    service = AuthorityService(database, agent=agent)
+    service.engine = engine  # type: ignore[attr-defined] (disposed by the caller)
+    return service
+
+
+async def agent_authority_shots(
+    app: QApplication, window: MainWindow, supervisor: Any, out: Path, suffix: str
+) -> None:
+    from models.enums import ConcessionType, OverrideDecisionKind
+    from models.seed.story_customers import S7_LAUNCH_PRODUCT, STORY_CUSTOMERS
+
+    window.tabs.close_all()
+    window.statusBar().clearMessage()
+    dorothy = STORY_CUSTOMERS["S7"].phone_e164
+    call = f"authority-{suffix}"
+    window.calls.handle_call(ringing(dorothy, call, CallState.RINGING))
+    await settle(app, window, 0.8)
+    window.calls.handle_call(ringing(dorothy, call, CallState.ANSWERED))
+    await settle(app, window, 0.8)
+    window.calls.toast.hide()
+    panel = window.tabs.currentWidget()
+    assert isinstance(panel, CustomerPanel)
+    await settle(app, window, 0.6)
+    await asyncio.get_running_loop().run_in_executor(None, supervisor.set_presence, True)
+    dialog = panel.authority.make_it_right()
+    dialog.choose_type(ConcessionType.FEE_WAIVER)
+    dialog.reason.setText("Customer since 1997, 4 services: wants the new phone 2 months in")
+    dialog._edited()
+    await settle(app, window, 0.8)
+    await shoot_with_dialog(app, window, dialog, out, f"authority-grant-{suffix}")
+    await dialog.act()
+    await settle(app, window, 0.6)
+    waiting = panel.authority.waiting[-1]
+    await asyncio.sleep(2.2)  # the countdown runs
+    await shoot(app, window, out, f"authority-waiting-{suffix}")
+    await asyncio.get_running_loop().run_in_executor(
+        None,
+        supervisor.decide,
+        waiting.request_id,
+        OverrideDecisionKind.APPROVE,
+        "Loyal customer: waive it. Offer the Aurora X2 launch too.",
+        None,
+    )
+    for _ in range(40):
+        if not waiting.withdraw_button.isVisible():
+            break
+        await asyncio.sleep(0.1)
+    await shoot(app, window, out, f"authority-answer-{suffix}")
+    panel.sections.setCurrentIndex(panel.sections.count() - 1)  # Concessions
+    await settle(app, window, 0.8)
+    await shoot(app, window, out, f"authority-concessions-{suffix}")
+    waiting.dismiss_button.click()
+    panel.sections.setCurrentIndex(0)
+    window.show_product_lookup()
+    lookup = window.product_lookup
+    assert lookup is not None
+    lookup.box.setText(S7_LAUNCH_PRODUCT.split()[0])
+    await lookup.search(lookup.box.text())
+    await settle(app, window, 0.6)
+    await shoot_with_dialog(app, window, lookup, out, f"authority-products-{suffix}")
+    # S4: is a chiming clock in stock, and where?
+    lookup.box.setText("chiming")  # (the lookup matches the text as typed, in one piece)
+    await lookup.search(lookup.box.text())
+    await settle(app, window, 0.6)
+    await shoot_with_dialog(app, window, lookup, out, f"authority-stock-{suffix}")
+    lookup.close()
+    window.calls.handle_call(ringing(dorothy, call, CallState.ENDED))
+    await settle(app, window, 0.4)
+    window.calls.wrap_up.hide()
+
+
 async def run(app: QApplication, db: str, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for theme in ("light", "dark"):
@@ -487,6 +593,9 @@ def main() -> None:
         action="store_true",
         help="only the supervisor's approval and authority matrix shots (SQLite demo database)",
     )
+    parser.add_argument(
+        "--authority", action="store_true", help="only the concession and override shots"
+    )
     args = parser.parse_args()
     app = QApplication(sys.argv[:1])
     import qasync
@@ -501,6 +610,8 @@ def main() -> None:
             if args.cases
             else run_approvals
             if args.approvals
+            else run_authority
+            if args.authority
             else run
         )
         loop.run_until_complete(scenario(app, args.db, Path(args.out)))

@@ -20,7 +20,7 @@ from app.drafts import DraftKey, DraftStore
 from models.limits import NOTE_LENGTH
 from tests.conftest import LoopRunner
 from ui.bridge import DatabaseBridge
-from ui.features.customer.panel import CustomerPanel
+from ui.features.customer.panel import NOTES_INDEX, CustomerPanel
 from ui.shell.main_window import MainWindow
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -120,7 +120,7 @@ def test_drafts_recovered_after_a_crash_open_and_discard(
             )
         )
         opened = again.tabs.currentWidget()
-        assert opened.sections.currentIndex() == opened.sections.count() - 1  # Notes
+        assert opened.sections.currentIndex() == NOTES_INDEX
         assert opened.note_status.text() == "Unsaved draft restored."
         assert recovered.title.text() == "1 unsaved note and 1 unsaved call wrap-up recovered"
 

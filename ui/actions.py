@@ -68,7 +68,7 @@ class ActionSpec:
 
 
 def _sections() -> tuple[ActionSpec, ...]:
-    names = ("Overview", "Orders", "Cases", "Timeline", "Household", "Notes")
+    names = ("Overview", "Orders", "Cases", "Timeline", "Household", "Notes", "Concessions")
     return tuple(
         ActionSpec(
             f"customer.section.{name.lower()}",
@@ -107,6 +107,15 @@ ACTIONS: tuple[ActionSpec, ...] = (
         menu="&File",
         tip="Create a customer from what you typed",
     ),
+    ActionSpec(
+        "products.lookup",
+        "&Product lookup…",
+        "Product lookup: price, stock per store, next delivery and launch dates",
+        "Find",
+        ("Ctrl+Shift+P",),
+        menu="&Go",
+        tip="Price, stock per store and launch dates of a product",
+    ),
     # -- Customer
     *_sections(),
     ActionSpec(
@@ -115,6 +124,15 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Edit the customer's name and contact details",
         "Customer",
         ("F2",),
+    ),
+    ActionSpec(
+        "authority.grant",
+        "Make it right…",
+        "Make it right: a goodwill gift, discount, credit, sample or fee waiver for the "
+        "customer shown; above your authority, ask a supervisor while they wait",
+        "Customer",
+        ("Ctrl+G",),
+        tip="Grant a concession, or ask a supervisor",
     ),
     ActionSpec(
         "note.save",

@@ -32,6 +32,7 @@ NAMES = (
     "call_log",
     "dial",
     "refresh",
+    "concessions",
 )
 SIZES = (16, 20, 24, 32, 48, 64)  # pixels; Qt picks (and on high-DPI screens doubles)
 

@@ -52,6 +52,7 @@ from ui.shortcuts import show_about, show_shortcuts
 if TYPE_CHECKING:
     from app.bootstrap import Services
     from app.services.views import CallLogEntry
+    from ui.features.authority.products import ProductLookup
 
 
 class MainWindow(QMainWindow):
@@ -73,6 +74,7 @@ class MainWindow(QMainWindow):
         self.calls = CallsController(bridge, self.drafts, self.tabs, self)
         self.recovery = DraftsRecovery(self.drafts, bridge, self.tabs, self.calls, self)
         self.call_log: CallLogView | None = None  # made when first shown
+        self.product_lookup: ProductLookup | None = None  # open while shown (Ctrl+Shift+P)
         self.my_work = MyWorkController(
             bridge, self.tabs.open_customer, self, open_case=self.tabs.open_case
         )
@@ -91,6 +93,7 @@ class MainWindow(QMainWindow):
             {
                 "search.focus": self.search.focus_box,
                 "customer.new": lambda: self.tabs.new_customer(self.search.box.text()),
+                "products.lookup": self.show_product_lookup,
                 "call_log.show": self.show_call_log,
                 "my_work.show": self.show_my_work,
                 "approvals.show": self.show_approvals,
@@ -253,6 +256,23 @@ class MainWindow(QMainWindow):
         if number is None:
             return
         await self.calls.dial(dataclasses.replace(entry, number=number))
+
+    # -- products --------------------------------------------------------------------------
+
+    def show_product_lookup(self) -> None:
+        """Price, stock per store and launches (Ctrl+Shift+P): a window beside the customer."""
+        services = self.connection.services
+        if services is None:
+            return
+        from ui.features.authority.products import show_product_lookup  # after the first paint
+
+        if self.product_lookup is not None and self.product_lookup.isVisible():
+            self.product_lookup.raise_()
+            self.product_lookup.activateWindow()
+            self.product_lookup.box.setFocus()
+            return
+        self.product_lookup = show_product_lookup(services.products, self.bridge, self)
+        self.product_lookup.destroyed.connect(lambda: setattr(self, "product_lookup", None))
 
     # -- My work -------------------------------------------------------------------------
 

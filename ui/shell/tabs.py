@@ -132,6 +132,7 @@ class CustomerTabs(QTabWidget):
         panel.open_case_requested.connect(self.open_case)
         panel.new_case_requested.connect(self.new_case)
         panel.title_changed.connect(lambda name: self.setTabText(self.indexOf(panel), name))
+        panel.show_requested.connect(lambda: self.setCurrentWidget(panel))
         return panel
 
     async def open_note_draft(self, customer_id: int) -> bool:
@@ -300,6 +301,7 @@ class CustomerTabs(QTabWidget):
             self.removeTab(index)  # kept, to come back as it was
         elif isinstance(panel, CustomerPanel):
             panel.keep_draft_now()
+            panel.close_authority()
             self.closed.append(panel.customer_id)
             del self.closed[:-RECENTLY_CLOSED]
             self.removeTab(index)

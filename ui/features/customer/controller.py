@@ -50,6 +50,10 @@ class Part(enum.Enum):
     TIMELINE = "timeline"
     HOUSEHOLD = "household"
     NOTES = "notes"
+    # The Concessions section (ui/features/authority): it reads its own rows when a
+    # concession changes; from the customer view it takes the open cases and the orders
+    # its "Make it right…" dialog offers.
+    CONCESSIONS = "concessions"
 
 
 ALL_PARTS = frozenset(Part)
@@ -62,9 +66,11 @@ SHOWN_IN: dict[Entity, frozenset[Part]] = {
     Entity.NOTE: frozenset({Part.NOTES}),
     # A case counts its contacts (Cases, and the Overview's open cases).
     Entity.INTERACTION: frozenset({Part.TIMELINE, Part.CASES, Part.OVERVIEW}),
-    Entity.CASE: frozenset({Part.HEADER, Part.OVERVIEW, Part.CASES, Part.TIMELINE}),
+    Entity.CASE: frozenset(
+        {Part.HEADER, Part.OVERVIEW, Part.CASES, Part.TIMELINE, Part.CONCESSIONS}
+    ),
     Entity.COMMITMENT: frozenset({Part.HEADER, Part.OVERVIEW, Part.CASES}),
-    Entity.ORDER: frozenset({Part.HEADER, Part.OVERVIEW, Part.ORDERS}),
+    Entity.ORDER: frozenset({Part.HEADER, Part.OVERVIEW, Part.ORDERS, Part.CONCESSIONS}),
     # Entity.TASK: no part of the tab shows tasks.
 }
 # A relative who is a customer appears by name in Household and in the key dates.

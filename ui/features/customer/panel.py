@@ -14,6 +14,8 @@ the note being written stay as they are.
 Signals:
     open_customer_requested(int): the agent asked to open a related customer.
     open_case_requested(int): the agent asked to open this case in a tab.
+    show_requested(): bring this tab forward (an override's answer arrived while the
+        agent looked at another tab, and they clicked its note).
     new_case_requested(int, object): a new case for this customer, about an order line
         given as (order id, line number) or None.
     title_changed(str): the customer's name changed (the tab's title).
@@ -55,9 +57,10 @@ from ui.table_model import RowTableModel
 
 if TYPE_CHECKING:
     from app.bootstrap import Services  # the core loads after the first paint
+    from ui.features.authority.desk import AuthorityDesk  # loaded after the first paint
 
 log = logging.getLogger(__name__)
-# Alt+1 ... Alt+6, in the order of the section tabs.
+# Alt+1 ... Alt+7, in the order of the section tabs.
 SECTION_ACTIONS = tuple(a.id for a in actions.ACTIONS if a.id.startswith("customer.section."))
 # The section tabs in order: their part (controller.py), icon and title.
 SECTIONS = (
@@ -67,8 +70,11 @@ SECTIONS = (
     (Part.TIMELINE, "timeline", "&Timeline"),
     (Part.HOUSEHOLD, "household", "&Household"),
     (Part.NOTES, "notes", "&Notes"),
+    (Part.CONCESSIONS, "concessions", "Concession&s"),
 )
-NOTES_INDEX = len(SECTIONS) - 1
+PART_INDEX = {part: index for index, (part, _icon, _title) in enumerate(SECTIONS)}
+NOTES_INDEX = PART_INDEX[Part.NOTES]
+CONCESSIONS_INDEX = PART_INDEX[Part.CONCESSIONS]
 S = TypeVar("S", bound=QWidget)
 
 
@@ -77,6 +83,7 @@ class CustomerPanel(QWidget):
     open_case_requested = Signal(int)
     new_case_requested = Signal(int, object)
     title_changed = Signal(str)
+    show_requested = Signal()
 
     def __init__(
         self,
@@ -111,6 +118,12 @@ class CustomerPanel(QWidget):
         self.header.edit_requested.connect(self.edit_contact)
         actions.bind("customer.edit_contact", self, self.edit_contact)
         layout.addWidget(self.header)
+        # Authority's strip (hints, waiting requests): filled once the tab is painted.
+        self.authority_area = QVBoxLayout()
+        self.authority_area.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(self.authority_area)
+        self._authority: AuthorityDesk | None = None
+        actions.bind("authority.grant", self, self.make_it_right)
         self.sections = QTabWidget()
         self.sections.setAccessibleName("Customer sections")
         self.sections.setDocumentMode(True)
@@ -158,6 +171,8 @@ class CustomerPanel(QWidget):
             household = HouseholdSection(data)
             household.open_customer_requested.connect(self.open_customer_requested)
             return household
+        if part is Part.CONCESSIONS:
+            return self.authority.make_section()
         return NotesSection(
             data, self._services, self._bridge, self._drafts, lambda: self.data.header.name
         )
@@ -182,6 +197,7 @@ class CustomerPanel(QWidget):
             self.ensure_section(index)
 
     def _build_next_section(self) -> None:
+        self.authority  # noqa: B018 (made after the first paint: hints and waiting requests)
         unbuilt = [i for i in range(len(SECTIONS)) if not self.is_built(i)]
         if unbuilt:
             self.ensure_section(unbuilt[0])
@@ -218,6 +234,11 @@ class CustomerPanel(QWidget):
     def notes(self) -> NotesSection:
         return self._typed(NOTES_INDEX, NotesSection)
 
+    @property
+    def concessions(self) -> QWidget:
+        """The Concessions section (ui/features/authority/concessions.py)."""
+        return self._section(CONCESSIONS_INDEX)
+
     def _typed(self, index: int, kind: type[S]) -> S:
         section = self._section(index)
         assert isinstance(section, kind)
@@ -229,6 +250,8 @@ class CustomerPanel(QWidget):
         """Refresh what `changes` make stale here (nothing, without a query, when they
         are about other customers)."""
         self.controller.apply_changes(changes)
+        if self._authority is not None:
+            self._authority.apply_changes(changes)
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
@@ -268,6 +291,36 @@ class CustomerPanel(QWidget):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.contact_dialog = dialog
         dialog.open()
+
+    # -- authority -----------------------------------------------------------------
+
+    @property
+    def authority(self) -> AuthorityDesk:
+        """Concessions, hints and override requests of this tab (made on first use)."""
+        if self._authority is None:
+            from ui.features.authority.desk import AuthorityDesk
+
+            desk = AuthorityDesk(
+                self.customer_id, lambda: self.data, self._services, self._bridge, self
+            )
+            desk.show_requested.connect(self.show_requested)
+            self.authority_area.addWidget(desk.strip)
+            self._authority = desk
+            desk.start()
+        return self._authority
+
+    def make_it_right(self) -> None:
+        """Ctrl+G: grant a concession, or ask a supervisor (about the case shown, if any)."""
+        case = None
+        cases = PART_INDEX[Part.CASES]
+        if self.sections.currentIndex() == cases and self.is_built(cases):
+            current = self.cases.model.row_at(self.cases.table.currentIndex().row())
+            case = current.id if current is not None and current.is_open else None
+        self.authority.make_it_right(case_id=case)
+
+    def close_authority(self) -> None:
+        if self._authority is not None:
+            self._authority.close()
 
     # -- notes ---------------------------------------------------------------------
 
