@@ -263,7 +263,7 @@ def test_a_request_reaches_the_supervisor_live_with_the_relationship(desk: Desk)
     view = page.model.rows[0]
     assert view.id == outcome.request_id
     assert page.model.index(0, 0).data() == "Dorothy Hargreaves"
-    assert page.model.index(0, 1).data() == "Fee waiver $350.00 · EARLY_UPGRADE_FEE"
+    assert page.model.index(0, 1).data() == "Fee waiver $350.00 · Early upgrade fee"
     assert page.model.index(0, 2).data() == REASON
     assert page.model.index(0, 3).data() == agent.agent.display_name
     assert page.model.index(0, 4).data() == "just now"

@@ -273,6 +273,7 @@ class OverrideView:
     counter_amount_cents: int | None = None
     decided_at: dt.datetime | None = None
     concession_id: int | None = None
+    policy_name: str | None = None  # "Early upgrade fee"
 
 
 @dataclass(frozen=True)
@@ -1035,6 +1036,7 @@ class AuthorityService:
                 Customer.last_name,
                 Case.reference,
                 Policy.code,
+                Policy.name,
                 requester.display_name,
                 requester.login,
                 decider.display_name,
@@ -1067,6 +1069,7 @@ class AuthorityService:
                 currency=r.currency,
                 percent=r.percent,
                 policy_code=code,
+                policy_name=policy_name,
                 reason=r.reason,
                 requested_by=by_name,
                 requested_by_login=by_login,
@@ -1086,6 +1089,7 @@ class AuthorityService:
                 last,
                 reference,
                 code,
+                policy_name,
                 by_name,
                 by_login,
                 decider_name,

@@ -416,7 +416,8 @@ class ApprovalsPage(QWidget):
         box.setWindowTitle("Approve this request?")
         box.setTextFormat(Qt.TextFormat.PlainText)
         box.setText(f"Approve {words.asked_words(view)} for {view.customer_name}?")
-        policy = f"Policy: {view.policy_code}\n" if view.policy_code else ""
+        named = view.policy_name or view.policy_code
+        policy = f"Policy: {named}\n" if named else ""
         comment = self.comment.toPlainText().strip()
         said = f"\nYour comment: “{comment}”" if comment else ""
         box.setInformativeText(

@@ -73,7 +73,8 @@ def what(view: OverrideView) -> str:
         text = f"{type_words(view.type)} {percent_text(view.percent)} ({amount})"
     else:
         text = f"{type_words(view.type)} {amount}"
-    return f"{text} · {view.policy_code}" if view.policy_code else text
+    policy = view.policy_name or view.policy_code
+    return f"{text} · {policy}" if policy else text
 
 
 def ago(since: dt.datetime, now: dt.datetime) -> str:
