@@ -342,14 +342,18 @@ def without_change_feed(main: Any, aloop: LoopRunner) -> None:
 
 
 @pytest.fixture
-def window(engine: Engine, aloop: LoopRunner, gui_sql_guard: Any) -> Iterator[Any]:
-    """The main window connected to a seeded database, SQL on the GUI thread forbidden."""
+def window(
+    engine: Engine, aloop: LoopRunner, gui_sql_guard: Any, request: pytest.FixtureRequest
+) -> Iterator[Any]:
+    """The main window connected to a seeded database (30 customers, or as many as the
+    test's `customers(n)` marker says), SQL on the GUI thread forbidden."""
     from app.config import load_settings
     from models.seed import seed_database
     from ui.bridge import DatabaseBridge
     from ui.shell.main_window import MainWindow
 
-    seed_database(engine, 30, seed=3)
+    sized = request.node.get_closest_marker("customers")
+    seed_database(engine, sized.args[0] if sized else 30, seed=3)
     settings = load_settings(cli={"db_url": engine.url.render_as_string(hide_password=False)})
     bridge = DatabaseBridge()
     main = MainWindow(settings, bridge)
