@@ -8,6 +8,7 @@ template migrated once per run.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import os
 import shutil
@@ -341,22 +342,16 @@ def without_change_feed(main: Any, aloop: LoopRunner) -> None:
     aloop.run(main.connection.stop_feed())
 
 
-@pytest.fixture
-def window(
-    engine: Engine, aloop: LoopRunner, gui_sql_guard: Any, request: pytest.FixtureRequest
-) -> Iterator[Any]:
-    """The main window connected to a seeded database (30 customers, or as many as the
-    test's `customers(n)` marker says), SQL on the GUI thread forbidden."""
+@contextlib.contextmanager
+def running_window(db_url: str, aloop: LoopRunner, gui_sql_guard: Any) -> Iterator[Any]:
+    """A main window connected to `db_url`, SQL on its GUI thread forbidden, torn down
+    in order at the end (a test may run two: two desks on one database)."""
     from app.config import load_settings
-    from models.seed import seed_database
     from ui.bridge import DatabaseBridge
     from ui.shell.main_window import MainWindow
 
-    sized = request.node.get_closest_marker("customers")
-    seed_database(engine, sized.args[0] if sized else 30, seed=3)
-    settings = load_settings(cli={"db_url": engine.url.render_as_string(hide_password=False)})
     bridge = DatabaseBridge()
-    main = MainWindow(settings, bridge)
+    main = MainWindow(load_settings(cli={"db_url": db_url}), bridge)
     main.connection.housekeeping = False  # the seeded data stays as seeded while tested
     main.show()
     aloop.run(main.connect_database())
@@ -373,6 +368,21 @@ def window(
     main.deleteLater()
     bridge.deleteLater()
     aloop.run(asyncio.sleep(0.05))  # let Qt delete them while the loop still runs
+
+
+@pytest.fixture
+def window(
+    engine: Engine, aloop: LoopRunner, gui_sql_guard: Any, request: pytest.FixtureRequest
+) -> Iterator[Any]:
+    """The main window connected to a seeded database (30 customers, or as many as the
+    test's `customers(n)` marker says), SQL on the GUI thread forbidden."""
+    from models.seed import seed_database
+
+    sized = request.node.get_closest_marker("customers")
+    seed_database(engine, sized.args[0] if sized else 30, seed=3)
+    url = engine.url.render_as_string(hide_password=False)
+    with running_window(url, aloop, gui_sql_guard) as main:
+        yield main
 
 
 @pytest.fixture(scope="session")

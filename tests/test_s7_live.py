@@ -11,7 +11,6 @@ limit goes the same way. Nothing but the change bus tells either window.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -24,7 +23,7 @@ from sqlalchemy import Engine, select
 
 from models.authority import AuditEntry, Concession, OverrideRequest
 from models.enums import ConcessionType, OverrideStatus
-from tests.conftest import LoopRunner, wait_for_change_feed
+from tests.conftest import LoopRunner, running_window
 from tests.test_approvals_ui import Staff, confirm
 from tests.test_authority_ui import _ctrl_g, _open, _type_ask
 from ui.shell.main_window import MainWindow
@@ -56,30 +55,11 @@ def two_desks(
     staff: Staff, window: MainWindow, aloop: LoopRunner, gui_sql_guard: Any
 ) -> Iterator[tuple[MainWindow, MainWindow]]:
     """The window under test as agent01, and a second window as super01."""
-    from app.config import load_settings
-    from ui.bridge import DatabaseBridge
-
     staff.become(window, aloop, gui_sql_guard, "agent01")
     staff.ensure("super01")
-    bridge = DatabaseBridge()
-    other = MainWindow(load_settings(cli={"db_url": staff.url("super01")}), bridge)
-    other.connection.housekeeping = False
-    other.show()
-    aloop.run(other.connect_database())
-    assert other.services is not None, other.connection.error
-    assert other.services.agent.login == staff.login("super01")  # session_user
-    gui_sql_guard.attach(other.services.engine)
-    wait_for_change_feed(other, aloop)
-    yield window, other
-    gui_sql_guard.detach(other.services.engine)
-    aloop.until(lambda: bridge.running == 0)
-    bridge.shutdown()
-    other.services.close()
-    other.calls.toast.close()
-    other.close()
-    other.deleteLater()
-    bridge.deleteLater()
-    aloop.run(asyncio.sleep(0.05))
+    with running_window(staff.url("super01"), aloop, gui_sql_guard) as other:
+        assert other.services.agent.login == staff.login("super01")  # session_user
+        yield window, other
 
 
 def _approvals(supervisor: MainWindow, aloop: LoopRunner) -> Any:
