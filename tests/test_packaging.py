@@ -125,9 +125,12 @@ def test_bundle_ships_the_migrations_and_the_icon(bundle: Path) -> None:
     internal = bundle / "_internal"
     assert (internal / "models" / "migrations" / "env.py").is_file()
     assert (internal / "models" / "migrations" / "script.py.mako").is_file()
-    assert list(
-        (internal / "models" / "migrations" / "versions").glob("0002_*.py")
-    )  # the newest migration ships
+    # Every migration ships, with the SQL a migration reads beside it (0011's functions).
+    source = ROOT / "models" / "migrations" / "versions"
+    shipped = internal / "models" / "migrations" / "versions"
+    for pattern in ("*.py", "*.sql"):
+        assert {p.name for p in shipped.glob(pattern)} == {p.name for p in source.glob(pattern)}
+    assert (shipped / "0011_authority.sql").is_file()
     assert (internal / "resources" / "icons" / "rapport.ico").is_file()
     # Trimmed on purpose (see installer/hooks): unused Qt modules and phone geodata.
     assert not list(internal.rglob("libQt6WebEngine*"))
