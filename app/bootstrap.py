@@ -88,7 +88,10 @@ class Services:
 
     def acting_as_login(self, login: str) -> Services:
         """Single-user mode (SQLite has no logins): these services with the staff member
-        `login` acting, as "Switch user" offers. Queries: run it on a worker."""
+        `login` acting, as "Switch user" offers. Queries: run it on a worker. On
+        PostgreSQL who acts is the login connected (session_user): switch the connection."""
+        if self.backend == "postgresql":
+            raise ValueError("on PostgreSQL, act as someone else by connecting as their login")
         with self.db.read() as session:
             agent = agent_named(session, login, self.database_identity, self.agent.workstation)
         return self.acting_as(agent)
