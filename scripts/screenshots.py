@@ -583,6 +583,7 @@ def _withdraw(agents: list[Any], asked: list[tuple[int, int]]) -> None:
 
 
 def main() -> None:
+    global SIZES  # --size: the one size asked for, for every scenario
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", required=True)
     parser.add_argument("--out", default="docs/screenshots")
@@ -596,7 +597,15 @@ def main() -> None:
     parser.add_argument(
         "--authority", action="store_true", help="only the concession and override shots"
     )
+    parser.add_argument(
+        "--size",
+        choices=[f"{w}x{h}" for w, h in SIZES],
+        help="only this window size (a scenario that writes, such as --authority, then "
+        "starts from its own copy of the database for each size)",
+    )
     args = parser.parse_args()
+    if args.size:
+        SIZES = tuple((w, h) for w, h in SIZES if f"{w}x{h}" == args.size)
     app = QApplication(sys.argv[:1])
     import qasync
 
