@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Date, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, utcnow
+from models.enums import ProductRelationKind, enum_type
 
 
 class Product(Base):
@@ -23,6 +35,29 @@ class Product(Base):
     launch_date: Mapped[dt.date | None] = mapped_column(Date)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     description: Mapped[str | None] = mapped_column(Text)
+    # The range it belongs to ("Day Cream"): a down-sell is a cheaper one of the same line.
+    product_line: Mapped[str | None] = mapped_column(String(60))
+
+
+class ProductRelation(Base):
+    """A catalogue relation an admin maintains: `related` is the counterpart of,
+    complements, or replaces `product` (one row per pair and kind)."""
+
+    __tablename__ = "product_relations"
+    __table_args__ = (
+        UniqueConstraint("product_id", "related_product_id", "kind"),
+        CheckConstraint("product_id <> related_product_id", name="not_itself"),
+        Index("ix_product_relations_related", "related_product_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    related_product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    kind: Mapped[ProductRelationKind] = mapped_column(
+        enum_type(ProductRelationKind, "product_relation_kind")
+    )
+    note: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class Store(Base):

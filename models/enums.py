@@ -214,18 +214,33 @@ class OverrideDecisionKind(enum.StrEnum):
 
 
 class OfferKind(enum.StrEnum):
+    """What kind of suggestion an impression was (issue 13's seven, plus two older ones
+    that the demo's history still holds)."""
+
     REFILL = "refill"
-    CROSS_SELL = "cross_sell"
-    UP_SELL = "up_sell"
+    ADD_ON = "add_on"  # an association rule over order lines
+    COUNTERPART = "counterpart"  # a catalogue relation: the counterpart of an owned product
+    NEW_LINE = "new_line"  # a catalogue relation: a newer line that complements it
     DOWN_SELL = "down_sell"
     RETENTION = "retention"
     WELCOME = "welcome"
+    CROSS_SELL = "cross_sell"  # history only
+    UP_SELL = "up_sell"  # history only
 
 
 class OfferOutcome(enum.StrEnum):
     SHOWN = "shown"
     ACCEPTED = "accepted"
     DECLINED = "declined"
+    OFFERED = "offered"  # a discount or sample offered with it (a concession)
+
+
+class ProductRelationKind(enum.StrEnum):
+    """Catalogue relations an admin maintains: `product` -> `related`."""
+
+    COUNTERPART = "counterpart"  # related is the counterpart of product (his and hers)
+    COMPLEMENTS = "complements"  # related complements product (a newer line that goes with it)
+    REPLACES = "replaces"  # related replaces product (its successor)
 
 
 def values(cls: type[enum.StrEnum]) -> list[Any]:

@@ -1,7 +1,17 @@
 """Imports every model module so `Base.metadata` holds the whole schema."""
 
-from models import authority, catalog, commerce, people, service, sla, teamwork
+from models import authority, catalog, commerce, people, service, sla, suggestions, teamwork
 from models.base import Base
 
-__all__ = ["Base", "authority", "catalog", "commerce", "people", "service", "sla", "teamwork"]
+__all__ = [
+    "Base",
+    "authority",
+    "catalog",
+    "commerce",
+    "people",
+    "service",
+    "sla",
+    "suggestions",
+    "teamwork",
+]
 metadata = Base.metadata

@@ -247,6 +247,11 @@ class OfferEvent(Base):
     """A suggestion shown to a customer and what became of it (S6: measured return)."""
 
     __tablename__ = "offer_events"
+    __table_args__ = (
+        Index("ix_offer_events_at", "at"),
+        Index("ix_offer_events_agent_at", "agent_id", "at"),
+        Index("ix_offer_events_unlinked", "customer_id", "product_id", "order_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
@@ -258,3 +263,20 @@ class OfferEvent(Base):
     outcome: Mapped[OfferOutcome] = mapped_column(enum_type(OfferOutcome, "offer_outcome"))
     value_cents: Mapped[int | None] = mapped_column(Integer)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Issue 13: the impression's own key (made by the client: a refresh or a retry of
+    # the same showing records nothing twice), what produced it, and what became of it.
+    impression_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    offer_id: Mapped[int | None] = mapped_column(ForeignKey("offers.id"))
+    rule_id: Mapped[int | None] = mapped_column(
+        ForeignKey("association_rules.id", ondelete="SET NULL")
+    )
+    # The rule as text ("12,40=>77"), kept when a new mining replaces the rule itself.
+    rule_ref: Mapped[str | None] = mapped_column(String(200))
+    rank: Mapped[int | None] = mapped_column(SmallInteger)  # 1 = shown first
+    outcome_at: Mapped[dt.datetime | None]
+    decline_reason: Mapped[str | None] = mapped_column(String(40))
+    concession_id: Mapped[int | None] = mapped_column(ForeignKey("concessions.id"))
+    # A later order of the customer's with this product within 30 days of `at`.
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    ordered_at: Mapped[dt.datetime | None]
