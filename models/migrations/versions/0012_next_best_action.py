@@ -41,8 +41,8 @@ def _enum(name: str, values: tuple[str, ...]) -> sa.Enum:
     return sa.Enum(*values, name=name, native_enum=False, create_constraint=True, length=length)
 
 
-def _fk(table: str, **kwargs: str) -> sa.ForeignKey:
-    return sa.ForeignKey(f"{table}.id", **kwargs)
+def _fk(table: str, ondelete: str | None = None) -> sa.ForeignKey:
+    return sa.ForeignKey(f"{table}.id", ondelete=ondelete)
 
 
 def _ts() -> sa.DateTime:
@@ -146,18 +146,18 @@ def upgrade() -> None:
     _create_tables()
     op.add_column("products", sa.Column("product_line", sa.String(60)))
     if dialect == "postgresql":
-        for column, check, values in (
+        for name, check, values in (
             ("kind", "offer_kind", NEW_KINDS),
             ("outcome", "offer_outcome", NEW_OUTCOMES),
         ):
             op.drop_constraint(op.f(f"ck_offer_events_{check}"), "offer_events", type_="check")
             op.alter_column(
                 "offer_events",
-                column,
+                name,
                 type_=sa.String(max(len(v) for v in values)),
                 existing_nullable=False,
             )
-            op.create_check_constraint(check, "offer_events", sa.column(column).in_(values))
+            op.create_check_constraint(check, "offer_events", sa.column(name).in_(values))
         for column in _impression_columns():
             op.add_column("offer_events", column)
         op.create_unique_constraint(
@@ -201,12 +201,12 @@ def downgrade() -> None:
         op.drop_constraint(op.f("uq_offer_events_impression_key"), "offer_events", type_="unique")
         for column in _impression_columns():
             op.drop_column("offer_events", column.name)
-        for column, check, values in (
+        for name, check, values in (
             ("kind", "offer_kind", OLD_KINDS),
             ("outcome", "offer_outcome", OLD_OUTCOMES),
         ):
             op.drop_constraint(op.f(f"ck_offer_events_{check}"), "offer_events", type_="check")
-            op.create_check_constraint(check, "offer_events", sa.column(column).in_(values))
+            op.create_check_constraint(check, "offer_events", sa.column(name).in_(values))
     else:
         with op.batch_alter_table("offer_events", recreate="always") as batch:
             batch.drop_constraint(op.f("uq_offer_events_impression_key"), type_="unique")
