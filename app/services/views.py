@@ -274,3 +274,94 @@ def call_outcome(
     if outcome == "missed" and answered_at is None and ended_at is None:
         return "rang"
     return outcome
+
+
+# Next best action (issue 13). `SuggestionService.suggest` returns `Suggestions`.
+MAX_SUGGESTIONS = 5
+DECLINE_REASONS = ("not_interested", "already_has", "too_expensive", "not_now", "other")
+
+
+@dataclass(frozen=True)
+class ChurnFactor:
+    code: str  # "broken_commitments", "repeat_contacts", "falling_spend", ...
+    text: str  # in words: "2 broken promises in the last 90 days"
+    points: int  # what it adds to the score
+
+
+@dataclass(frozen=True)
+class ChurnRisk:
+    level: str  # "none" | "watch" | "high"
+    score: int
+    factors: tuple[ChurnFactor, ...]  # the ones that counted, heaviest first
+
+    @property
+    def summary(self) -> str:
+        """ "high: 2 broken promises in the last 90 days; 4 contacts in 30 days" ."""
+        return "; ".join(f.text for f in self.factors)
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One suggestion with the one line that says why."""
+
+    key: str  # stable for this customer: "refill:123", "add_on:77", "retention:RET-20"
+    kind: str  # an OfferKind value
+    title: str  # the product's or the offer's name
+    reason: str  # "bought every 6-8 weeks, last on 22 Apr: due"
+    product_id: int | None = None
+    sku: str | None = None
+    offer_id: int | None = None
+    price_cents: int | None = None
+    currency: str = "USD"
+    # Against the customer's usual order: "within" or "above" (ranked lower, marked).
+    budget: str = "within"
+    rule_id: int | None = None
+    rule_ref: str | None = None  # "12,40=>77": kept on the impression if the rule goes
+    available_from: dt.date | None = None  # a coming launch
+    # An offer is granted as a concession: its type and value, and whether this agent
+    # may grant it at once (None: not an offer) or needs a supervisor.
+    concession_type: str | None = None
+    amount_cents: int | None = None
+    percent: float | None = None
+    within_authority: bool | None = None
+    score: float = 0.0
+
+
+@dataclass(frozen=True)
+class Suggestions:
+    customer_id: int
+    items: tuple[Suggestion, ...]  # at most MAX_SUGGESTIONS, best first
+    churn: ChurnRisk
+    usual_order_cents: int  # median order value in `currency`, 0 with no orders
+    currency: str
+    rules_mined_at: dt.datetime | None  # None: no rules mined yet
+
+
+@dataclass(frozen=True)
+class Impression:
+    """A suggestion shown, and what became of it."""
+
+    id: int
+    key: str  # the suggestion's key
+    kind: str
+    outcome: str  # an OfferOutcome value
+    decline_reason: str | None
+    concession_id: int | None
+    order_id: int | None
+
+
+@dataclass(frozen=True)
+class ConversionRow:
+    """Conversion of one group (a kind, a rule, an agent or a period)."""
+
+    group: str
+    shown: int
+    accepted: int
+    declined: int
+    offered: int
+    ordered: int  # a later order with the product within 30 days
+
+    @property
+    def rate(self) -> float:
+        """Accepted or ordered, over shown."""
+        return (self.accepted + self.ordered) / self.shown if self.shown else 0.0
