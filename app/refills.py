@@ -11,9 +11,10 @@ Rules, decided here once:
 - At least MIN_PURCHASES purchases (two repeats) make a rhythm; fewer say nothing.
 - The interval is the median of the per-unit intervals; the spread their lower and upper
   quartile ("every 6-8 weeks"), so one odd gap does not widen it.
-- Due once the time since the last purchase reaches the spread's lower bound (times
-  the last quantity): from then on she usually buys again, and an agent who asks a
-  little early loses nothing, while one who asks late has lost the sale.
+- Due DUE_AHEAD_DAYS before the time since the last purchase reaches the spread's
+  lower bound (times the last quantity): from then on she usually buys again, and
+  she wants the new bottle before the old one runs out; an agent who asks a little
+  early loses nothing, one who asks late has lost the sale.
 - Lapsed, and no longer due, past LAPSED_AFTER times the upper bound: she has stopped
   buying it (or buys it elsewhere); a refill reminder would miss the point.
 """
@@ -26,7 +27,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 MIN_PURCHASES = 3  # two repeats: one interval could be chance
-LAPSED_AFTER = 3.0
+DUE_AHEAD_DAYS = 14
+LAPSED_AFTER = 2.0
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,8 @@ class Rhythm:
 
     @property
     def due_on(self) -> dt.date:
-        return self.last + dt.timedelta(days=round(self.low_days * self.last_quantity))
+        lasts = round(self.low_days * self.last_quantity)
+        return self.last + dt.timedelta(days=max(0, lasts - DUE_AHEAD_DAYS))
 
     @property
     def expected_on(self) -> dt.date:
