@@ -139,6 +139,18 @@ class RuleRow:
 
 
 _LATEST_RUN = select(RuleRun.id, RuleRun.mined_at).order_by(RuleRun.id.desc()).limit(1)
+# Per rule, how many of its antecedents she bought (ix_association_rule_items_product);
+# a rule applies when that is all of them. Grouped first, so both planners start from
+# her products (a few dozen items) and fetch each rule by its key.
+_MATCHED = (
+    select(AssociationRuleItem.rule_id, func.count().label("matched"))
+    .where(
+        AssociationRuleItem.product_id.in_(bindparam("products", expanding=True)),
+        AssociationRuleItem.side == "a",
+    )
+    .group_by(AssociationRuleItem.rule_id)
+    .subquery()
+)
 _RULES = (
     select(
         AssociationRule.id,
@@ -147,17 +159,11 @@ _RULES = (
         AssociationRule.confidence,
         AssociationRule.lift,
     )
-    .join(AssociationRuleItem, AssociationRuleItem.rule_id == AssociationRule.id)
+    .join(_MATCHED, _MATCHED.c.rule_id == AssociationRule.id)
     .where(
-        AssociationRuleItem.product_id.in_(bindparam("products", expanding=True)),
-        AssociationRuleItem.side == "a",
-        # "+ 0": no index on run_id, so the planner starts from the items by product (a
-        # few dozen rows) instead of every rule of the run.
-        AssociationRule.run_id + 0 == bindparam("run"),
+        AssociationRule.run_id == bindparam("run"),
+        _MATCHED.c.matched == AssociationRule.antecedent_size,
     )
-    # Every antecedent among her products: as many items matched as the rule has.
-    .group_by(AssociationRule.id)
-    .having(func.count() == AssociationRule.antecedent_size)
     .order_by(AssociationRule.lift.desc(), AssociationRule.confidence.desc(), AssociationRule.id)
     .limit(RULES_READ)
 )
@@ -171,7 +177,7 @@ def current_rules_for(
 
     The one place this service reads the rules: RuleService.current_rules_for (issue 13's
     miner) replaces it when it lands. One indexed query for the run, one for the rules
-    (ix_association_rule_items_product; the subset test is the HAVING)."""
+    (ix_association_rule_items_product; the subset test is the count of matches)."""
     run = session.execute(_LATEST_RUN).first()
     if run is None or not product_ids:
         return (None if run is None else run[1]), []
