@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import String, bindparam, cast, func, literal, null, select, union_all
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from app import churn
@@ -19,6 +20,9 @@ from models.commerce import Order
 from models.enums import OPEN_CASE_STATUSES, CommitmentStatus, OrderStatus, Sentiment
 from models.people import Customer
 from models.service import Case, Commitment, Feedback, Interaction
+
+# What the reads run on: a session, or (at the pop) its connection for Core rows.
+Reader = Session | Connection
 
 # Words that say a complaint is about the price (a down-sell then helps, not hurts).
 PRICE_WORDS = ("price", "expensive", "too much", "cost", "afford", "cheaper", "overpriced")
@@ -79,7 +83,7 @@ _TROUBLE = union_all(
 )
 
 
-def trouble(session: Session, customer_id: int, now: dt.datetime) -> Trouble:
+def trouble(session: Reader, customer_id: int, now: dt.datetime) -> Trouble:
     """Broken promises, open cases with their contacts, recent feedback: one statement."""
     rows = session.execute(
         _TROUBLE,
