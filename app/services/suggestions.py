@@ -217,6 +217,8 @@ class SuggestionService:
         self.clock = clock
         self.agent = agent
         self.authority = authority or AuthorityService(db, clock, agent=agent)
+        # The highest order id `link_orders` has looked at (None: not run yet).
+        self._orders_seen: int | None = None
 
     # -- reads --------------------------------------------------------------------------
 
@@ -383,14 +385,21 @@ class SuggestionService:
 
     def link_orders(self, now: dt.datetime | None = None) -> int:
         """Tie each unlinked impression of a product to the customer's first later order
-        holding it within LINK_DAYS; how many were linked. Reads the impressions of the
-        last LINK_DAYS + 1 days only (the sweep runs every minute; an order placed now
-        can only belong to those), each joined to the customer's orders after it
-        through ix_orders_customer_placed. `now`: the sweep's instant (else the clock)."""
+        holding it within LINK_DAYS; how many were linked. `now`: the sweep's instant
+        (else the clock).
+
+        The first call of this service reads the unlinked impressions of the last
+        LINK_DAYS + 1 days, each joined to the customer's later orders
+        (ix_orders_customer_placed). Later calls (the sweep runs every minute) read only
+        the orders added since the last call (by id, the primary key), each joined to
+        its customer's unlinked impressions of its products (ix_offer_events_unlinked):
+        a sweep costs what was ordered since, not what was shown in a month. An order
+        whose transaction commits after a later id was seen waits for the next start."""
         now = now or self.clock()
         window = dt.timedelta(days=LINK_DAYS)
         with self._db.write() as session:
-            rows = session.execute(
+            top = session.scalar(select(func.max(Order.id)))
+            query = (
                 select(OfferEvent.id, OfferEvent.at, Order.id, Order.placed_at)
                 .join(
                     Order,
@@ -413,7 +422,10 @@ class SuggestionService:
                     OfferEvent.at >= now - window - dt.timedelta(days=1),
                     Order.status != OrderStatus.CANCELLED,
                 )
-            ).all()
+            )
+            if self._orders_seen is not None:
+                query = query.where(Order.id > self._orders_seen)
+            rows = session.execute(query).all()
             first: dict[int, tuple[dt.datetime, int]] = {}
             for event_id, at, order_id, placed in rows:
                 if placed - at > window:
@@ -425,7 +437,8 @@ class SuggestionService:
                 if event is not None and event.order_id is None:
                     event.order_id = order_id
                     event.ordered_at = placed
-            return len(first)
+        self._orders_seen = top if top is not None else 0
+        return len(first)
 
     def conversion(
         self, since: dt.datetime, until: dt.datetime, by: str = "kind"
