@@ -31,6 +31,7 @@ from app.services.my_work import MyWorkService
 from app.services.notes import NoteService
 from app.services.presence import PresenceService
 from app.services.products import ProductService
+from app.services.rules import RuleService
 from app.services.search import SearchService
 from models.database import (
     SCHEMA_HEAD,
@@ -73,6 +74,7 @@ class Services:
     feedback: FeedbackService
     authority: AuthorityService  # concessions within my authority, override requests
     products: ProductService  # stock per store, launches
+    rules: RuleService  # association rules mined from order lines
 
     @property
     def backend(self) -> str:
@@ -139,6 +141,7 @@ def build_services(settings: Settings, engine: Engine) -> Services:
         customers=customers,
         search=SearchService(db, customers),
         products=ProductService(db),
+        rules=RuleService(db),
         database_identity=identity,
         agent=agent,
         **_acting(db, customers, region, workstation, agent),

@@ -149,7 +149,7 @@ def encode(
         indices.extend([add(item, len(column)) for item in basket])
         indptr.append(len(indices))
         if len(indptr) % 100_000 == 0:
-            progress("reading", len(indptr) - 1, 0)
+            progress("reading baskets", len(indptr) - 1, 0)
     items = list(column)
     sortable: list[Any] = items  # when they are not, TypeError says so
     try:  # sorted columns make sorted tuples (and product-id keys) when items sort
@@ -165,7 +165,7 @@ def encode(
     )
     matrix.sum_duplicates()  # an item twice in a basket is one item
     matrix.data[:] = 1
-    progress("reading", matrix.shape[0], matrix.shape[0])
+    progress("reading baskets", matrix.shape[0], matrix.shape[0])
     return [items[i] for i in order], matrix
 
 
@@ -182,7 +182,7 @@ def frequent_itemsets(
     singles = np.asarray(matrix.sum(axis=0), dtype=np.int64).ravel()
     frequent = np.flatnonzero(singles / n >= min_support)
     counts: dict[tuple[int, ...], int] = {(int(i),): int(singles[i]) for i in frequent}
-    progress("counting 1", 1, 1)
+    progress("counting sets of 1", n, n)
     if max_length < 2 or len(frequent) < 2:
         return counts
     # Only the frequent items, and only baskets holding two or more of them, matter now.
@@ -196,7 +196,7 @@ def frequent_itemsets(
     )
     for a, b, c in zip(pairs.row[keep], pairs.col[keep], pairs.data[keep], strict=True):
         counts[(int(frequent[a]), int(frequent[b]))] = int(c)
-    progress("counting 2", 1, 1)
+    progress("counting sets of 2", n, n)
     # Column j of `narrow` is item frequent[j]; sets from here on are in narrow columns.
     position = {int(item): j for j, item in enumerate(frequent)}
     k = 3
@@ -262,7 +262,7 @@ def _count_level(
         holds.eliminate_zeros()
         together = (holds.T @ block).tocsr()  # (prefix, item) -> baskets
         found += np.asarray(together[prefix_of, last], dtype=np.int64).ravel()
-        progress(f"counting {k}", min(start + ROW_BLOCK, total), total)
+        progress(f"counting sets of {k}", min(start + ROW_BLOCK, total), total)
     return found
 
 
@@ -288,8 +288,8 @@ def _rules(
             # A consequent can grow only from consequents that all held.
             consequents = _candidates(held) if len(held) > 1 else []
         if done % 10_000 == 0:
-            progress("rules", done, len(sets))
-    progress("rules", len(sets), len(sets))
+            progress("splitting sets into rules", done, len(sets))
+    progress("splitting sets into rules", len(sets), len(sets))
     rules = [
         Rule(
             antecedents=tuple(items[i] for i in a),
