@@ -49,7 +49,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -140,16 +140,50 @@ def _quiet(phase: str, done: int, total: int) -> None:
 def encode(
     baskets: Iterable[Iterable[T]], progress: Progress = _quiet
 ) -> tuple[list[T], sparse.csr_matrix]:
-    """The items (column order) and the baskets as a CSR 0/1 matrix of int32."""
+    """The items (column order) and the baskets as a CSR 0/1 matrix of int32.
+
+    Integers and strings (product ids, CSV names) are numbered by numpy (`np.unique`
+    over all the lines at once, sorted); anything else by a dict, in sorted order when
+    the items sort and first-seen order when they do not."""
+    rows: Sequence[Iterable[T]] = baskets if isinstance(baskets, Sequence) else list(baskets)
+    try:
+        lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))  # type: ignore[arg-type]
+    except TypeError:  # baskets without a length (generators): hold each as a tuple
+        rows = [tuple(basket) for basket in rows]
+        lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))  # type: ignore[arg-type]
+    flat: list[T] = list(itertools.chain.from_iterable(rows))
+    progress("reading baskets", len(rows), len(rows))
+    indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    items, cols = _numbered(flat)
+    matrix = sparse.csr_matrix(
+        (np.ones(len(cols), dtype=np.int32), cols, indptr), shape=(len(rows), len(items))
+    )
+    matrix.sum_duplicates()  # an item twice in a basket is one item
+    matrix.data[:] = 1
+    return items, matrix
+
+
+def _numbered(flat: list[T]) -> tuple[list[T], npt.NDArray[np.int32]]:
+    """The distinct items in column order, and each line's column."""
+    if not flat:
+        return [], np.zeros(0, dtype=np.int32)
+    kinds = set(map(type, flat))
+    values = np.asarray(flat) if kinds in ({int}, {str}) else np.zeros(0)
+    if values.dtype.kind in "iu":  # not "O": Python ints beyond int64 go by the dict
+        low, high = int(values.min()), int(values.max())
+        if high - low <= 4 * len(values) + 1_000_000:  # ids: a table, not a sort
+            present = np.zeros(high - low + 1, dtype=np.bool_)
+            present[values - low] = True
+            rank = np.cumsum(present, dtype=np.int32) - 1
+            ids = (np.flatnonzero(present) + low).tolist()
+            return cast(list[T], ids), rank[values - low]
+    if values.dtype.kind in "iuU":
+        distinct, cols = np.unique(values, return_inverse=True)
+        return cast(list[T], distinct.tolist()), cols.astype(np.int32).ravel()
     column: dict[T, int] = {}
-    indices: list[int] = []
-    indptr: list[int] = [0]
     add = column.setdefault
-    for basket in baskets:
-        indices.extend([add(item, len(column)) for item in basket])
-        indptr.append(len(indices))
-        if len(indptr) % 100_000 == 0:
-            progress("reading baskets", len(indptr) - 1, 0)
+    indices = np.fromiter((add(item, len(column)) for item in flat), np.int64, len(flat))
     items = list(column)
     sortable: list[Any] = items  # when they are not, TypeError says so
     try:  # sorted columns make sorted tuples (and product-id keys) when items sort
@@ -158,15 +192,7 @@ def encode(
         order = list(range(len(items)))
     rank = np.empty(len(items), dtype=np.int32)
     rank[np.asarray(order, dtype=np.int64)] = np.arange(len(items), dtype=np.int32)
-    cols = rank[np.asarray(indices, dtype=np.int64)] if indices else np.zeros(0, np.int32)
-    matrix = sparse.csr_matrix(
-        (np.ones(len(cols), dtype=np.int32), cols, np.asarray(indptr, dtype=np.int64)),
-        shape=(len(indptr) - 1, len(items)),
-    )
-    matrix.sum_duplicates()  # an item twice in a basket is one item
-    matrix.data[:] = 1
-    progress("reading baskets", matrix.shape[0], matrix.shape[0])
-    return [items[i] for i in order], matrix
+    return [items[i] for i in order], rank[indices]
 
 
 def frequent_itemsets(
