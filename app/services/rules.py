@@ -19,18 +19,20 @@ import operator
 import time
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from app.clock import Clock, system_clock
-from app.mining import MinedRules, Progress, mine
 from models.commerce import Order, OrderLine
 from models.database import Database
 from models.enums import OrderStatus
 from models.schema import metadata  # every table: the items' foreign keys resolve
 from models.suggestions import AssociationRule, AssociationRuleItem, RuleRun
+
+if TYPE_CHECKING:  # numpy and scipy load when mining, not with every window's services
+    from app.mining import MinedRules, Progress
 
 READ_CHUNK = 50_000  # order lines per fetch from the server-side cursor
 SOURCE = "order_lines"
@@ -109,6 +111,8 @@ class RuleService:
     ) -> RunSummary:
         """Mine the order lines and replace the stored rules with what was found, in
         one transaction. `min_support` None: the miner's default for the basket count."""
+        from app.mining import mine
+
         started = time.perf_counter()
         mined = mine(
             self.baskets(),
