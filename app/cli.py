@@ -308,9 +308,17 @@ def _mine_database(db_url: str, thresholds: dict[str, Any]) -> int:
                 "run rapportctl db upgrade first"
             )
         mined_by = url.username or getpass.getuser()
-        summary = RuleService(Database(engine)).mine_and_store(
-            progress=_progress_on_stderr(), mined_by=mined_by, **thresholds
-        )
+        try:
+            summary = RuleService(Database(engine)).mine_and_store(
+                progress=_progress_on_stderr(), mined_by=mined_by, **thresholds
+            )
+        except DatabaseError as exc:
+            if "SQLSTATE 42501" in str(exc):  # insufficient privilege
+                raise UserError(
+                    f"{shown}: only rapport_admin may replace the rules: "
+                    "run rules mine as an admin login or the DBA"
+                ) from None
+            raise
     finally:
         engine.dispose()
     print(

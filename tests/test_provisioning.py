@@ -356,7 +356,9 @@ def test_a_dba_with_createrole_provisions_what_it_migrated(
         pg_cluster.drop_database(pg_admin_url, name)
 
 
-def test_only_admins_write_the_mined_rules(provisioned: Engine, new_roles: list[str]) -> None:
+def test_only_admins_write_the_mined_rules(
+    provisioned: Engine, new_roles: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
     """An agent reads the rules (pop time) but cannot write them; `rules mine` runs as an
     admin login. offer_events (impressions) stays an agent's working table."""
     from app.services.rules import RuleService
@@ -403,6 +405,8 @@ def test_only_admins_write_the_mined_rules(provisioned: Engine, new_roles: list[
             "has_table_privilege('offer_events', 'UPDATE')"
         ).fetchone()
         assert privileges == (True, True)
+    code = main(["rules", "mine", "--db", _libpq(provisioned, agent), "--min-support", "0.5"])
+    assert code == 2  # read, mined, refused at the write, in one line (checked below)
     # The service as the admin login: the whole replacement, sequences included.
     as_admin_engine = make_engine(
         provisioned.url.set(username=admin, password=None).render_as_string(hide_password=False)
@@ -414,3 +418,6 @@ def test_only_admins_write_the_mined_rules(provisioned: Engine, new_roles: list[
         as_admin_engine.dispose()
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT count(*) FROM association_rules").fetchone() == (0,)
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1].endswith("only rapport_admin may replace the rules: run rules mine as an "
+                            "admin login or the DBA")  # fmt: skip
