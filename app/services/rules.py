@@ -95,7 +95,8 @@ class RuleService:
             .order_by(OrderLine.order_id)
         )
         with self._db.read() as session:
-            rows = session.execute(
+            # Core rows, not the ORM's: half the time for millions of lines.
+            rows = session.connection().execute(
                 query, execution_options={"stream_results": True, "yield_per": READ_CHUNK}
             )
             for _order, lines in itertools.groupby(rows, key=operator.itemgetter(0)):
