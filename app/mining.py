@@ -145,9 +145,9 @@ def encode(
 ) -> tuple[list[T], sparse.csr_matrix]:
     """The items (column order) and the baskets as a CSR 0/1 matrix of int32.
 
-    Integers and strings (product ids, CSV names) are numbered by numpy (`np.unique`
-    over all the lines at once, sorted); anything else by a dict, in sorted order when
-    the items sort and first-seen order when they do not."""
+    Integers and strings (product ids, CSV names) are numbered by numpy over all the
+    lines at once (a table of ids, or `np.unique`), in sorted order; anything else by a
+    dict, in sorted order when the items sort and first-seen order when they do not."""
     import numpy as np
     from scipy import sparse
 
@@ -181,11 +181,12 @@ def _numbered(flat: list[T]) -> tuple[list[T], npt.NDArray[np.int32]]:
     if values.dtype.kind in "iu":  # not "O": Python ints beyond int64 go by the dict
         low, high = int(values.min()), int(values.max())
         if high - low <= 4 * len(values) + 1_000_000:  # ids: a table, not a sort
+            offsets = values - low
             present = np.zeros(high - low + 1, dtype=np.bool_)
-            present[values - low] = True
+            present[offsets] = True
             rank = np.cumsum(present, dtype=np.int32) - 1
             ids = (np.flatnonzero(present) + low).tolist()
-            return cast(list[T], ids), rank[values - low]
+            return cast(list[T], ids), rank[offsets]
     if values.dtype.kind in "iuU":
         distinct, cols = np.unique(values, return_inverse=True)
         return cast(list[T], distinct.tolist()), cols.astype(np.int32).ravel()
