@@ -230,3 +230,13 @@ def test_mining_needs_a_migrated_database(
     assert main(["rules", "mine", "--db", url]) == 2
     err = capsys.readouterr().err
     assert "run rapportctl db upgrade first" in err and err.count("\n") == 1
+
+
+def test_the_services_carry_the_rules(sqlite_engine: Engine) -> None:
+    from app.bootstrap import build_services
+    from app.config import load_settings
+
+    services = build_services(load_settings(), sqlite_engine)
+    assert isinstance(services.rules, RuleService)
+    assert services.rules.latest_run() is None
+    assert services.acting_as(services.agent).rules is services.rules
