@@ -31,6 +31,7 @@ from app.services.my_work import MyWorkService
 from app.services.notes import NoteService
 from app.services.presence import PresenceService
 from app.services.products import ProductService
+from app.services.rules import RuleService
 from app.services.search import SearchService
 from app.services.suggestions import SuggestionService
 from models.database import (
@@ -75,6 +76,7 @@ class Services:
     authority: AuthorityService  # concessions within my authority, override requests
     suggestions: SuggestionService  # next best action at the pop, and what became of it
     products: ProductService  # stock per store, launches
+    rules: RuleService  # association rules mined from order lines
 
     @property
     def backend(self) -> str:
@@ -141,6 +143,7 @@ def build_services(settings: Settings, engine: Engine) -> Services:
         customers=customers,
         search=SearchService(db, customers),
         products=ProductService(db),
+        rules=RuleService(db),
         database_identity=identity,
         agent=agent,
         **_acting(db, customers, region, workstation, agent),

@@ -1,5 +1,5 @@
 """`rapportctl`: administration from the command line (migrate, seed, roles and logins,
-show config).
+association rules, show config).
 
 Every failure a person can cause prints one line on stderr and exits non-zero.
 """
@@ -7,11 +7,13 @@ Every failure a person can cause prints one line on stderr and exits non-zero.
 from __future__ import annotations
 
 import argparse
+import csv
 import getpass
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from app.config import KEYS, demo_db_path, load_settings
 from app.credentials import with_stored_password
@@ -65,6 +67,25 @@ def _parser() -> argparse.ArgumentParser:
     disable.add_argument("login")
     disable.add_argument("--db", help="database URL (default: the configured one)")
 
+    rules = commands.add_parser("rules", help="association rules for suggestions")
+    rules_commands = rules.add_subparsers(dest="command", required=True)
+    mine = rules_commands.add_parser(
+        "mine",
+        help="mine the database's order lines and replace its rules (one transaction), "
+        "or mine a CSV of baskets and print the rules as JSON lines",
+    )
+    source = mine.add_mutually_exclusive_group()
+    source.add_argument("--db", help="database URL (default: the configured one)")
+    source.add_argument("--baskets", metavar="FILE", help="CSV: one basket per line")
+    _mining_options(mine)
+    recommend = rules_commands.add_parser(
+        "recommend", help="mine a CSV of baskets and print what to suggest for one basket"
+    )
+    recommend.add_argument("--baskets", metavar="FILE", required=True)
+    recommend.add_argument("--basket", required=True, help='the items, "item a,item b"')
+    recommend.add_argument("--size", type=int, default=5, help="at most this many (default 5)")
+    _mining_options(recommend)
+
     config = commands.add_parser("config", help="configuration")
     config_commands = config.add_subparsers(dest="command", required=True)
     show = config_commands.add_parser("show", help="effective configuration and its sources")
@@ -94,6 +115,9 @@ def _run(args: argparse.Namespace) -> int:
             values["db_url"] = str(demo_db_path())
             sources["db_url"] = "demo default"
         return _show_config(values, sources, as_json=args.json)
+
+    if args.area == "rules":
+        return _rules(args, settings.db_url)
 
     if args.area == "user" or args.command == "provision-roles":
         return _roles_and_logins(args, settings.db_url)
@@ -181,6 +205,138 @@ def _read_password(login: str) -> str:
     if text.endswith("\r\n"):
         return text[:-2]
     return text[:-1] if text.endswith("\n") else text
+
+
+def _mining_options(command: argparse.ArgumentParser) -> None:
+    from app import mining
+
+    command.add_argument(
+        "--min-support",
+        type=float,
+        help=f"share of baskets holding an item set (default {mining.DEFAULT_MIN_SUPPORT}, "
+        f"and at least {mining.DEFAULT_MIN_BASKETS} baskets)",
+    )
+    command.add_argument(
+        "--min-confidence",
+        type=float,
+        default=mining.DEFAULT_MIN_CONFIDENCE,
+        help=f"share of the antecedents' baskets holding the consequents too "
+        f"(default {mining.DEFAULT_MIN_CONFIDENCE})",
+    )
+    command.add_argument(
+        "--max-length",
+        type=int,
+        default=mining.DEFAULT_MAX_LENGTH,
+        help=f"items in a rule, both sides (default {mining.DEFAULT_MAX_LENGTH})",
+    )
+
+
+def _rules(args: argparse.Namespace, db_url: str) -> int:
+    """rules mine (--db or --baskets) and rules recommend (docs/rules.md)."""
+    from app import mining
+
+    try:
+        mining.check_thresholds(
+            1.0 if args.min_support is None else args.min_support,
+            args.min_confidence,
+            args.max_length,
+        )
+    except ValueError as exc:
+        raise UserError(str(exc).replace("_", "-")) from None
+    thresholds = {
+        "min_support": args.min_support,
+        "min_confidence": args.min_confidence,
+        "max_length": args.max_length,
+    }
+    if args.command == "recommend":
+        if args.size < 1:
+            raise UserError("--size must be 1 or more")
+        basket = next(csv.reader([args.basket]), [])
+        found = mining.mine(_read_baskets(args.baskets), **thresholds)
+        items = mining.recommend(found.rules, [i.strip() for i in basket], args.size)
+        print(json.dumps(items))
+        return 0
+    if args.baskets is not None:
+        found = mining.mine(_read_baskets(args.baskets), **thresholds)
+        for rule in found.rules:
+            record = {
+                "antecedents": sorted(rule.antecedents),
+                "consequents": sorted(rule.consequents),
+                "support": rule.support,
+                "confidence": rule.confidence,
+                "lift": rule.lift,
+            }
+            print(json.dumps(record))
+        return 0
+    return _mine_database(db_url, thresholds)
+
+
+def _read_baskets(path: str) -> list[list[str]]:
+    """The baskets of a CSV file: one a line, comma-separated item names (quoted when
+    they hold a comma), blank lines skipped, UTF-8 with or without a BOM."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as file:
+            reader = csv.reader(file)
+            baskets = []
+            for row in reader:
+                basket = [name.strip() for name in row if name.strip()]
+                if basket:
+                    baskets.append(basket)
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{path} is not UTF-8 text: save it as UTF-8") from None
+    except csv.Error as exc:
+        raise UserError(f"{path} line {reader.line_num}: {exc}") from None
+    return baskets
+
+
+def _mine_database(db_url: str, thresholds: dict[str, Any]) -> int:
+    """Mine the order lines and replace the stored rules, progress on stderr."""
+    from app.services.rules import RuleService
+    from models.database import Database
+
+    url = normalize_url(db_url)
+    engine = make_engine(with_stored_password(url))
+    shown = url.render_as_string(hide_password=True)
+    try:
+        check_connection(engine)
+        current = current_revision(engine)
+        if current != head_revision():
+            raise UserError(
+                f"{shown}: schema {current or 'empty'}, needs {head_revision()}: "
+                "run rapportctl db upgrade first"
+            )
+        mined_by = url.username or getpass.getuser()
+        try:
+            summary = RuleService(Database(engine)).mine_and_store(
+                progress=_progress_on_stderr(), mined_by=mined_by, **thresholds
+            )
+        except DatabaseError as exc:
+            if "SQLSTATE 42501" in str(exc):  # insufficient privilege
+                raise UserError(
+                    f"{shown}: only rapport_admin may replace the rules: "
+                    "run rules mine as an admin login or the DBA"
+                ) from None
+            raise
+    finally:
+        engine.dispose()
+    print(
+        f"{shown}: {summary.baskets:,} baskets, {summary.items:,} items, "
+        f"{summary.itemsets:,} frequent item sets, {summary.rules:,} rules in "
+        f"{summary.seconds:.1f} s (min support {summary.min_support:.6g}, min confidence "
+        f"{summary.min_confidence:g}, max length {summary.max_length}); "
+        f"run {summary.run_id} replaced the previous rules"
+    )
+    return 0
+
+
+def _progress_on_stderr() -> Callable[[str, int, int], None]:
+    def show(phase: str, done: int, total: int) -> None:
+        of = f" of {total:,}" if total else ""
+        print(f"{phase}: {done:,}{of}", file=sys.stderr, flush=True)
+
+    return show
 
 
 def _show_config(values: object, sources: dict[str, str] | object, *, as_json: bool) -> int:

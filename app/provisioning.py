@@ -11,6 +11,9 @@
   sequences) on the working tables only; INSERT only on `audit_log`; nothing but
   SELECT on the tables the authority functions protect, which only those SECURITY
   DEFINER functions write (EXECUTE per group);
+- on the suggestion tables (`ADMIN_TABLES`: mined rules, catalogue relations, offers)
+  INSERT, UPDATE, DELETE and their sequences for `rapport_admin` only, so
+  `rapportctl rules mine` runs as an admin login (or the DBA);
 - PUBLIC loses every privilege on the schema's tables, sequences and functions
   (except an extension's, such as pg_trgm's), and CREATE on the schema.
 
@@ -73,6 +76,17 @@ PROTECTED_TABLES = (
     "alembic_version",
 )
 APPEND_ONLY_TABLE = "audit_log"
+# Written by administrators only (`rapportctl rules mine`, the offer and catalogue
+# relation lists): agents read them at pop time. offer_events (what was shown and what
+# became of it) is a working table: agents write it on every call.
+ADMIN_GROUP = "rapport_admin"
+ADMIN_TABLES = (
+    "rule_runs",
+    "association_rules",
+    "association_rule_items",
+    "product_relations",
+    "offers",
+)
 # Function name -> the groups that may EXECUTE it (supervisor, manager and admin
 # inherit rapport_agent's).
 FUNCTION_GROUPS: dict[str, tuple[str, ...]] = {
@@ -114,6 +128,7 @@ class Summary:
     tables: int = 0
     working_tables: int = 0
     protected_tables: int = 0
+    admin_tables: int = 0
     sequences: int = 0
     functions_granted: int = 0
     revoked_from_others: list[str] = field(default_factory=list)
@@ -126,6 +141,7 @@ class Summary:
             f"  {self.reowned} objects handed to {OWNER} (the others were already its)",
             f"  {self.tables} tables readable by {AGENT_GROUP}; {self.working_tables} writable; "
             f"{self.protected_tables} protected (SELECT only; INSERT on {APPEND_ONLY_TABLE})",
+            f"  {self.admin_tables} writable by {ADMIN_GROUP} only (mined rules, offers)",
             f"  {self.sequences} sequences usable by {AGENT_GROUP}",
             f"  {self.functions_granted} EXECUTE grants on the authority functions, to their "
             "groups only; PUBLIC has no privilege on the schema's tables, sequences and "
@@ -303,7 +319,8 @@ def _set_grants(conn: Conn, summary: Summary) -> None:
         ).fetchall()
     ]
     protected = [t for t in tables if t in PROTECTED_TABLES]
-    working = [t for t in tables if t not in PROTECTED_TABLES]
+    admin_only = [t for t in tables if t in ADMIN_TABLES]
+    working = [t for t in tables if t not in PROTECTED_TABLES and t not in ADMIN_TABLES]
     agent = sql.Identifier(AGENT_GROUP)
     conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(schema, agent))
     conn.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(schema, agent))
@@ -313,6 +330,13 @@ def _set_grants(conn: Conn, summary: Summary) -> None:
                 schema, sql.Identifier(table), agent
             )
         )
+    admin = sql.Identifier(ADMIN_GROUP)
+    for table in admin_only:
+        conn.execute(
+            sql.SQL("GRANT INSERT, UPDATE, DELETE ON {}.{} TO {}").format(
+                schema, sql.Identifier(table), admin
+            )
+        )
     if APPEND_ONLY_TABLE in tables:
         conn.execute(
             sql.SQL("GRANT INSERT ON {}.{} TO {}").format(
@@ -320,8 +344,8 @@ def _set_grants(conn: Conn, summary: Summary) -> None:
             )
         )
     # Anyone else granted more than SELECT on a protected table (the old recipe
-    # granted every agent login INSERT, UPDATE, DELETE) loses it all.
-    for table in protected:
+    # granted every agent login INSERT, UPDATE, DELETE) loses it all; so on the admin's.
+    for table in [*protected, *admin_only]:
         for grantee in _other_grantees(conn, summary.schema, table):
             conn.execute(
                 sql.SQL("REVOKE ALL ON {}.{} FROM {}").format(
@@ -344,6 +368,12 @@ def _set_grants(conn: Conn, summary: Summary) -> None:
         conn.execute(
             sql.SQL("GRANT USAGE, SELECT ON SEQUENCE {}.{} TO {}").format(
                 schema, sql.Identifier(str(name)), agent
+            )
+        )
+    for (name,) in _owned_sequences(conn, summary.schema, admin_only):
+        conn.execute(
+            sql.SQL("GRANT USAGE, SELECT ON SEQUENCE {}.{} TO {}").format(
+                schema, sql.Identifier(name), admin
             )
         )
     granted = 0
@@ -380,8 +410,22 @@ def _set_grants(conn: Conn, summary: Summary) -> None:
     summary.tables = len(tables)
     summary.working_tables = len(working)
     summary.protected_tables = len(protected)
+    summary.admin_tables = len(admin_only)
     summary.sequences = len(sequences)
     summary.functions_granted = granted
+
+
+def _owned_sequences(conn: Conn, schema: str, tables: list[str]) -> list[tuple[str]]:
+    """The sequences of these tables' columns (serial and identity)."""
+    rows = conn.execute(
+        "SELECT s.relname FROM pg_class s JOIN pg_namespace n ON n.oid = s.relnamespace "
+        "JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = s.oid "
+        "  AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i') "
+        "JOIN pg_class t ON t.oid = d.refobjid "
+        "WHERE n.nspname = %s AND s.relkind = 'S' AND t.relname = ANY(%s) ORDER BY 1",
+        (schema, tables),
+    ).fetchall()
+    return [(str(r[0]),) for r in rows]
 
 
 def _other_grantees(conn: Conn, schema: str, table: str) -> list[str]:

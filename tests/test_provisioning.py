@@ -354,3 +354,70 @@ def test_a_dba_with_createrole_provisions_what_it_migrated(
         assert owners == [("rapport_owner",)]
     finally:
         pg_cluster.drop_database(pg_admin_url, name)
+
+
+def test_only_admins_write_the_mined_rules(
+    provisioned: Engine, new_roles: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An agent reads the rules (pop time) but cannot write them; `rules mine` runs as an
+    admin login. offer_events (impressions) stays an agent's working table."""
+    from app.services.rules import RuleService
+    from models.database import Database, make_engine
+    from models.enums import Role
+
+    url = _libpq(provisioned)
+    tag = uuid.uuid4().hex[:8]
+    agent, admin = f"u{tag}_agent", f"u{tag}_admin"
+    new_roles.extend([agent, admin])
+    with provisioning.connect(url) as conn:
+        provisioning.add_user(conn, agent, Role.AGENT, "agent-password-1", None)
+        provisioning.add_user(conn, admin, Role.ADMIN, "admin-password-1", None)
+    insert_run = (
+        "INSERT INTO rule_runs (mined_at, mined_by, source, baskets, items, min_support, "
+        "min_confidence, max_length, rule_count, seconds) "
+        "VALUES (now(), session_user, 'test', 1, 1, 0.5, 0.5, 2, 1, 0) RETURNING id"
+    )
+    insert_rule = (
+        "INSERT INTO association_rules (run_id, antecedent_key, consequent_key, "
+        "antecedent_size, consequent_size, baskets, support, confidence, lift) "
+        "VALUES (%s, '1', '2', 1, 1, 1, 0.5, 0.5, 1.0) RETURNING id"
+    )
+    with psycopg.connect(_libpq(provisioned, admin)) as as_admin:
+        run_id = as_admin.execute(insert_run).fetchone()[0]
+        rule_id = as_admin.execute(insert_rule, (run_id,)).fetchone()[0]
+        as_admin.execute("UPDATE association_rules SET lift = 2.0 WHERE id = %s", (rule_id,))
+    with psycopg.connect(_libpq(provisioned, agent)) as as_agent:
+        assert as_agent.execute("SELECT count(*) FROM association_rules").fetchone() == (1,)
+        for statement, args in [
+            (insert_rule, (run_id,)),
+            ("UPDATE association_rules SET lift = 9 WHERE id = %s", (rule_id,)),
+            ("DELETE FROM association_rules WHERE id = %s", (rule_id,)),
+            ("DELETE FROM association_rule_items", ()),
+            (insert_run, ()),
+            ("DELETE FROM offers", ()),
+            ("DELETE FROM product_relations", ()),
+        ]:
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                as_agent.execute(statement, args)
+            as_agent.rollback()
+        privileges = as_agent.execute(
+            "SELECT has_table_privilege('offer_events', 'INSERT'), "
+            "has_table_privilege('offer_events', 'UPDATE')"
+        ).fetchone()
+        assert privileges == (True, True)
+    code = main(["rules", "mine", "--db", _libpq(provisioned, agent), "--min-support", "0.5"])
+    assert code == 2  # read, mined, refused at the write, in one line (checked below)
+    # The service as the admin login: the whole replacement, sequences included.
+    as_admin_engine = make_engine(
+        provisioned.url.set(username=admin, password=None).render_as_string(hide_password=False)
+    )
+    try:
+        summary = RuleService(Database(as_admin_engine)).mine_and_store(0.5, 0.5, 2, admin)
+        assert summary.mined_by == admin and summary.rules == 0
+    finally:
+        as_admin_engine.dispose()
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT count(*) FROM association_rules").fetchone() == (0,)
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1].endswith("only rapport_admin may replace the rules: run rules mine as an "
+                            "admin login or the DBA")  # fmt: skip
