@@ -1,6 +1,8 @@
 """The demo data made whole: the seeder writes rows (models/seed, which may not import
 app/), then the clocks that need app/'s arithmetic start here: the SLA clocks of the
-open cases, and the sweep that records the warnings and breaches already due.
+open cases, and the sweep that records the warnings and breaches already due; then the
+association rules are mined from the seeded order lines, so add-on suggestions show
+from the first start.
 
 Used by `rapport db seed` and the demo install (app/bootstrap.py), so both hold the same.
 """
@@ -12,7 +14,9 @@ from collections.abc import Callable
 
 from sqlalchemy import Engine
 
+from app.mining import DEFAULT_MAX_LENGTH, DEFAULT_MIN_CONFIDENCE
 from app.services import sla
+from app.services.rules import RuleService
 from models.database import Database
 from models.seed import SeedReport, seed_database
 
@@ -25,11 +29,17 @@ def seed_demo(
     now: dt.datetime | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> SeedReport:
-    """Seed an empty, migrated database and start its open cases' SLA clocks at `now`."""
+    """Seed an empty, migrated database, start its open cases' SLA clocks at `now` and
+    mine its association rules with the default thresholds."""
     now = now or dt.datetime.now(dt.UTC)
     report = seed_database(engine, customers, seed, now=now, progress=progress)
     clocks = sla.SlaClocks()
     with Database(engine).write() as session:
         sla.backfill_clocks(session, now, clocks)
         sla.sweep(session, now, clocks)
+    if progress:
+        progress("mining association rules")
+    RuleService(Database(engine), clock=lambda: now).mine_and_store(
+        None, DEFAULT_MIN_CONFIDENCE, DEFAULT_MAX_LENGTH, mined_by="seeder"
+    )
     return report

@@ -249,6 +249,7 @@ class OfferEvent(Base):
     __tablename__ = "offer_events"
     __table_args__ = (
         Index("ix_offer_events_at", "at"),
+        Index("ix_offer_events_rule_id", "rule_id"),
         Index("ix_offer_events_agent_at", "agent_id", "at"),
         Index("ix_offer_events_unlinked", "customer_id", "product_id", "order_id"),
     )

@@ -95,12 +95,12 @@ def test_s1_eleanor_refill_counterpart_new_line_and_cheaper(demo: Engine) -> Non
     launch = NOW.date() + dt.timedelta(days=S1_COMING_IN_DAYS)
     assert coming.available_from == launch
     assert coming.reason.endswith(f"from {launch.day} {launch:%b}")
-    assert found.rules_mined_at is None
+    assert found.rules_mined_at == NOW - dt.timedelta(minutes=5)  # mined by seed_demo
 
 
 def test_s1_add_ons_once_rules_are_mined(demo: Engine) -> None:
-    """A mining (the miner is issue 13's other half; here its result, written by hand):
-    customers who bought her perfume often add a travel spray."""
+    """A mining whose result is written by hand (so the figures are known): customers
+    who bought her perfume often add a travel spray."""
     eleanor = _customer(demo, "S1")
     perfume = _product(demo, S1_REFILL_SKU)
     with Database(demo).write() as session:

@@ -21,7 +21,7 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, text
 from sqlalchemy.orm import Session
 
 from app.clock import Clock, system_clock
@@ -142,9 +142,21 @@ class RuleService:
             _replace_rules(session, run.id, mined)
             run.seconds = round(time.perf_counter() - started, 3)
             summary = _summary(run, mined.itemsets)
+        self._analyze()
         if progress:
             progress("storing rules", len(mined.rules), len(mined.rules))
         return summary
+
+    def _analyze(self) -> None:
+        """Fresh planner statistics for the rule tables: the pop reads them by product,
+        and PostgreSQL plans a table it last saw empty as empty (a scan instead of the
+        index). Only the tables' owner (the DBA, the seeder) may: for anyone else
+        PostgreSQL skips it with a warning and autovacuum's analyze comes later."""
+        if self._db.engine.dialect.name != "postgresql":
+            return
+        with self._db.engine.connect() as conn:
+            conn.execute(text("ANALYZE association_rules, association_rule_items, rule_runs"))
+            conn.commit()
 
     def current_rules_for(self, product_ids: Collection[int]) -> list[RuleView]:
         """The stored rules with any of `product_ids` among their antecedents, strongest

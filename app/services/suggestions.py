@@ -333,7 +333,7 @@ class SuggestionService:
                     "impression_key": key,
                     "case_id": case_id,
                     "offer_id": item.offer_id,
-                    "rule_id": item.rule_id,
+                    "rule_id": _still_stored(session, item.rule_id),
                     "rule_ref": item.rule_ref,
                     "rank": rank,
                 }
@@ -884,3 +884,11 @@ def _impression(event: OfferEvent) -> Impression:
         concession_id=event.concession_id,
         order_id=event.order_id,
     )
+
+
+def _still_stored(session: Session, rule_id: int | None) -> int | None:
+    """`rule_id` if that rule is still stored: a mining since the suggestion was read
+    replaced it (the impression keeps the rule as text in `rule_ref`)."""
+    if rule_id is None:
+        return None
+    return session.scalar(select(AssociationRule.id).where(AssociationRule.id == rule_id))

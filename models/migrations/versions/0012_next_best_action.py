@@ -181,6 +181,9 @@ def upgrade() -> None:
                 op.f("uq_offer_events_impression_key"), ["impression_key"]
             )
     op.create_index("ix_offer_events_at", "offer_events", ["at"])
+    # A new mining deletes the old rules, whose impressions' rule_id is then SET NULL:
+    # without it each deleted rule scans offer_events (19 s for 2,782 rules at 1 M).
+    op.create_index("ix_offer_events_rule_id", "offer_events", ["rule_id"])
     op.create_index("ix_offer_events_agent_at", "offer_events", ["agent_id", "at"])
     op.create_index(
         "ix_offer_events_unlinked", "offer_events", ["customer_id", "product_id", "order_id"]
@@ -191,6 +194,7 @@ def downgrade() -> None:
     dialect = op.get_bind().dialect.name
     op.drop_index("ix_offer_events_unlinked", table_name="offer_events")
     op.drop_index("ix_offer_events_agent_at", table_name="offer_events")
+    op.drop_index("ix_offer_events_rule_id", table_name="offer_events")
     op.drop_index("ix_offer_events_at", table_name="offer_events")
     # What older code cannot read goes: the new kinds and outcomes.
     op.execute(
