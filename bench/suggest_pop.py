@@ -8,24 +8,21 @@ same run (as bench.screen_pop's database part). Three rounds; the record is the 
 round by p95, with the spread of p95 over the rounds. Target: p95 <= 10 ms at 100,000
 customers.
 
-Rules: the miner is issue 13's other half. When the database holds no rule run, this
-bench writes one of `--rules` synthetic rules (pairs and triples of products of the
-seed's "goes together" types, with random support, confidence and lift) so the rules
-read does real work (and, on PostgreSQL, ANALYZEs the two tables as a mining must);
-`--rules 0` measures without rules.
+Rules: when the database holds no rule run, this bench mines the order lines first
+with the default thresholds (as `rapportctl rules mine` does, ANALYZE included), so
+the rules read does the work it does in production.
 
     python -m bench.suggest_pop --db URL --size 100000 --json
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import random
 import statistics
 import time
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, func, select
 
 from bench.common import backend_name, emit, parser, summary, with_baseline
 from bench.lookup import ensure_seeded
@@ -37,75 +34,20 @@ WARMUP = 10
 TARGET_P95_MS = 10.0
 
 
-def ensure_rules(engine: Engine, count: int, rng: random.Random) -> int:
-    """A rule run of `count` synthetic rules unless one exists; the rules now current."""
-    from models.catalog import Product
-    from models.suggestions import AssociationRule, AssociationRuleItem, RuleRun
+def ensure_rules(engine: Engine) -> int:
+    """The current rule set, mined from the order lines with the default thresholds
+    (`RuleService.mine_and_store`, as `rapportctl rules mine` does) unless one exists."""
+    from app.mining import DEFAULT_MAX_LENGTH, DEFAULT_MIN_CONFIDENCE
+    from app.services.rules import RuleService
+    from models.database import Database
 
-    with engine.begin() as conn:
-        current = conn.scalar(select(func.max(RuleRun.id)))
-        if current is not None or count == 0:
-            return int(
-                conn.scalar(
-                    select(func.count())
-                    .select_from(AssociationRule)
-                    .where(AssociationRule.run_id == current)
-                )
-                or 0
-            )
-        products = list(conn.scalars(select(Product.id).where(Product.active.is_(True))))
-        run_id = conn.execute(
-            insert(RuleRun).returning(RuleRun.id),
-            {
-                "mined_at": dt.datetime.now(dt.UTC),
-                "mined_by": "bench.suggest_pop",
-                "source": "synthetic",
-                "baskets": 700_000,
-                "items": len(products),
-                "min_support": 0.001,
-                "min_confidence": 0.1,
-                "max_length": 3,
-                "rule_count": count,
-                "seconds": 0.0,
-            },
-        ).scalar_one()
-        seen: set[tuple[tuple[int, ...], int]] = set()
-        rules: list[dict[str, Any]] = []
-        while len(rules) < count:
-            antecedents = tuple(sorted(rng.sample(products, rng.choice((1, 1, 2)))))
-            consequent = rng.choice(products)
-            if consequent in antecedents or (antecedents, consequent) in seen:
-                continue
-            seen.add((antecedents, consequent))
-            rules.append(
-                {
-                    "run_id": run_id,
-                    "antecedent_key": ",".join(map(str, antecedents)),
-                    "consequent_key": str(consequent),
-                    "antecedent_size": len(antecedents),
-                    "consequent_size": 1,
-                    "baskets": rng.randint(700, 5000),
-                    "support": rng.uniform(0.001, 0.01),
-                    "confidence": rng.uniform(0.1, 0.9),
-                    "lift": rng.uniform(0.5, 8.0),
-                }
-            )
-        ids = conn.execute(insert(AssociationRule).returning(AssociationRule.id), rules).scalars()
-        items = []
-        for rule_id, rule in zip(ids, rules, strict=True):
-            for product_id in rule["antecedent_key"].split(","):
-                items.append({"rule_id": rule_id, "product_id": int(product_id), "side": "a"})
-            items.append(
-                {"rule_id": rule_id, "product_id": int(rule["consequent_key"]), "side": "c"}
-            )
-        conn.execute(insert(AssociationRuleItem), items)
-    if engine.dialect.name == "postgresql":
-        # As a mining must: fresh statistics, or the planner takes the tables for empty
-        # (seeded without rules) and walks every rule of the run.
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("ANALYZE association_rules")
-            conn.exec_driver_sql("ANALYZE association_rule_items")
-    return count
+    rules = RuleService(Database(engine))
+    run = rules.latest_run()
+    if run is None:
+        run = rules.mine_and_store(
+            None, DEFAULT_MIN_CONFIDENCE, DEFAULT_MAX_LENGTH, mined_by="bench.suggest_pop"
+        )
+    return run.rules
 
 
 def customers_with_orders(engine: Engine, count: int, rng: random.Random) -> list[int]:
@@ -153,7 +95,6 @@ def measure(services: Any, engine: Engine, customers: list[int]) -> dict[str, An
 
 def main() -> None:
     p = parser(__doc__ or "")
-    p.add_argument("--rules", type=int, default=3000, help="synthetic rules when none mined")
     args = p.parse_args()
     from app.bootstrap import build_services
     from app.config import load_settings
@@ -162,7 +103,7 @@ def main() -> None:
     engine = make_engine(args.db)
     size = ensure_seeded(engine, args.size)
     rng = random.Random(13)
-    rules = ensure_rules(engine, args.rules, rng)
+    rules = ensure_rules(engine)
     url = engine.url.render_as_string(hide_password=False)
     services = build_services(load_settings(cli={"db_url": url}), engine)
     customers = customers_with_orders(engine, SAMPLES, rng)
