@@ -171,23 +171,10 @@ _RULES = (
 )
 
 
-def current_rules_for(
-    session: Session, product_ids: Sequence[int]
-) -> tuple[dt.datetime | None, list[RuleRow]]:
-    """The latest run's time and its best RULES_READ rules (by lift, then confidence)
-    whose antecedents are all among `product_ids`.
-
-    The one place this service reads the rules: RuleService.current_rules_for (issue 13's
-    miner) replaces it when it lands. One indexed query for the run, one for the rules
-    (ix_association_rule_items_product; the subset test is the count of matches)."""
-    run = session.execute(_LATEST_RUN).first()
-    if run is None:
-        return None, []
-    return run[1], rules_for(session, run[0], product_ids)
-
-
 def rules_for(session: Reader, run_id: int, product_ids: Sequence[int]) -> list[RuleRow]:
-    """The best RULES_READ rules of the run `run_id` that apply to `product_ids`."""
+    """The best RULES_READ rules (by lift, then confidence) of the run `run_id` whose
+    antecedents are all among `product_ids`: the one read of the rules at the pop (by
+    ix_association_rule_items_product; the subset test is the count of matches)."""
     if not product_ids:
         return []
     rows = session.execute(_RULES, {"products": list(product_ids), "run": run_id}).all()
