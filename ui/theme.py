@@ -40,6 +40,9 @@ TIER_COLOURS = {
     "silver": "#6b7785",
     "standard": "#3b7d4f",
 }
+# The churn badge in the customer header (ui/features/suggestions): white on a strong
+# colour, readable on both themes' header.
+CHURN_COLOURS = {"watch": "#b26a00", "high": "#c62828"}
 
 
 def is_dark_requested(choice: str) -> bool:
@@ -85,6 +88,11 @@ def apply_theme(app: QApplication, choice: str = "system") -> str:
         f" padding: 1px 8px; }}"
         for tier, colour in TIER_COLOURS.items()
     )
+    churn = "\n".join(
+        f"QLabel#churn_{level} {{ background: {colour}; color: white; border-radius: 4px;"
+        f" padding: 1px 8px; font-weight: bold; }}"
+        for level, colour in CHURN_COLOURS.items()
+    )
     app.setStyleSheet(
         f"""
         QFrame#customerHeader {{ background: {colours["header"]};
@@ -94,6 +102,7 @@ def apply_theme(app: QApplication, choice: str = "system") -> str:
         QTableView {{ gridline-color: {colours["border"]}; }}
         QLabel#muted {{ color: {colours["muted"]}; }}
         {tiers}
+        {churn}
         """
     )
     return "dark" if dark else "light"

@@ -1,0 +1,68 @@
+"""Churn risk where the agent cannot miss it: a compact badge in the customer header
+("Churn risk: high", the factors in its tooltip) and the same factors in words under the
+header, so nobody has to hover. Nothing is shown at "none".
+
+The colours are the theme's (`ui/theme.py` `CHURN_COLOURS`): the badge is white on the
+level's colour, the line keeps the palette's text colour beside a rule of that colour, so
+both read in the dark theme.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QWidget
+
+from app.services import views as v
+from ui.features.suggestions import words
+from ui.table_model import plain_tooltip
+from ui.theme import CHURN_COLOURS
+
+
+def churn_line_style(level: str) -> str:
+    colour = CHURN_COLOURS.get(level)
+    if colour is None:
+        return ""
+    return (
+        f"border: 0px; border-left: 3px solid {colour}; padding: 2px 0 2px 8px; font-weight: bold;"
+    )
+
+
+class ChurnBadge(QLabel):
+    """ "Churn risk: high" in the header's title row; hidden at "none"."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setAccessibleName("Churn risk")
+        self.level = "none"
+        self.hide()
+
+    def show_churn(self, churn: v.ChurnRisk) -> None:
+        self.level = churn.level
+        self.setText(words.churn_badge(churn))
+        self.setToolTip(plain_tooltip(words.churn_tip(churn)) if churn.level != "none" else "")
+        name = f"churn_{churn.level}"
+        if self.objectName() != name:
+            # The theme colours the badge by object name: restyle it for the new level.
+            self.setObjectName(name)
+            self.style().unpolish(self)
+            self.style().polish(self)
+        self.setVisible(churn.level != "none")
+
+
+class ChurnLine(QLabel):
+    """The factors in words, under the header: "High churn risk: 2 broken promises in
+    90 days; 4 contacts in 30 days; open complaint"."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setObjectName("churnLine")
+        self.setAccessibleName("Churn risk factors")
+        self.setWordWrap(True)
+        self.hide()
+
+    def show_churn(self, churn: v.ChurnRisk) -> None:
+        self.setText(words.churn_line(churn))
+        self.setStyleSheet(churn_line_style(churn.level))
+        self.setVisible(churn.level != "none")
