@@ -32,6 +32,7 @@ from app.services.notes import NoteService
 from app.services.presence import PresenceService
 from app.services.products import ProductService
 from app.services.search import SearchService
+from app.services.suggestions import SuggestionService
 from models.database import (
     SCHEMA_HEAD,
     Database,
@@ -72,6 +73,7 @@ class Services:
     macros: MacroService
     feedback: FeedbackService
     authority: AuthorityService  # concessions within my authority, override requests
+    suggestions: SuggestionService  # next best action at the pop, and what became of it
     products: ProductService  # stock per store, launches
 
     @property
@@ -153,6 +155,7 @@ def _acting(
     agent: AgentContext,
 ) -> dict[str, Any]:
     """The services that record who acted, built for `agent` (field name -> service)."""
+    authority = AuthorityService(db, agent=agent)
     return {
         "notes": NoteService(db, agent=agent),
         "contacts": ContactService(db, region, agent=agent),
@@ -164,7 +167,8 @@ def _acting(
         "presence": PresenceService(db, agent=agent),
         "macros": MacroService(db, agent=agent),
         "feedback": FeedbackService(db, agent=agent),
-        "authority": AuthorityService(db, agent=agent),
+        "authority": authority,
+        "suggestions": SuggestionService(db, agent=agent, authority=authority),
     }
 
 

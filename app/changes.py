@@ -28,6 +28,7 @@ class Entity(enum.StrEnum):
     PRESENCE = "presence"  # who has a case open or is typing in it (id: the case)
     OVERRIDE = "override"  # an override request asked, answered, withdrawn or expired
     CONCESSION = "concession"
+    SUGGESTION = "suggestion"  # an impression recorded or answered (id: the impression's)
 
 
 @dataclass(frozen=True, order=True)

@@ -1,6 +1,7 @@
 """Housekeeping every client runs about once a minute: the rules that turn the passing of
 time into records (an SLA warning or breach, recorded once; a promise whose window
-passed, broken; an override request nobody answered in time, expired). Each is
+passed, broken; an override request nobody answered in time, expired; a later order of
+a suggested product, tied to its suggestion). Each is
 idempotent and safe when several clients run it at once (the services say how), so no
 server-side scheduler is needed; the change bus tells every other client what was
 recorded."""
@@ -36,12 +37,13 @@ def sweep(services: Services, now: dt.datetime) -> Done[int]:
     with services.db.read() as session:
         promises = _owners(session, Commitment, broken)
     expired = _expire_overrides(services, now)
+    linked = services.suggestions.link_orders(now)
     changes = Changes.of(
         *(Change(Entity.CASE, case_id, customer) for case_id, customer in cases),
         *(Change(Entity.COMMITMENT, promise, customer) for promise, customer in promises),
         *(Change(Entity.OVERRIDE, rid, customer) for rid, customer in expired if rid),
     )
-    return Done(len(report.records) + len(broken) + len(expired), changes)
+    return Done(len(report.records) + len(broken) + len(expired) + linked, changes)
 
 
 def _expire_overrides(services: Services, now: dt.datetime) -> list[tuple[int, int]]:

@@ -31,6 +31,7 @@ from app.agent import AgentContext
 from app.clock import Clock, local_today, system_clock
 from app.errors import UserError
 from app.services import authority_local as local
+from app.services import churn_facts
 from models.authority import (
     AuthorityLimit,
     Concession,
@@ -225,7 +226,7 @@ class RelationshipSummary:
     concessions_12m_cents: int
     open_complaints: int
     open_cases: int
-    churn_risk: str | None  # None until next-best-action computes it
+    churn_risk: str | None  # "high: 2 broken promises in the last 6 months; ..." or "none"
     bundle_services: int = 0  # active services in the biggest bundle (added by authsvc)
     currency: str = "USD"  # of lifetime_value_cents (added by authsvc)
 
@@ -1283,7 +1284,7 @@ def relationship_summary(
         concessions_12m_cents=int(given[1]),
         open_complaints=sum(int(n) for category, n in open_cases if category == "complaint"),
         open_cases=sum(int(n) for _c, n in open_cases),
-        churn_risk=None,
+        churn_risk=churn_facts.in_words(churn_facts.customer_churn(session, customer_id, now)),
         bundle_services=0 if biggest is None else len(per_bundle[biggest]),
         currency=currency,
     )

@@ -360,8 +360,10 @@ class ConversionRow:
     declined: int
     offered: int
     ordered: int  # a later order with the product within 30 days
+    # Accepted or ordered, each impression once (one accepted and later ordered is one).
+    converted: int = 0
 
     @property
     def rate(self) -> float:
-        """Accepted or ordered, over shown."""
-        return (self.accepted + self.ordered) / self.shown if self.shown else 0.0
+        """Converted (accepted or ordered, counted once) over shown."""
+        return self.converted / self.shown if self.shown else 0.0

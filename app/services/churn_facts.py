@@ -1,0 +1,152 @@
+"""The facts `app/churn.py` scores, read for one customer in three indexed queries (the
+customer's commitments, open cases with their contacts, recent feedback). Shared by
+the suggestions (the pop) and the authority's relationship summary."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app import churn
+from app.clock import local_today
+from app.errors import UserError
+from app.services.views import ChurnRisk
+from models.commerce import Order
+from models.enums import OPEN_CASE_STATUSES, CommitmentStatus, OrderStatus, Sentiment
+from models.people import Customer
+from models.service import Case, Commitment, Feedback, Interaction
+
+# Words that say a complaint is about the price (a down-sell then helps, not hurts).
+PRICE_WORDS = ("price", "expensive", "too much", "cost", "afford", "cheaper", "overpriced")
+
+
+@dataclass(frozen=True)
+class Trouble:
+    """What the service reads besides the churn facts: is anything open about price?"""
+
+    broken_commitments: int
+    repeat_contacts: int
+    unresolved_cases: int
+    negative_feedback: int
+    about_price: bool
+
+
+def about_price(text: str | None) -> bool:
+    lowered = (text or "").lower()
+    return any(word in lowered for word in PRICE_WORDS)
+
+
+def trouble(session: Session, customer_id: int, now: dt.datetime) -> Trouble:
+    broken_since = now - dt.timedelta(days=churn.BROKEN_WINDOW_DAYS)
+    broken = session.scalar(
+        select(func.count()).where(
+            Commitment.customer_id == customer_id,
+            Commitment.status == CommitmentStatus.BROKEN,
+            func.coalesce(Commitment.broken_at, Commitment.due_until) >= broken_since,
+        )
+    )
+    contacts = (
+        select(func.count()).where(Interaction.case_id == Case.id).correlate(Case).scalar_subquery()
+    )
+    cases = session.execute(
+        select(Case.opened_at, Case.subject, Case.category, contacts).where(
+            Case.customer_id == customer_id, Case.status.in_(OPEN_CASE_STATUSES)
+        )
+    ).all()
+    stale_before = now - dt.timedelta(days=churn.STALE_CASE_DAYS)
+    feedback = session.execute(
+        select(Feedback.sentiment, Feedback.text, Feedback.rating).where(
+            Feedback.customer_id == customer_id,
+            Feedback.received_at >= now - dt.timedelta(days=churn.FEEDBACK_WINDOW_DAYS),
+        )
+    ).all()
+    negative = [
+        text
+        for sentiment, text, rating in feedback
+        if sentiment == Sentiment.NEGATIVE or (rating is not None and rating <= 2)
+    ]
+    return Trouble(
+        broken_commitments=int(broken or 0),
+        repeat_contacts=max((int(n or 0) for *_r, n in cases), default=0),
+        unresolved_cases=sum(1 for opened, *_r in cases if opened < stale_before),
+        negative_feedback=len(negative),
+        about_price=any(about_price(f"{subject} {category}") for _o, subject, category, _n in cases)
+        or any(about_price(text) for _s, text, _r in feedback),
+    )
+
+
+def facts(
+    found: Trouble,
+    tenure_years: int | None,
+    tier: str | None,
+    spend_last_year_cents: int,
+    spend_year_before_cents: int,
+) -> churn.ChurnFacts:
+    return churn.ChurnFacts(
+        tenure_years=tenure_years,
+        tier=tier,
+        broken_commitments=found.broken_commitments,
+        repeat_contacts=found.repeat_contacts,
+        unresolved_cases=found.unresolved_cases,
+        negative_feedback=found.negative_feedback,
+        spend_last_year_cents=spend_last_year_cents,
+        spend_year_before_cents=spend_year_before_cents,
+    )
+
+
+def yearly_spend(orders: list[tuple[dt.datetime, int]], now: dt.datetime) -> tuple[int, int]:
+    """Spend over the last 12 months and the 12 before, from (placed_at, total) pairs."""
+    year = dt.timedelta(days=365)
+    last = sum(total for placed, total in orders if placed > now - year)
+    before = sum(total for placed, total in orders if now - 2 * year < placed <= now - year)
+    return last, before
+
+
+def customer_churn(session: Session, customer_id: int, now: dt.datetime) -> ChurnRisk:
+    """The churn risk of one customer (the header's, the relationship summary's)."""
+    customer = session.execute(
+        select(Customer.customer_since, Customer.tier).where(Customer.id == customer_id)
+    ).first()
+    if customer is None:
+        raise UserError(f"customer {customer_id} does not exist")
+    today = local_today(lambda: now)
+    orders = session.execute(
+        select(Order.placed_at, Order.total_cents, Order.currency).where(
+            Order.customer_id == customer_id,
+            Order.status.not_in((OrderStatus.CANCELLED, OrderStatus.RETURNED)),
+            Order.placed_at >= now - dt.timedelta(days=2 * 365),
+        )
+    ).all()
+    per_currency: dict[str, list[tuple[dt.datetime, int]]] = {}
+    for placed, total, currency in orders:
+        per_currency.setdefault(currency, []).append((placed, int(total)))
+    main = max(per_currency.values(), key=len, default=[])
+    found = trouble(session, customer_id, now)
+    return churn.churn_risk(
+        facts(
+            found,
+            tenure(customer[0], today),
+            tier_name(customer[1]),
+            *yearly_spend(main, now),
+        )
+    )
+
+
+def tenure(since: dt.date | None, today: dt.date) -> int | None:
+    if since is None:
+        return None
+    years = today.year - since.year - ((today.month, today.day) < (since.month, since.day))
+    return max(0, years)
+
+
+def tier_name(tier: Any) -> str | None:
+    return None if tier is None else str(getattr(tier, "value", tier))
+
+
+def in_words(risk: ChurnRisk) -> str:
+    """ "high: 2 broken promises in the last 6 months; ..." (the level alone with none)."""
+    return f"{risk.level}: {risk.summary}" if risk.factors else risk.level

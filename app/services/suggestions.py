@@ -1,0 +1,824 @@
+"""Next best action (issue 13; S1, S2, S6): what to suggest to the customer on the line,
+why, and what became of each suggestion.
+
+`suggest` runs at the pop, so it reads little and only through indexes: the customer
+row, her order lines with their products (ix_orders_customer_placed, order_lines by
+order), the churn facts (three queries, app/services/churn_facts.py), the latest
+rules whose antecedents she bought (association_rule_items by product), the catalogue
+relations of what she owns, the candidates' products with their stock, and only when
+they could appear, the down-sell range, the offers and the first notes. Everything
+else (rhythms, ranking, words) is pure Python: app/refills.py, app/churn.py,
+app/welcome.py.
+
+Kinds, best first when nothing else decides: retention (at high churn), welcome (a
+newcomer who came unhappy from elsewhere), refill (a due rhythm of her own), add_on
+(an association rule), down_sell (only when her spend is falling or something open is
+about price), counterpart and new_line (catalogue relations). A product above her usual
+order value is marked `budget="above"` and ranked lower. No product she owns (except
+as a refill), no discontinued one (`active` false) and no unavailable one (no stock in
+any store and no coming launch) is suggested; a counterpart or new line that is still
+to launch is shown with its date.
+
+The impressions (`record_shown`, `accept`, `decline`, `offered`) are offer_events rows
+keyed by the client's view key and the suggestion's key, so a refresh or a retry
+records nothing twice. `link_orders` (from the housekeeping sweep) ties a later order
+of the product within LINK_DAYS to its impression; `conversion` slices it all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy.orm import Session
+
+from app import churn as churn_rules
+from app import refills, welcome
+from app.agent import AgentContext
+from app.clock import Clock, local_today, system_clock
+from app.errors import UserError
+from app.services import churn_facts
+from app.services.authority import AuthorityService, ConcessionAsk
+from app.services.views import (
+    DECLINE_REASONS,
+    MAX_SUGGESTIONS,
+    ChurnRisk,
+    ConversionRow,
+    Impression,
+    Suggestion,
+    Suggestions,
+)
+from models.catalog import Product, ProductRelation, StoreStock
+from models.commerce import Order, OrderLine
+from models.database import Database, insert_or_get
+from models.enums import (
+    ConcessionType,
+    OfferKind,
+    OfferOutcome,
+    OrderStatus,
+    ProductRelationKind,
+)
+from models.people import Customer, CustomerNote, User
+from models.service import OfferEvent
+from models.suggestions import AssociationRule, AssociationRuleItem, Offer, RuleRun
+
+RECENT_DAYS = 730  # "her recent purchases": what rules and relations start from
+LINK_DAYS = 30  # an order within 30 days of the impression counts as its return
+NEWCOMER_DAYS = 365  # a welcome offer is for the first year
+FIRST_NOTES = 3  # the sign-up notes read for a bad experience elsewhere
+OFFER_REPEAT_DAYS = 90  # an offer accepted or granted is not suggested again for this long
+DOWN_SELL_CHEAPER = 0.85  # a down-sell saves at least 15%
+DOWN_SELLS = 2  # at most this many cheaper alternatives
+# A rhythm whose upper quartile is more than this times the lower is chance, not habit.
+REGULAR_SPREAD = 2.0
+BY = ("kind", "rule", "agent", "period")
+
+# Ranking: a base per kind; the kind's own measure adds within its band, and a product
+# above her usual order value loses ABOVE_BUDGET_PENALTY (ranked lower, still shown).
+BASE_SCORE = {
+    OfferKind.RETENTION: 100.0,
+    OfferKind.WELCOME: 90.0,
+    OfferKind.REFILL: 80.0,
+    OfferKind.ADD_ON: 60.0,
+    OfferKind.DOWN_SELL: 55.0,
+    OfferKind.COUNTERPART: 50.0,
+    OfferKind.NEW_LINE: 45.0,
+}
+ABOVE_BUDGET_PENALTY = 30.0
+
+
+@dataclass
+class _Candidate:
+    product_id: int
+    kind: OfferKind
+    reason: str
+    score: float
+    rule_id: int | None = None
+    rule_ref: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Bought:
+    """One order line of the customer's, with its order and product."""
+
+    order_id: int
+    placed_at: dt.datetime
+    currency: str
+    total_cents: int
+    product_id: int | None
+    quantity: int
+    unit_price_cents: int
+    name: str | None
+    product_line: str | None
+    category: str | None
+
+
+@dataclass(frozen=True)
+class RuleRow:
+    """A current association rule as `suggest` uses it."""
+
+    id: int
+    antecedents: tuple[int, ...]
+    consequents: tuple[int, ...]
+    confidence: float
+    lift: float
+
+    @property
+    def ref(self) -> str:
+        return f"{','.join(map(str, self.antecedents))}=>{','.join(map(str, self.consequents))}"
+
+
+def current_rules_for(
+    session: Session, product_ids: Sequence[int]
+) -> tuple[dt.datetime | None, list[RuleRow]]:
+    """The latest run's time and its rules with an antecedent among `product_ids`.
+
+    The one place this service reads the rules: RuleService.current_rules_for (issue 13's
+    miner) replaces it when it lands. One indexed query for the run, one for the rules
+    (ix_association_rule_items_product)."""
+    latest = select(RuleRun.id, RuleRun.mined_at).order_by(RuleRun.id.desc()).limit(1)
+    run = session.execute(latest).first()
+    if run is None or not product_ids:
+        return (None if run is None else run[1]), []
+    rows = session.execute(
+        select(
+            AssociationRule.id,
+            AssociationRule.antecedent_key,
+            AssociationRule.consequent_key,
+            AssociationRule.confidence,
+            AssociationRule.lift,
+        )
+        .join(AssociationRuleItem, AssociationRuleItem.rule_id == AssociationRule.id)
+        .where(
+            AssociationRuleItem.product_id.in_(list(product_ids)),
+            AssociationRuleItem.side == "a",
+            AssociationRule.run_id == run[0],
+        )
+        .distinct()
+    ).all()
+    return run[1], [
+        RuleRow(rid, _ids(a), _ids(c), float(conf), float(lift)) for rid, a, c, conf, lift in rows
+    ]
+
+
+def _ids(key: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in key.split(",") if part)
+
+
+class SuggestionService:
+    """Suggestions at the pop, churn risk, and the impressions with what became of them.
+
+    Built per agent (`bootstrap._acting`): impressions and reactions record
+    `agent.user_id`. `authority` answers whether this agent may grant an offer at once."""
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock = system_clock,
+        *,
+        agent: AgentContext,
+        authority: AuthorityService | None = None,
+    ) -> None:
+        self._db = db
+        self.clock = clock
+        self.agent = agent
+        self.authority = authority or AuthorityService(db, clock, agent=agent)
+
+    # -- reads --------------------------------------------------------------------------
+
+    def suggest(self, customer_id: int) -> Suggestions:
+        """At most MAX_SUGGESTIONS for the customer, best first, each with why."""
+        now = self.clock()
+        today = local_today(self.clock)
+        with self._db.read() as session:
+            customer = session.execute(
+                select(Customer.customer_since, Customer.tier).where(Customer.id == customer_id)
+            ).first()
+            if customer is None:
+                raise UserError(f"customer {customer_id} does not exist")
+            bought = _bought(session, customer_id)
+            currency, usual, orders = _usual_order(bought)
+            trouble = churn_facts.trouble(session, customer_id, now)
+            facts = churn_facts.facts(
+                trouble,
+                churn_facts.tenure(customer[0], today),
+                churn_facts.tier_name(customer[1]),
+                *churn_facts.yearly_spend(orders, now),
+            )
+            churn = churn_rules.churn_risk(facts)
+            owned = {b.product_id for b in bought if b.product_id is not None}
+            recent_since = now - dt.timedelta(days=RECENT_DAYS)
+            recent = [b for b in bought if b.product_id is not None and b.placed_at >= recent_since]
+            recent_ids = sorted({b.product_id for b in recent if b.product_id is not None})
+            names = {b.product_id: b.name for b in bought if b.product_id is not None}
+
+            candidates: dict[int, _Candidate] = {}
+
+            def offer(c: _Candidate) -> None:
+                held = candidates.get(c.product_id)
+                if held is None or c.score > held.score:
+                    candidates[c.product_id] = c
+
+            for c in _refills(bought, today):
+                offer(c)
+            mined_at, rules = current_rules_for(session, recent_ids)
+            for c in _add_ons(rules, set(recent_ids), owned, names):
+                offer(c)
+            for c in _related(session, owned, names):
+                offer(c)
+            if facts.spend_falling or trouble.about_price:
+                why = "her spend is falling" if facts.spend_falling else "she finds it expensive"
+                for c in _down_sells(session, recent, owned, why):
+                    offer(c)
+            products = _products(session, list(candidates))
+            names.update({pid: p["name"] for pid, p in products.items()})
+            items: list[Suggestion] = []
+            for c in candidates.values():
+                made = _suggestion(c, products.get(c.product_id), owned, usual, currency, today)
+                if made is not None:
+                    items.append(made)
+            items.extend(self._offers(session, customer_id, customer[0], churn, usual, today, now))
+        items.sort(key=lambda s: (-s.score, s.key))
+        return Suggestions(
+            customer_id=customer_id,
+            items=tuple(items[:MAX_SUGGESTIONS]),
+            churn=churn,
+            usual_order_cents=usual,
+            currency=currency,
+            rules_mined_at=mined_at,
+        )
+
+    def churn_risk(self, customer_id: int) -> ChurnRisk:
+        now = self.clock()
+        with self._db.read() as session:
+            return churn_facts.customer_churn(session, customer_id, now)
+
+    # -- impressions ----------------------------------------------------------------------
+
+    def record_shown(
+        self,
+        customer_id: int,
+        items: Sequence[Suggestion],
+        view_key: str,
+        interaction_id: int | None = None,
+        case_id: int | None = None,
+    ) -> tuple[Impression, ...]:
+        """One impression per suggestion shown, keyed `f"{view_key}:{item.key}"`: a
+        refresh or a retry of the same view returns the rows already stored."""
+        keys = [f"{view_key}:{item.key}" for item in items]
+        if any(len(key) > 100 for key in keys):
+            raise UserError("The view key is too long to record what was shown.")
+        now = self.clock()
+        with self._db.write() as session:
+            ids = []
+            for rank, (item, key) in enumerate(zip(items, keys, strict=True), start=1):
+                values = {
+                    "customer_id": customer_id,
+                    "product_id": item.product_id,
+                    "interaction_id": interaction_id,
+                    "agent_id": self.agent.user_id,
+                    "kind": OfferKind(item.kind).value,
+                    "reason": item.reason[:300],
+                    "outcome": OfferOutcome.SHOWN.value,
+                    "value_cents": item.price_cents
+                    if item.price_cents is not None
+                    else item.amount_cents,
+                    "at": now,
+                    "impression_key": key,
+                    "case_id": case_id,
+                    "offer_id": item.offer_id,
+                    "rule_id": item.rule_id,
+                    "rule_ref": item.rule_ref,
+                    "rank": rank,
+                }
+                ids.append(insert_or_get(session, OfferEvent, values, ("impression_key",))[0])
+            stored = session.scalars(select(OfferEvent).where(OfferEvent.id.in_(ids)))
+            rows = {e.id: e for e in stored}
+            return tuple(_impression(rows[i]) for i in ids)
+
+    def accept(self, impression_id: int) -> Impression:
+        return self._react(impression_id, OfferOutcome.ACCEPTED)
+
+    def decline(self, impression_id: int, reason: str) -> Impression:
+        if reason not in DECLINE_REASONS:
+            raise UserError(
+                f"Say why it was declined: one of {', '.join(DECLINE_REASONS)} (not {reason!r})."
+            )
+        return self._react(impression_id, OfferOutcome.DECLINED, decline_reason=reason)
+
+    def offered(self, impression_id: int, concession_id: int) -> Impression:
+        """A concession (a discount, a sample, the offer itself) was granted with it."""
+        return self._react(impression_id, OfferOutcome.OFFERED, concession_id=concession_id)
+
+    def _react(
+        self,
+        impression_id: int,
+        outcome: OfferOutcome,
+        decline_reason: str | None = None,
+        concession_id: int | None = None,
+    ) -> Impression:
+        with self._db.write() as session:
+            event = session.get(OfferEvent, impression_id, with_for_update=True)
+            if event is None:
+                raise UserError("That suggestion is no longer on record.")
+            event.outcome = outcome
+            event.outcome_at = self.clock()
+            event.decline_reason = decline_reason
+            if concession_id is not None:
+                event.concession_id = concession_id
+            # Who reacted: the agent who recorded what became of it.
+            if self.agent.user_id is not None:
+                event.agent_id = self.agent.user_id
+            session.flush()
+            return _impression(event)
+
+    def impression_customer(self, impression_id: int) -> int | None:
+        with self._db.read() as session:
+            return session.scalar(
+                select(OfferEvent.customer_id).where(OfferEvent.id == impression_id)
+            )
+
+    def link_orders(self, now: dt.datetime | None = None) -> int:
+        """Tie each unlinked impression of a product to the customer's first later order
+        holding it within LINK_DAYS; how many were linked. Reads the impressions of the
+        last LINK_DAYS + 1 days only (the sweep runs every minute; an order placed now
+        can only belong to those), each joined to the customer's orders after it
+        through ix_orders_customer_placed. `now`: the sweep's instant (else the clock)."""
+        now = now or self.clock()
+        window = dt.timedelta(days=LINK_DAYS)
+        with self._db.write() as session:
+            rows = session.execute(
+                select(OfferEvent.id, OfferEvent.at, Order.id, Order.placed_at)
+                .join(
+                    Order,
+                    and_(
+                        Order.customer_id == OfferEvent.customer_id,
+                        Order.placed_at > OfferEvent.at,
+                        Order.placed_at <= now,
+                    ),
+                )
+                .join(
+                    OrderLine,
+                    and_(
+                        OrderLine.order_id == Order.id,
+                        OrderLine.product_id == OfferEvent.product_id,
+                    ),
+                )
+                .where(
+                    OfferEvent.order_id.is_(None),
+                    OfferEvent.product_id.is_not(None),
+                    OfferEvent.at >= now - window - dt.timedelta(days=1),
+                    Order.status != OrderStatus.CANCELLED,
+                )
+            ).all()
+            first: dict[int, tuple[dt.datetime, int]] = {}
+            for event_id, at, order_id, placed in rows:
+                if placed - at > window:
+                    continue
+                if event_id not in first or (placed, order_id) < first[event_id]:
+                    first[event_id] = (placed, order_id)
+            for event_id, (placed, order_id) in first.items():
+                event = session.get(OfferEvent, event_id)
+                if event is not None and event.order_id is None:
+                    event.order_id = order_id
+                    event.ordered_at = placed
+            return len(first)
+
+    def conversion(
+        self, since: dt.datetime, until: dt.datetime, by: str = "kind"
+    ) -> tuple[ConversionRow, ...]:
+        """Shown, accepted, declined, offered and ordered per kind, rule, agent or month
+        of the impressions in [since, until): one query."""
+        if by not in BY:
+            raise UserError(f"Group conversion by one of {', '.join(BY)}.")
+        group: Any
+        joins: list[Any] = []
+        if by == "kind":
+            group = OfferEvent.kind
+        elif by == "rule":
+            group = func.coalesce(OfferEvent.rule_ref, literal("-"))
+        elif by == "agent":
+            group = func.coalesce(User.display_name, literal("-"))
+            joins.append(User)
+        elif self._db.backend == "postgresql":
+            group = func.to_char(func.timezone("UTC", OfferEvent.at), "YYYY-MM")
+        else:
+            group = func.strftime("%Y-%m", OfferEvent.at)
+
+        def count_if(condition: Any) -> Any:
+            return func.sum(case((condition, 1), else_=0))
+
+        query = select(
+            group,
+            func.count(),
+            count_if(OfferEvent.outcome == OfferOutcome.ACCEPTED),
+            count_if(OfferEvent.outcome == OfferOutcome.DECLINED),
+            count_if(OfferEvent.outcome == OfferOutcome.OFFERED),
+            func.count(OfferEvent.order_id),
+            count_if(
+                or_(OfferEvent.outcome == OfferOutcome.ACCEPTED, OfferEvent.order_id.is_not(None))
+            ),
+        ).where(OfferEvent.at >= since, OfferEvent.at < until)
+        if joins:
+            query = query.outerjoin(User, User.id == OfferEvent.agent_id)
+        query = query.group_by(group).order_by(group)
+        with self._db.read() as session:
+            rows = session.execute(query).all()
+        return tuple(
+            ConversionRow(
+                group=str(g.value if hasattr(g, "value") else g),
+                shown=int(shown),
+                accepted=int(acc or 0),
+                declined=int(dec or 0),
+                offered=int(off or 0),
+                ordered=int(ordered or 0),
+                converted=int(conv or 0),
+            )
+            for g, shown, acc, dec, off, ordered, conv in rows
+        )
+
+    # -- offers ---------------------------------------------------------------------------
+
+    def _offers(
+        self,
+        session: Session,
+        customer_id: int,
+        since: dt.date | None,
+        churn: ChurnRisk,
+        usual: int,
+        today: dt.date,
+        now: dt.datetime,
+    ) -> list[Suggestion]:
+        wanted: dict[OfferKind, str] = {}
+        if churn.level == "high":
+            wanted[OfferKind.RETENTION] = f"high churn risk: {churn.summary}"
+        if since is not None and (today - since).days <= NEWCOMER_DAYS:
+            notes = session.scalars(
+                select(CustomerNote.body)
+                .where(CustomerNote.customer_id == customer_id)
+                .order_by(CustomerNote.created_at, CustomerNote.id)
+                .limit(FIRST_NOTES)
+            ).all()
+            for body in notes:
+                phrase = welcome.bad_experience_elsewhere(body)
+                if phrase:
+                    wanted[OfferKind.WELCOME] = f'new customer; sign-up note: "{phrase}"'
+                    break
+        if not wanted:
+            return []
+        taken = set(
+            session.scalars(
+                select(OfferEvent.offer_id).where(
+                    OfferEvent.customer_id == customer_id,
+                    OfferEvent.offer_id.is_not(None),
+                    OfferEvent.outcome.in_((OfferOutcome.ACCEPTED, OfferOutcome.OFFERED)),
+                    OfferEvent.at >= now - dt.timedelta(days=OFFER_REPEAT_DAYS),
+                )
+            )
+        )
+        offers = session.scalars(
+            select(Offer)
+            .where(Offer.active.is_(True), Offer.kind.in_(list(wanted)))
+            .order_by(Offer.id)
+        ).all()
+        made: list[Suggestion] = []
+        for kind, why in wanted.items():
+            found = next((o for o in offers if o.kind == kind and o.id not in taken), None)
+            if found is None:
+                continue
+            amount = _offer_value(found, usual)
+            within = self.authority.check(
+                ConcessionAsk(
+                    customer_id=customer_id,
+                    type=ConcessionType(found.concession_type),
+                    amount_cents=amount,
+                    reason=found.name,
+                    currency=found.currency,
+                    percent=None if found.percent is None else Decimal(str(found.percent)),
+                )
+            ).within
+            made.append(
+                Suggestion(
+                    key=f"{kind.value}:{found.code}",
+                    kind=kind.value,
+                    title=found.name,
+                    reason=why,
+                    offer_id=found.id,
+                    currency=found.currency,
+                    concession_type=ConcessionType(found.concession_type).value,
+                    amount_cents=amount,
+                    percent=found.percent,
+                    within_authority=within,
+                    score=BASE_SCORE[kind],
+                )
+            )
+        return made
+
+
+# -- the pieces of `suggest` ------------------------------------------------------------
+
+
+def _bought(session: Session, customer_id: int) -> list[_Bought]:
+    rows = session.execute(
+        select(
+            Order.id,
+            Order.placed_at,
+            Order.currency,
+            Order.total_cents,
+            OrderLine.product_id,
+            OrderLine.quantity,
+            OrderLine.unit_price_cents,
+            Product.name,
+            Product.product_line,
+            Product.category,
+        )
+        .outerjoin(OrderLine, OrderLine.order_id == Order.id)
+        .outerjoin(Product, Product.id == OrderLine.product_id)
+        .where(
+            Order.customer_id == customer_id,
+            Order.status.not_in((OrderStatus.CANCELLED, OrderStatus.RETURNED)),
+        )
+    ).all()
+    return [
+        _Bought(
+            order_id=r[0],
+            placed_at=r[1],
+            currency=r[2],
+            total_cents=int(r[3]),
+            product_id=r[4],
+            quantity=int(r[5] or 1),
+            unit_price_cents=int(r[6] or 0),
+            name=r[7],
+            product_line=r[8],
+            category=r[9],
+        )
+        for r in rows
+    ]
+
+
+def _usual_order(bought: list[_Bought]) -> tuple[str, int, list[tuple[dt.datetime, int]]]:
+    """Her main currency (most orders), the median order in it, and those orders."""
+    orders: dict[int, _Bought] = {}
+    for b in bought:
+        orders.setdefault(b.order_id, b)
+    per_currency: dict[str, list[tuple[dt.datetime, int]]] = {}
+    for b in orders.values():
+        per_currency.setdefault(b.currency, []).append((b.placed_at, b.total_cents))
+    if not per_currency:
+        return "USD", 0, []
+    currency = max(per_currency, key=lambda c: (len(per_currency[c]), c))
+    main = per_currency[currency]
+    return currency, int(statistics.median(total for _p, total in main)), main
+
+
+def _refills(bought: list[_Bought], today: dt.date) -> list[_Candidate]:
+    per_product: dict[int, list[tuple[dt.date, int]]] = {}
+    for b in bought:
+        if b.product_id is not None:
+            per_product.setdefault(b.product_id, []).append(
+                (b.placed_at.astimezone().date(), b.quantity)
+            )
+    found = []
+    for product_id, purchases in per_product.items():
+        rhythm = refills.rhythm(purchases)
+        if rhythm is None or not rhythm.is_due(today):
+            continue
+        if rhythm.high_days > REGULAR_SPREAD * max(rhythm.low_days, 1.0):
+            continue
+        overdue = (today - rhythm.due_on).days
+        found.append(
+            _Candidate(
+                product_id,
+                OfferKind.REFILL,
+                rhythm.words(today),
+                BASE_SCORE[OfferKind.REFILL] + min(10.0, overdue / 7),
+                extra={"last": rhythm.last},
+            )
+        )
+    return found
+
+
+def _add_ons(
+    rules: list[RuleRow], recent: set[int], owned: set[int], names: dict[int, str | None]
+) -> list[_Candidate]:
+    found = []
+    for rule in rules:
+        if not set(rule.antecedents) <= recent:
+            continue
+        bought = " and ".join(str(names.get(p) or f"#{p}") for p in rule.antecedents)
+        reason = f"{round(100 * rule.confidence)}% of customers who bought {bought} also bought it"
+        for product_id in rule.consequents:
+            if product_id in owned:
+                continue
+            found.append(
+                _Candidate(
+                    product_id,
+                    OfferKind.ADD_ON,
+                    reason,
+                    BASE_SCORE[OfferKind.ADD_ON] + min(rule.lift, 10.0) + rule.confidence,
+                    rule_id=rule.id,
+                    rule_ref=rule.ref,
+                )
+            )
+    return found
+
+
+def _related(session: Session, owned: set[int], names: dict[int, str | None]) -> list[_Candidate]:
+    if not owned:
+        return []
+    ids = sorted(owned)
+    rows = session.execute(
+        select(
+            ProductRelation.product_id,
+            ProductRelation.related_product_id,
+            ProductRelation.kind,
+            ProductRelation.note,
+        ).where(
+            or_(
+                and_(
+                    ProductRelation.product_id.in_(ids),
+                    ProductRelation.kind.in_(
+                        (ProductRelationKind.COUNTERPART, ProductRelationKind.COMPLEMENTS)
+                    ),
+                ),
+                and_(
+                    ProductRelation.related_product_id.in_(ids),
+                    ProductRelation.kind == ProductRelationKind.COUNTERPART,
+                ),
+            )
+        )
+    ).all()
+    found = []
+    for product_id, related_id, kind, note in rows:
+        if kind == ProductRelationKind.COUNTERPART:
+            # A counterpart goes both ways: his for her, hers for him.
+            mine = product_id in owned
+            have, other = (product_id, related_id) if mine else (related_id, product_id)
+            if other in owned:
+                continue
+            reason = f"the counterpart of {names.get(have) or 'what she owns'}"
+            kind_made = OfferKind.COUNTERPART
+        else:
+            have, other = product_id, related_id
+            if other in owned:
+                continue
+            reason = f"a newer line that complements {names.get(have) or 'what she uses'}"
+            kind_made = OfferKind.NEW_LINE
+        if note:
+            reason = f"{reason} ({note})"
+        found.append(_Candidate(other, kind_made, reason, BASE_SCORE[kind_made]))
+    return found
+
+
+def _down_sells(
+    session: Session, recent: list[_Bought], owned: set[int], why: str
+) -> list[_Candidate]:
+    """The cheapest product of the same range (product line, else category) as the
+    latest purchases, at least 15% below what she paid."""
+    latest: dict[int, _Bought] = {}
+    for b in sorted(recent, key=lambda b: b.placed_at, reverse=True):
+        if b.product_id is not None and b.product_id not in latest:
+            latest[b.product_id] = b
+    ranges = {b.product_line for b in latest.values() if b.product_line}
+    categories = {b.category for b in latest.values() if not b.product_line and b.category}
+    if not ranges and not categories:
+        return []
+    rows = session.execute(
+        select(Product.id, Product.product_line, Product.category, Product.price_cents).where(
+            Product.active.is_(True),
+            or_(Product.product_line.in_(ranges), Product.category.in_(categories)),
+        )
+    ).all()
+    found: list[_Candidate] = []
+    used: set[int] = set()
+    for b in latest.values():
+        paid = b.unit_price_cents
+        if paid <= 0:
+            continue
+        same = [
+            (price, pid)
+            for pid, line, category, price in rows
+            if (line == b.product_line if b.product_line else category == b.category)
+            and pid not in owned
+            and pid not in used
+            and price <= DOWN_SELL_CHEAPER * paid
+        ]
+        if not same:
+            continue
+        price, pid = min(same)
+        used.add(pid)
+        cheaper = round(100 * (paid - price) / paid)
+        found.append(
+            _Candidate(
+                pid,
+                OfferKind.DOWN_SELL,
+                f"same range as {b.name}, {cheaper}% cheaper ({why})",
+                BASE_SCORE[OfferKind.DOWN_SELL] + cheaper / 100,
+            )
+        )
+        if len(found) >= DOWN_SELLS:
+            break
+    return found
+
+
+def _products(session: Session, ids: list[int]) -> dict[int, dict[str, Any]]:
+    if not ids:
+        return {}
+    stock = (
+        select(func.max(StoreStock.quantity))
+        .where(StoreStock.product_id == Product.id)
+        .correlate(Product)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(
+            Product.id,
+            Product.name,
+            Product.sku,
+            Product.price_cents,
+            Product.active,
+            Product.launch_date,
+            stock,
+        ).where(Product.id.in_(ids))
+    ).all()
+    return {
+        pid: {
+            "name": name,
+            "sku": sku,
+            "price_cents": int(price),
+            "active": bool(active),
+            "launch_date": launch,
+            "stock": int(most or 0),
+        }
+        for pid, name, sku, price, active, launch, most in rows
+    }
+
+
+def _suggestion(
+    c: _Candidate,
+    product: dict[str, Any] | None,
+    owned: set[int],
+    usual: int,
+    currency: str,
+    today: dt.date,
+) -> Suggestion | None:
+    if product is None or not product["active"]:
+        return None  # discontinued
+    if c.kind != OfferKind.REFILL and c.product_id in owned:
+        return None
+    launch: dt.date | None = product["launch_date"]
+    coming = launch is not None and launch > today
+    reason = c.reason
+    if coming:
+        if c.kind not in (OfferKind.COUNTERPART, OfferKind.NEW_LINE):
+            return None
+        assert launch is not None
+        reason = f"{reason}: from {launch.day} {launch:%b}"
+    elif product["stock"] <= 0:
+        return None  # unavailable: in no store and no launch to wait for
+    price = product["price_cents"]
+    above = usual > 0 and price > usual
+    score = c.score - (ABOVE_BUDGET_PENALTY if above else 0.0)
+    return Suggestion(
+        key=f"{c.kind.value}:{c.product_id}",
+        kind=c.kind.value,
+        title=product["name"],
+        reason=reason,
+        product_id=c.product_id,
+        sku=product["sku"],
+        price_cents=price,
+        currency=currency,
+        budget="above" if above else "within",
+        rule_id=c.rule_id,
+        rule_ref=c.rule_ref,
+        available_from=launch if coming else None,
+        score=score,
+    )
+
+
+def _offer_value(offer: Offer, usual: int) -> int:
+    """What granting the offer is worth: its amount (a credit, or a percentage's cap),
+    else the percentage of her usual order."""
+    if offer.amount_cents is not None:
+        return int(offer.amount_cents)
+    if offer.percent is not None:
+        return round(float(offer.percent) * usual / 100)
+    return 0
+
+
+def _impression(event: OfferEvent) -> Impression:
+    return Impression(
+        id=event.id,
+        key=":".join((event.impression_key or "").split(":")[-2:]),  # the view key's off
+        kind=OfferKind(event.kind).value,
+        outcome=OfferOutcome(event.outcome).value,
+        decline_reason=event.decline_reason,
+        concession_id=event.concession_id,
+        order_id=event.order_id,
+    )
