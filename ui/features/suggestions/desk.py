@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +31,7 @@ from PySide6.QtWidgets import QWidget
 
 from app.errors import UserError
 from app.services import views as v
-from models.enums import ConcessionType
+from models.enums import ConcessionType, OfferOutcome
 from models.errors import DatabaseError
 from ui.bridge import DatabaseBridge
 from ui.features.authority.grant_dialog import GrantDialog, Prefill
@@ -191,12 +191,11 @@ class SuggestionsDesk(QObject):
             self._bridge.spawn(self._record())
 
     async def _record(self) -> None:
-        items = self._unrecorded()
-        if not items:
+        if not self._unrecorded():
             return
         self._recording = True
         try:
-            await self._record_items(items)
+            await self._record_items()
         except Exception:
             log.warning("recording suggestions shown failed", exc_info=True)
         finally:
@@ -205,7 +204,10 @@ class SuggestionsDesk(QObject):
         if shiboken6.isValid(self):
             self._record_if_shown()  # suggestions that came meanwhile
 
-    async def _record_items(self, items: Sequence[v.Suggestion]) -> None:
+    async def _record_items(self) -> None:
+        """Record the list as shown. The whole list each time, so each keeps the rank it
+        is shown at; the ones stored already come back as they are (the view key)."""
+        items = self.suggestions.items if self.suggestions is not None else ()
         impressions = await self._bridge.perform(
             _operations().show, self._services, self.customer_id, tuple(items), self.view_key
         )
@@ -221,21 +223,24 @@ class SuggestionsDesk(QObject):
     async def _impression(self, item: v.Suggestion) -> v.Impression:
         """The impression of `item`, recorded now if the agent acts before it was."""
         if item.key not in self.impressions:
-            await self._record_items((item,))
-        return self.impressions[item.key]
+            await self._record_items()
+        impression = self.impressions.get(item.key)
+        if impression is None:
+            raise UserError("That suggestion is no longer listed: it was not recorded.")
+        return impression
 
     # -- what the agent does -----------------------------------------------------------
 
     def accept(self, item: v.Suggestion) -> None:
-        self._bridge.spawn(self._react(item, "accepted"))
+        self._bridge.spawn(self._react(item, OfferOutcome.ACCEPTED))
 
     def decline(self, item: v.Suggestion, reason: str) -> None:
-        self._bridge.spawn(self._react(item, "declined", reason=reason))
+        self._bridge.spawn(self._react(item, OfferOutcome.DECLINED, reason=reason))
 
     async def _react(
         self,
         item: v.Suggestion,
-        outcome: str,
+        outcome: OfferOutcome,
         reason: str | None = None,
         concession_id: int | None = None,
     ) -> v.Impression | None:
@@ -270,17 +275,21 @@ class SuggestionsDesk(QObject):
         orders = self._data().orders
         dialog = self._make_it_right(prefill_for(item, orders[0].id if orders else None))
         if id(dialog) not in self._offering:
-            dialog.granted.connect(lambda outcome, d=dialog: self._granted(d, outcome))
+            key = id(dialog)
+            dialog.granted.connect(lambda outcome, k=key: self._granted(k, outcome))
+            dialog.destroyed.connect(lambda _gone=None, k=key: self._offering.pop(k, None))
         self._offering[id(dialog)] = item  # an open dialog now offers this one
         if item.key not in self.impressions:
             self._bridge.spawn(self._impression(item))
         return dialog
 
-    def _granted(self, dialog: GrantDialog, outcome: Outcome) -> None:
-        item = self._offering.get(id(dialog))
+    def _granted(self, key: int, outcome: Outcome) -> None:
+        item = self._offering.get(key)
         if item is None or outcome.concession_id is None:
             return
-        self._bridge.spawn(self._react(item, "offered", concession_id=outcome.concession_id))
+        self._bridge.spawn(
+            self._react(item, OfferOutcome.OFFERED, concession_id=outcome.concession_id)
+        )
 
 
 __all__ = ["SuggestionsDesk", "prefill_for"]
