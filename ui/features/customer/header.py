@@ -78,8 +78,9 @@ class CustomerHeaderView(QFrame):
 
     def add_badge(self, badge: QWidget) -> None:
         """A badge another part of the tab keeps (the churn risk), after the tier."""
-        self._title.insertWidget(self._badges, badge)
-        self._badges += 1
+        self._title.insertSpacing(self._badges, 6)
+        self._title.insertWidget(self._badges + 1, badge)
+        self._badges += 2
 
     def show_header(self, h: v.CustomerHeader, today: dt.date) -> None:
         """Show `h`; labels whose text is the same are left as they are."""

@@ -10,7 +10,7 @@ both read in the dark theme.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
 from app.services import views as v
 from ui.features.suggestions import words
@@ -34,19 +34,23 @@ class ChurnBadge(QLabel):
         super().__init__(parent)
         self.setTextFormat(Qt.TextFormat.PlainText)
         self.setAccessibleName("Churn risk")
+        # Never squeezed by a long name: the badge is short and must read whole.
+        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.level = "none"
         self.hide()
 
     def show_churn(self, churn: v.ChurnRisk) -> None:
         self.level = churn.level
-        self.setText(words.churn_badge(churn))
-        self.setToolTip(plain_tooltip(words.churn_tip(churn)) if churn.level != "none" else "")
         name = f"churn_{churn.level}"
         if self.objectName() != name:
-            # The theme colours the badge by object name: restyle it for the new level.
+            # The theme colours the badge by object name: restyle it for the new level
+            # (before the text, so its size includes the style's padding).
             self.setObjectName(name)
             self.style().unpolish(self)
             self.style().polish(self)
+        self.setText(words.churn_badge(churn))
+        self.setToolTip(plain_tooltip(words.churn_tip(churn)) if churn.level != "none" else "")
+        self.updateGeometry()
         self.setVisible(churn.level != "none")
 
 

@@ -1,8 +1,8 @@
 """The Suggested section of the customer tab: at most five suggestions, best first, each
 with its kind, the product or offer (and a coming launch), its price against the
 customer's usual order, an "above usual budget" mark, the one line that says why, and
-what became of it; the churn risk in words above them; the selected one in full below,
-with its three actions.
+what became of it; the selected one in full below, with its three actions. (The churn
+risk is under the customer header: churn.py.)
 
 It only shows and asks; `SuggestionsDesk` (desk.py) reads the suggestions off the GUI
 thread, records what was shown and what the agent did.
@@ -35,7 +35,6 @@ from app.services import views as v
 from ui import actions
 from ui import formatting as fmt
 from ui.features.suggestions import words
-from ui.features.suggestions.churn import churn_line_style
 from ui.table_model import Column, RowTableModel
 from ui.widgets import make_table, plain_label
 
@@ -53,11 +52,6 @@ class SuggestedSection(QWidget):
         self.today = today
         self.suggestions: v.Suggestions | None = None
         self.outcomes: dict[str, v.Impression] = {}  # by the suggestion's key
-        self.churn = plain_label("")
-        self.churn.setObjectName("churnLine")
-        self.churn.setAccessibleName("Churn risk")
-        self.churn.setWordWrap(True)
-        self.churn.hide()
         self.summary = plain_label("Reading suggestions…")
         self.summary.setObjectName("muted")
         self.summary.setWordWrap(True)
@@ -91,15 +85,27 @@ class SuggestedSection(QWidget):
         buttons.addWidget(self.accept_button)
         buttons.addWidget(self.decline_button)
         buttons.addWidget(self.offer_button)
+        self.keys = plain_label(
+            " · ".join(
+                f"{actions.spec(a).keys_text} {word}"
+                for a, word in zip(ACTION_IDS, ("accept", "decline", "offer"), strict=True)
+            )
+        )
+        self.keys.setObjectName("muted")
+        buttons.addSpacing(12)
+        buttons.addWidget(self.keys)
         buttons.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 4, 0, 0)
-        layout.addWidget(self.churn)
         layout.addWidget(self.summary)
-        layout.addWidget(self.table, 1)
+        layout.addWidget(self.table)
         layout.addWidget(self.detail)
         layout.addLayout(buttons)
         layout.addWidget(self.status)
+        layout.addStretch(1)  # five rows at most: the details sit right under them
+        rows = v.MAX_SUGGESTIONS * self.table.verticalHeader().defaultSectionSize()
+        header = self.table.horizontalHeader().sizeHint().height()
+        self.table.setFixedHeight(rows + header + 2 * self.table.frameWidth() + 2)
         self.setFocusProxy(self.table)
         # The keys work while the focus is in this section; the list's context menu
         # offers the same three actions.
@@ -128,7 +134,6 @@ class SuggestedSection(QWidget):
 
     def show_suggestions(self, suggestions: v.Suggestions, today: dt.date) -> None:
         self.suggestions, self.today = suggestions, today
-        self.show_churn(suggestions.churn)
         current = self.selected
         self.model.update_rows(list(suggestions.items))
         if current is not None:
@@ -148,12 +153,6 @@ class SuggestedSection(QWidget):
         else:
             self.summary.setText("No suggestions for this customer now.")
         self._selected()
-
-    def show_churn(self, churn: v.ChurnRisk) -> None:
-        line = words.churn_line(churn)
-        self.churn.setText(line)
-        self.churn.setStyleSheet(churn_line_style(churn.level))
-        self.churn.setVisible(bool(line))
 
     def show_outcome(self, impression: v.Impression) -> None:
         self.outcomes[impression.key] = impression
