@@ -26,8 +26,10 @@ REPEAT_FROM, REPEAT_MANY = 3, 5
 REPEAT_POINTS, REPEAT_MANY_POINTS = 2, 3
 UNRESOLVED_POINTS, UNRESOLVED_CAP = 2, 4
 NEGATIVE_POINTS, NEGATIVE_CAP = 2, 4
-# Spend over the last 12 months below 60% of the 12 before: a clear fall, not noise.
+# Spend over the last 12 months below 60% of the 12 before: a clear fall, not noise;
+# and only for a regular buyer (a one-off purchase, a phone, is no habit that can fall).
 FALLING_SPEND_RATIO = 0.6
+FALLING_MIN_ORDERS = 3  # orders in the year before
 FALLING_POINTS = 2
 # What is at stake, when there is trouble at all.
 LONG_TENURE_YEARS = 5
@@ -50,11 +52,16 @@ class ChurnFacts:
     negative_feedback: int = 0  # in the last FEEDBACK_WINDOW_DAYS
     spend_last_year_cents: int = 0
     spend_year_before_cents: int = 0
+    orders_year_before: int = 0
 
     @property
     def spend_falling(self) -> bool:
         before = self.spend_year_before_cents
-        return before > 0 and self.spend_last_year_cents < FALLING_SPEND_RATIO * before
+        return (
+            self.orders_year_before >= FALLING_MIN_ORDERS
+            and before > 0
+            and self.spend_last_year_cents < FALLING_SPEND_RATIO * before
+        )
 
 
 def churn_risk(facts: ChurnFacts) -> ChurnRisk:

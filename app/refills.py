@@ -10,10 +10,12 @@ Rules, decided here once:
   one. A quantity never changes the purchase dates themselves.
 - At least MIN_PURCHASES purchases (two repeats) make a rhythm; fewer say nothing.
 - The interval is the median of the per-unit intervals; the spread their lower and upper
-  quartile ("every 6-8 weeks"), so one odd gap does not widen it.
-- Due once the time since the last purchase reaches the spread's lower bound (times
-  the last quantity): from then on she usually buys again, and an agent who asks a
-  little early loses nothing, while one who asks late has lost the sale.
+  quartile ("every 6-8 weeks"), so one odd gap does not widen it; with fewer than
+  QUARTILES_FROM intervals quartiles mean little, and the spread is shortest to longest.
+- Due DUE_AHEAD_DAYS before the time since the last purchase reaches the spread's
+  lower bound (times the last quantity): from then on she usually buys again, and
+  she wants the new bottle before the old one runs out; an agent who asks a little
+  early loses nothing, one who asks late has lost the sale.
 - Lapsed, and no longer due, past LAPSED_AFTER times the upper bound: she has stopped
   buying it (or buys it elsewhere); a refill reminder would miss the point.
 """
@@ -26,7 +28,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 MIN_PURCHASES = 3  # two repeats: one interval could be chance
-LAPSED_AFTER = 3.0
+DUE_AHEAD_DAYS = 14
+LAPSED_AFTER = 2.0
+QUARTILES_FROM = 4  # intervals
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,8 @@ class Rhythm:
 
     @property
     def due_on(self) -> dt.date:
-        return self.last + dt.timedelta(days=round(self.low_days * self.last_quantity))
+        lasts = round(self.low_days * self.last_quantity)
+        return self.last + dt.timedelta(days=max(0, lasts - DUE_AHEAD_DAYS))
 
     @property
     def expected_on(self) -> dt.date:
@@ -87,7 +92,10 @@ def rhythm(purchases: Iterable[tuple[dt.date, int]]) -> Rhythm | None:
         (later - earlier).days / per_day[earlier]
         for earlier, later in zip(days, days[1:], strict=False)
     ]
-    low, _mid, high = statistics.quantiles(intervals, n=4, method="inclusive")
+    if len(intervals) >= QUARTILES_FROM:
+        low, _mid, high = statistics.quantiles(intervals, n=4, method="inclusive")
+    else:
+        low, high = min(intervals), max(intervals)
     return Rhythm(
         purchases=len(days),
         median_days=statistics.median(intervals),
@@ -109,7 +117,7 @@ def every(low_days: float, high_days: float) -> str:
     low = max(1, round(low_days / size))
     high = max(low, round(high_days / size))
     if low == high:
-        return unit[:-1] if low == 1 else f"{low} {unit}"  # "every week", "every 6 weeks"
+        return unit[:-1] if low == 1 else f"{low} {unit}"  # "every day", "every 6 weeks"
     return f"{low}-{high} {unit}"
 
 

@@ -22,6 +22,7 @@ from app.services.cases import CaseService
 from app.services.commitments import CommitmentService, PreferenceWarning
 from app.services.customers import CustomerService
 from app.services.handoffs import HandoffService
+from app.services.suggestions import SuggestionService
 from app.telephony.events import CallEvent, CallState
 from models.commerce import OrderLine
 from models.database import Database
@@ -144,13 +145,17 @@ def test_s2_her_calls_join_one_case_and_the_broken_visit_cannot_be_missed(
 
 
 class _Housekeeper:
-    """What housekeeping.sweep uses of Services: the database, the promise service and
-    the authority service (which expires unanswered override requests)."""
+    """What housekeeping.sweep uses of Services: the database, the promise service, the
+    authority service (which expires unanswered override requests) and the suggestions
+    (which link later orders to what was suggested)."""
 
     def __init__(self, engine: Engine, desk: Desk) -> None:
         self.db = Database(engine)
         self.commitments = desk.commitments
         self.authority = AuthorityService(self.db, desk.commitments.clock, agent=desk.agent)
+        self.suggestions = SuggestionService(
+            self.db, desk.commitments.clock, agent=desk.agent, authority=self.authority
+        )
 
 
 def test_s4_the_watch_goes_through_three_departments_and_the_manager_sees_where(

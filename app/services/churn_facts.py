@@ -85,6 +85,7 @@ def facts(
     tier: str | None,
     spend_last_year_cents: int,
     spend_year_before_cents: int,
+    orders_year_before: int,
 ) -> churn.ChurnFacts:
     return churn.ChurnFacts(
         tenure_years=tenure_years,
@@ -95,15 +96,17 @@ def facts(
         negative_feedback=found.negative_feedback,
         spend_last_year_cents=spend_last_year_cents,
         spend_year_before_cents=spend_year_before_cents,
+        orders_year_before=orders_year_before,
     )
 
 
-def yearly_spend(orders: list[tuple[dt.datetime, int]], now: dt.datetime) -> tuple[int, int]:
-    """Spend over the last 12 months and the 12 before, from (placed_at, total) pairs."""
+def yearly_spend(orders: list[tuple[dt.datetime, int]], now: dt.datetime) -> tuple[int, int, int]:
+    """Spend over the last 12 months, over the 12 before, and the orders of those 12,
+    from (placed_at, total) pairs."""
     year = dt.timedelta(days=365)
     last = sum(total for placed, total in orders if placed > now - year)
-    before = sum(total for placed, total in orders if now - 2 * year < placed <= now - year)
-    return last, before
+    earlier = [total for placed, total in orders if now - 2 * year < placed <= now - year]
+    return last, sum(earlier), len(earlier)
 
 
 def customer_churn(session: Session, customer_id: int, now: dt.datetime) -> ChurnRisk:

@@ -73,7 +73,7 @@ NEWCOMER_DAYS = 365  # a welcome offer is for the first year
 FIRST_NOTES = 3  # the sign-up notes read for a bad experience elsewhere
 OFFER_REPEAT_DAYS = 90  # an offer accepted or granted is not suggested again for this long
 DOWN_SELL_CHEAPER = 0.85  # a down-sell saves at least 15%
-DOWN_SELLS = 2  # at most this many cheaper alternatives
+DOWN_SELLS = 1  # one cheaper alternative says it; more would crowd out the rest
 # A rhythm whose upper quartile is more than this times the lower is chance, not habit.
 REGULAR_SPREAD = 2.0
 BY = ("kind", "rule", "agent", "period")

@@ -189,6 +189,7 @@ def write_reference_data(ctx: SeedContext) -> None:
         )
         ctx.stores.append({"id": sid, "country": country, "lat": lat, "lon": lon})
     products(ctx)
+    s1_catalogue(ctx)
     for store in ctx.stores:
         for product in ctx.catalog.products:
             if ctx.rng.random() < 0.85:
@@ -233,6 +234,7 @@ def products(ctx: SeedContext) -> None:
                     "launch_date": launch,
                     "active": True,
                     "description": f"{type_name} by {brand}",
+                    "product_line": type_name,  # a down-sell is a cheaper one of the line
                 }
                 product["id"] = ctx.writer.add("products", **product)
                 product["companions"] = companions
@@ -240,11 +242,37 @@ def products(ctx: SeedContext) -> None:
                 ctx.catalog.products.append(product)
                 ctx.catalog.by_type[type_name].append(product)
                 ctx.catalog.by_category[category].append(product)
-    # Story products with fixed SKUs, and a launch two weeks out (S7).
-    for sku, name, category, price, replenish, launch_in in (
-        (story.S1_REFILL_SKU, "Aubade Eau de Parfum 50 ml", "Fragrance", 11800, 90, -1500),
-        ("WAT-ENGR-01", "Orrery Automatic Watch (engraved)", "Watches", 64900, None, -900),
-        ("CLK-CHIME-01", "Kestrel Chiming Mantel Clock", "Clocks", 34900, None, -700),
+    # Story products with fixed SKUs, and a launch two weeks out (S7). After them, S1's
+    # catalogue relations: the "his" counterpart of her perfume, and two newer lines that
+    # complement it (one on sale, one coming).
+    for sku, name, category, price, replenish, launch_in, line in (
+        (
+            story.S1_REFILL_SKU,
+            "Aubade Eau de Parfum 50 ml",
+            "Fragrance",
+            11800,
+            90,
+            -1500,
+            "Eau de Parfum 50 ml",
+        ),
+        (
+            "WAT-ENGR-01",
+            "Orrery Automatic Watch (engraved)",
+            "Watches",
+            64900,
+            None,
+            -900,
+            "Automatic Watch",
+        ),
+        (
+            "CLK-CHIME-01",
+            "Kestrel Chiming Mantel Clock",
+            "Clocks",
+            34900,
+            None,
+            -700,
+            "Chiming Mantel Clock",
+        ),
         (
             story.S7_LAUNCH_SKU,
             story.S7_LAUNCH_PRODUCT,
@@ -252,6 +280,34 @@ def products(ctx: SeedContext) -> None:
             109900,
             None,
             story.S7_LAUNCH_IN_DAYS,
+            "Smartphone",
+        ),
+        (
+            story.S1_COUNTERPART_SKU,
+            story.S1_COUNTERPART_PRODUCT,
+            "Fragrance",
+            9800,
+            90,
+            -1200,
+            "Eau de Toilette 50 ml",
+        ),
+        (
+            story.S1_NEW_LINE_SKU,
+            story.S1_NEW_LINE_PRODUCT,
+            "Fragrance",
+            5400,
+            60,
+            -story.S1_NEW_LINE_DAYS_AGO,
+            "Body Oil",
+        ),
+        (
+            story.S1_COMING_SKU,
+            story.S1_COMING_PRODUCT,
+            "Fragrance",
+            6900,
+            60,
+            story.S1_COMING_IN_DAYS,
+            "Hair Mist",
         ),
     ):
         product = {
@@ -263,8 +319,79 @@ def products(ctx: SeedContext) -> None:
             "launch_date": ctx.today + dt.timedelta(days=launch_in),
             "active": True,  # on sale from its launch_date (a coming one is announced)
             "description": name,
+            "product_line": line,
         }
         product["id"] = ctx.writer.add("products", **product)
         product["companions"] = ()
         product["type"] = name
         ctx.catalog.by_type[sku].append(product)
+
+
+def s1_catalogue(ctx: SeedContext) -> None:
+    """S1's story products in every store (the coming one expected at its launch), their
+    relations, and the offers kept ready (retention and welcome, S2). No random draws:
+    the population after them stays the same."""
+    perfume = ctx.catalog.by_type[story.S1_REFILL_SKU][0]
+    counterpart = ctx.catalog.by_type[story.S1_COUNTERPART_SKU][0]
+    new_line = ctx.catalog.by_type[story.S1_NEW_LINE_SKU][0]
+    coming = ctx.catalog.by_type[story.S1_COMING_SKU][0]
+    for n, store in enumerate(ctx.stores):
+        for product, qty in ((perfume, 6), (counterpart, 4), (new_line, 5), (coming, 0)):
+            ctx.writer.add(
+                "store_stock",
+                store_id=store["id"],
+                product_id=product["id"],
+                quantity=qty + n % 3 if qty else 0,
+                expected_at=None if qty else product["launch_date"],
+                updated_at=ctx.now,
+            )
+    for related, kind, note in (
+        (counterpart, "counterpart", "his and hers"),
+        (new_line, "complements", None),
+        (coming, "complements", None),
+    ):
+        ctx.writer.add(
+            "product_relations",
+            product_id=perfume["id"],
+            related_product_id=related["id"],
+            kind=kind,
+            note=note,
+            created_at=ctx.now,
+        )
+    for code, name, kind, concession, amount, percent, description in OFFERS:
+        ctx.writer.add(
+            "offers",
+            code=code,
+            name=name,
+            kind=kind,
+            concession_type=concession,
+            amount_cents=amount,
+            percent=percent,
+            currency="USD",
+            description=description,
+            active=True,
+        )
+
+
+# The offers kept ready (issue 13): within an agent's own authority (AUTHORITY above:
+# a credit up to $25, a discount up to $20 and 10%), so the agent can grant either at once.
+OFFERS = (
+    (
+        story.RETENTION_OFFER_CODE,
+        "$25 credit on the next bill",
+        "retention",
+        "credit",
+        2500,
+        None,
+        "For a valued customer at high churn risk: a credit while we put things right.",
+    ),
+    (
+        story.WELCOME_OFFER_CODE,
+        "Welcome: 10% off the first order (up to $15)",
+        "welcome",
+        "discount",
+        1500,
+        10,
+        "For a newcomer who had a bad experience elsewhere.",
+    ),
+)

@@ -1,7 +1,7 @@
 """The story customers of S1, S2, S4 and S7 (../shared/product/scenarios.md), with their
-histories.
+histories, and S2's newcomer (the provider she moved to).
 
-They are written first, so they get ids 1..5, and relative to `ctx.now`, so their
+They are written first, so they get ids 1..6, and relative to `ctx.now`, so their
 key dates stay near whenever the seed runs. Their names, numbers and order numbers
 are in `story_customers.py`, where the tests read them.
 """
@@ -9,6 +9,7 @@ are in `story_customers.py`, where the tests read them.
 from __future__ import annotations
 
 import datetime as dt
+import random
 from typing import Any
 
 from models.seed import commerce, people, service
@@ -21,6 +22,7 @@ def write_stories(ctx: SeedContext) -> None:
     story_s2(ctx)
     story_s4(ctx)
     story_s7(ctx)
+    story_s2_newcomer(ctx)
 
 
 def _story_customer(ctx: SeedContext, key: str, region: str, **kwargs: Any) -> dict[str, Any]:
@@ -122,6 +124,18 @@ def story_s1(ctx: SeedContext) -> None:
         text="Always remembered what I like. Lovely service.",
         source="store",
         received_at=ctx.now - dt.timedelta(days=80),
+    )
+    # About the price (issue 13): the cheaper alternative of her range is suggested.
+    ctx.writer.add(
+        "feedback",
+        customer_id=eleanor["id"],
+        interaction_id=None,
+        case_id=None,
+        rating=3,
+        sentiment="neutral",
+        text=story.S1_PRICE_FEEDBACK,
+        source="phone",
+        received_at=ctx.now - dt.timedelta(days=30),
     )
 
 
@@ -284,6 +298,31 @@ def story_s2(ctx: SeedContext) -> None:
         source="email",
         received_at=ctx.now - dt.timedelta(days=12),
     )
+
+
+def story_s2_newcomer(ctx: SeedContext) -> None:
+    """S2 seen from the provider she moved to: signed up days ago, and the agent noted
+    why. Written last of the stories (id 6) with its own random numbers, so the
+    population after it is drawn as before."""
+    shared = ctx.rng
+    ctx.rng = random.Random(13)
+    try:
+        since = ctx.today - dt.timedelta(days=story.S2_NEWCOMER_SINCE_DAYS)
+        maya = _story_customer(ctx, "S2-newcomer", "US", since=since, tier="standard")
+        people.address(ctx, maya, ("Boston", 42.35, -71.07))
+        commerce.contracts_for(ctx, maya, ("mobile",), None, since)
+        ctx.writer.add(
+            "customer_notes",
+            customer_id=maya["id"],
+            author_id=ctx.users["agent"][1],
+            body=story.S2_NEWCOMER_NOTE,
+            pinned=False,
+            created_at=dt.datetime(since.year, since.month, since.day, 10, 30, tzinfo=UTC),
+            version=1,
+            client_key=None,
+        )
+    finally:
+        ctx.rng = shared
 
 
 def story_s4(ctx: SeedContext) -> None:

@@ -1,4 +1,5 @@
-"""The customers of the stories (S1, S2, S4, S7) that every seeded database holds.
+"""The customers of the stories (S1, S2 and its newcomer, S4, S7) that every seeded
+database holds.
 
 `stories.py` writes them; tests, the UI walkthroughs and docs/demo-data.md refer to
 these exact names, numbers and order numbers, so they live here as constants and
@@ -49,6 +50,15 @@ STORY_CUSTOMERS: dict[str, StoryCustomer] = {
         email="sandra.kowalski@example.com",
         order_number="R20150912",
     ),
+    "S2-newcomer": StoryCustomer(
+        key="S2-newcomer",
+        first_name="Maya",
+        last_name="Okafor",
+        phone_e164="+16175550163",
+        phone_raw="617-555-0163",
+        email="maya.okafor@example.com",
+        order_number=None,
+    ),
     "S4": StoryCustomer(
         key="S4",
         first_name="Priya",
@@ -74,6 +84,18 @@ S1_SHARED_HOME_E164 = "+14155550188"
 S1_SHARED_HOME_RAW = "415 555 0188"
 # S1: the perfume she re-buys about every 90 days.
 S1_REFILL_SKU = "FRG-AUB-50"
+# S1's catalogue relations of that perfume (issue 13): its "his" counterpart, a newer
+# line that complements it, and another that launches soon.
+S1_COUNTERPART_SKU = "FRG-AUB-H50"
+S1_COUNTERPART_PRODUCT = "Aubade Homme Eau de Toilette 50 ml"
+S1_NEW_LINE_SKU = "FRG-AUB-OIL"
+S1_NEW_LINE_PRODUCT = "Aubade Silk Body Oil"
+S1_NEW_LINE_DAYS_AGO = 45
+S1_COMING_SKU = "FRG-AUB-MIST"
+S1_COMING_PRODUCT = "Aubade Hair Mist"
+S1_COMING_IN_DAYS = 13
+# S1: what she said about the price (a down-sell is then suggested).
+S1_PRICE_FEEDBACK = "Lovely as ever, but the Aubade is getting expensive for me."
 
 # S2: the office phone she wants to be called on, weekdays after 18:00.
 S2_OFFICE_E164 = "+16175550199"
@@ -83,6 +105,16 @@ S2_BILLING_CASE_SUBJECT = "Billing dispute: dues already paid"
 S2_BROKEN_COMMITMENTS = ("Technician visit, any weekday after 6 pm", "Callback by Friday")
 S2_OPEN_COMMITMENT = "Call back with the coverage survey result"
 S2_AVOID_NOTE = "No coverage at home: do not use the mobile"
+# S2, the other side: a newcomer who left her previous provider after a bad experience;
+# the note made at sign-up makes a welcome offer appear for the next agent.
+S2_NEWCOMER_SINCE_DAYS = 12
+S2_NEWCOMER_NOTE = (
+    "Signed up today. She left her previous provider after a bad experience: "
+    "three months without coverage and nobody called back."
+)
+# The offers kept ready (models/seed/reference.py OFFERS).
+RETENTION_OFFER_CODE = "RET-CREDIT-25"
+WELCOME_OFFER_CODE = "WELCOME-10"
 
 # S4: the engraving as ordered, and what was engraved instead.
 S4_ENGRAVING = "Priya & Kevin 10 years"
