@@ -308,3 +308,33 @@ def test_the_pop_toast_names_the_top_suggestion(window: MainWindow, aloop: LoopR
     window.calls.handle_call(call_event("(415) 555-0134", CallState.RINGING))  # Eleanor (S1)
     aloop.until(lambda: "Eleanor Whitfield" in window.calls.toast.title.text())
     aloop.until(lambda: "Suggest: " in window.calls.toast.lines.text())
+
+
+def test_sandras_retention_offer_is_granted_as_proposed_within_authority(
+    desk: MainWindow,  # noqa: F811 (the fixture imported above)
+    engine: Engine,
+    aloop: LoopRunner,
+) -> None:
+    panel = _open(desk, aloop, "Sandra Kowalski")
+    section = _suggested(desk, panel, aloop)
+    offer = _select(section, "retention:")
+    assert offer.within_authority and offer.amount_cents
+    assert "within your authority" in section.detail.text()
+    assert section.offer_button.text() == "Grant the offer…"
+    _press(section, Qt.Key.Key_O)
+    aloop.until(lambda: panel._authority is not None and panel.authority.dialog is not None)
+    dialog = panel.authority.dialog
+    assert isinstance(dialog, GrantDialog)
+    assert dialog.kind == ConcessionType(offer.concession_type)
+    assert dialog.amount.text() == f"{offer.amount_cents / 100:.2f}"
+    assert dialog.reason.text() == f"Suggested: {offer.title}"
+    aloop.until(lambda: dialog.check_line.text().startswith("Within your authority"))
+    QTest.keyClick(dialog.reason, Qt.Key.Key_Return)
+    aloop.until(lambda: dialog.outcome is not None and dialog.outcome.concession_id is not None)
+    concession = dialog.outcome.concession_id  # type: ignore[union-attr] (waited for above)
+    aloop.until(lambda: words.outcome_text(section.outcomes.get(offer.key)) == "Offered")
+    recorded = {
+        k.split(":", 1)[1]: (o, c) for k, o, _r, c in _impressions(engine, panel.customer_id)
+    }
+    assert recorded[offer.key] == ("offered", concession)
+    dialog.reject()
