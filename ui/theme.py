@@ -40,8 +40,8 @@ TIER_COLOURS = {
     "silver": "#6b7785",
     "standard": "#3b7d4f",
 }
-# The churn badge in the customer header (ui/features/suggestions): white on a strong
-# colour, readable on both themes' header.
+# The churn badge in the customer header (ui/features/suggestions/churn.py): white on a
+# strong colour, as the tiers, readable on both themes' header.
 CHURN_COLOURS = {"watch": "#b26a00", "high": "#c62828"}
 
 
@@ -88,11 +88,6 @@ def apply_theme(app: QApplication, choice: str = "system") -> str:
         f" padding: 1px 8px; }}"
         for tier, colour in TIER_COLOURS.items()
     )
-    churn = "\n".join(
-        f"QLabel#churn_{level} {{ background: {colour}; color: white; border-radius: 4px;"
-        f" padding: 1px 8px; font-weight: bold; }}"
-        for level, colour in CHURN_COLOURS.items()
-    )
     app.setStyleSheet(
         f"""
         QFrame#customerHeader {{ background: {colours["header"]};
@@ -102,7 +97,6 @@ def apply_theme(app: QApplication, choice: str = "system") -> str:
         QTableView {{ gridline-color: {colours["border"]}; }}
         QLabel#muted {{ color: {colours["muted"]}; }}
         {tiers}
-        {churn}
         """
     )
     return "dark" if dark else "light"

@@ -80,7 +80,8 @@ class CustomerHeaderView(QFrame):
         """A badge another part of the tab keeps (the churn risk), after the tier."""
         self._title.insertSpacing(self._badges, 6)
         self._title.insertWidget(self._badges + 1, badge)
-        self._badges += 2
+        self._title.insertSpacing(self._badges + 2, 6)
+        self._badges += 3
 
     def show_header(self, h: v.CustomerHeader, today: dt.date) -> None:
         """Show `h`; labels whose text is the same are left as they are."""

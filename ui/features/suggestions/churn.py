@@ -3,8 +3,8 @@
 header, so nobody has to hover. Nothing is shown at "none".
 
 The colours are the theme's (`ui/theme.py` `CHURN_COLOURS`): the badge is white on the
-level's colour, the line keeps the palette's text colour beside a rule of that colour, so
-both read in the dark theme.
+level's colour, as the tier badge is; the line keeps the palette's text colour beside a
+rule of that colour, so both read in the dark theme.
 """
 
 from __future__ import annotations
@@ -16,6 +16,11 @@ from app.services import views as v
 from ui.features.suggestions import words
 from ui.table_model import plain_tooltip
 from ui.theme import CHURN_COLOURS
+
+BADGE_STYLE = (
+    "background: {colour}; color: white; border-radius: 4px; padding: 1px 8px; font-weight: bold;"
+)
+BADGE_PADDING = 2 * 8 + 4  # the style's padding each side, and some air
 
 
 def churn_line_style(level: str) -> str:
@@ -34,23 +39,23 @@ class ChurnBadge(QLabel):
         super().__init__(parent)
         self.setTextFormat(Qt.TextFormat.PlainText)
         self.setAccessibleName("Churn risk")
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        font = self.font()
+        font.setBold(True)
+        self.setFont(font)
         # Never squeezed by a long name: the badge is short and must read whole.
-        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)
         self.level = "none"
         self.hide()
 
     def show_churn(self, churn: v.ChurnRisk) -> None:
         self.level = churn.level
-        name = f"churn_{churn.level}"
-        if self.objectName() != name:
-            # The theme colours the badge by object name: restyle it for the new level
-            # (before the text, so its size includes the style's padding).
-            self.setObjectName(name)
-            self.style().unpolish(self)
-            self.style().polish(self)
-        self.setText(words.churn_badge(churn))
+        colour = CHURN_COLOURS.get(churn.level)
+        self.setStyleSheet(BADGE_STYLE.format(colour=colour) if colour else "")
+        text = words.churn_badge(churn)
+        self.setText(text)
         self.setToolTip(plain_tooltip(words.churn_tip(churn)) if churn.level != "none" else "")
-        self.updateGeometry()
+        self.setMinimumWidth(self.fontMetrics().horizontalAdvance(text) + BADGE_PADDING)
         self.setVisible(churn.level != "none")
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -103,9 +103,16 @@ class SuggestedSection(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.status)
         layout.addStretch(1)  # five rows at most: the details sit right under them
-        rows = v.MAX_SUGGESTIONS * self.table.verticalHeader().defaultSectionSize()
-        header = self.table.horizontalHeader().sizeHint().height()
-        self.table.setFixedHeight(rows + header + 2 * self.table.frameWidth() + 2)
+        # Five rows at most: the reasons wrap rather than hide, and the list is as tall as
+        # its rows (the details sit right under it).
+        self.table.setWordWrap(True)
+        self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # A new width wraps anew, once the header has stretched its columns to it.
+        self._fit_timer = QTimer(self, singleShot=True, interval=0)
+        self._fit_timer.timeout.connect(self._fit_rows)
+        self.table.viewport().installEventFilter(self)
+        self.table.horizontalHeader().sectionResized.connect(self._fit_timer.start)
+        self._fit_rows()
         self.setFocusProxy(self.table)
         # The keys work while the focus is in this section; the list's context menu
         # offers the same three actions.
@@ -142,6 +149,7 @@ class SuggestedSection(QWidget):
         elif self.model.rows:
             self.table.selectRow(0)
         self.table.resizeColumnsToContents()
+        self._fit_rows()
         count = len(suggestions.items)
         if count:
             usual = suggestions.usual_order_cents
@@ -153,6 +161,21 @@ class SuggestedSection(QWidget):
         else:
             self.summary.setText("No suggestions for this customer now.")
         self._selected()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
+            self._fit_timer.start()
+        return False
+
+    def _fit_rows(self) -> None:
+        least = self.table.verticalHeader().defaultSectionSize()
+        self.table.resizeRowsToContents()
+        for row in range(self.model.rowCount()):
+            # A wrapped reason gets the same breathing room as a one-line row.
+            self.table.setRowHeight(row, max(self.table.rowHeight(row) + 6, least))
+        rows = sum(self.table.rowHeight(r) for r in range(self.model.rowCount())) or least
+        header = self.table.horizontalHeader().sizeHint().height()
+        self.table.setFixedHeight(rows + header + 2 * self.table.frameWidth() + 6)
 
     def show_outcome(self, impression: v.Impression) -> None:
         self.outcomes[impression.key] = impression
