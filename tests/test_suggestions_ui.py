@@ -95,6 +95,8 @@ def test_kinds_launches_and_offers_in_words() -> None:
     assert "within your authority" in words.detail_text(offer, 8500, "USD", TODAY)
     needs = _item(kind="welcome", concession_type="discount", percent=15.0, within_authority=False)
     assert words.offer_value(needs) == "15% off"
+    capped = _item(kind="welcome", concession_type="discount", percent=10.0, amount_cents=1500)
+    assert words.offer_value(capped) == "10% off (up to $15.00)"
     assert words.authority_text(needs) == "needs a supervisor"
 
 

@@ -46,7 +46,8 @@ def offer_value(item: v.Suggestion) -> str:
     """What an offer is worth: "15% off", "$20.00 credit", or "" for a product."""
     if item.percent is not None:
         percent = Decimal(str(item.percent)).normalize()
-        return f"{percent:f}% off"
+        cap = f" (up to {fmt.money(item.amount_cents, item.currency)})" if item.amount_cents else ""
+        return f"{percent:f}% off{cap}"
     if item.amount_cents is not None:
         kind = fmt.label(item.concession_type or "").lower()
         return f"{fmt.money(item.amount_cents, item.currency)} {kind}".rstrip()
