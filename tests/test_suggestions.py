@@ -11,8 +11,12 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
+from app.bootstrap import build_services
+from app.changes import Change, Entity
 from app.clock import fixed_clock
+from app.config import load_settings
 from app.errors import UserError
+from app.operations import suggestions as operations
 from app.services.authority import Check, ConcessionAsk
 from app.services.suggestions import SuggestionService
 from app.services.views import MAX_SUGGESTIONS, Suggestion
@@ -25,6 +29,7 @@ from models.enums import (
     CommitmentStatus,
     ConcessionType,
     OfferKind,
+    OfferOutcome,
     OrderStatus,
     ProductRelationKind,
     Role,
@@ -508,3 +513,18 @@ def test_conversion_by_kind_rule_agent_and_month(world: World) -> None:
 def _day(age: int) -> str:
     day = (NOW - dt.timedelta(days=age)).astimezone().date()
     return f"{day.day} {day:%b}"
+
+
+def test_operations_show_and_react_name_the_impressions(world: World) -> None:
+    services = build_services(load_settings(), world.engine)
+    services = services.acting_as(agent_context(world.engine, "ann"))
+    items = world.service().suggest(world.ada).items[:2]
+    shown = operations.show(services, world.ada, items, "op-view", case_id=None)
+    assert shown.changes.items == {Change(Entity.SUGGESTION, i.id, world.ada) for i in shown.value}
+    declined = operations.react(services, shown.value[0].id, OfferOutcome.DECLINED, "not_now")
+    assert declined.value.decline_reason == "not_now"
+    assert declined.changes.items == {Change(Entity.SUGGESTION, shown.value[0].id, world.ada)}
+    accepted = operations.react(services, shown.value[1].id, OfferOutcome.ACCEPTED)
+    assert accepted.value.outcome == "accepted"
+    with pytest.raises(ValueError):
+        operations.react(services, shown.value[1].id, OfferOutcome.OFFERED)

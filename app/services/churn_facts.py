@@ -8,7 +8,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from app import churn
@@ -40,29 +40,35 @@ def about_price(text: str | None) -> bool:
     return any(word in lowered for word in PRICE_WORDS)
 
 
+# Built once (the pop runs them for every customer): only their parameters change.
+_BROKEN = select(func.count()).where(
+    Commitment.customer_id == bindparam("customer"),
+    Commitment.status == CommitmentStatus.BROKEN,
+    func.coalesce(Commitment.broken_at, Commitment.due_until) >= bindparam("since"),
+)
+_CONTACTS = (
+    select(func.count()).where(Interaction.case_id == Case.id).correlate(Case).scalar_subquery()
+)
+_OPEN_CASES = select(Case.opened_at, Case.subject, Case.category, _CONTACTS).where(
+    Case.customer_id == bindparam("customer"), Case.status.in_(OPEN_CASE_STATUSES)
+)
+_FEEDBACK = select(Feedback.sentiment, Feedback.text, Feedback.rating).where(
+    Feedback.customer_id == bindparam("customer"), Feedback.received_at >= bindparam("since")
+)
+
+
 def trouble(session: Session, customer_id: int, now: dt.datetime) -> Trouble:
-    broken_since = now - dt.timedelta(days=churn.BROKEN_WINDOW_DAYS)
+    """Three indexed reads: broken promises (ix_commitments_customer_status), open cases
+    with their contacts (ix_cases_customer_status, interactions by case), feedback."""
     broken = session.scalar(
-        select(func.count()).where(
-            Commitment.customer_id == customer_id,
-            Commitment.status == CommitmentStatus.BROKEN,
-            func.coalesce(Commitment.broken_at, Commitment.due_until) >= broken_since,
-        )
+        _BROKEN,
+        {"customer": customer_id, "since": now - dt.timedelta(days=churn.BROKEN_WINDOW_DAYS)},
     )
-    contacts = (
-        select(func.count()).where(Interaction.case_id == Case.id).correlate(Case).scalar_subquery()
-    )
-    cases = session.execute(
-        select(Case.opened_at, Case.subject, Case.category, contacts).where(
-            Case.customer_id == customer_id, Case.status.in_(OPEN_CASE_STATUSES)
-        )
-    ).all()
+    cases = session.execute(_OPEN_CASES, {"customer": customer_id}).all()
     stale_before = now - dt.timedelta(days=churn.STALE_CASE_DAYS)
     feedback = session.execute(
-        select(Feedback.sentiment, Feedback.text, Feedback.rating).where(
-            Feedback.customer_id == customer_id,
-            Feedback.received_at >= now - dt.timedelta(days=churn.FEEDBACK_WINDOW_DAYS),
-        )
+        _FEEDBACK,
+        {"customer": customer_id, "since": now - dt.timedelta(days=churn.FEEDBACK_WINDOW_DAYS)},
     ).all()
     negative = [
         text

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, bindparam, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from app import churn as churn_rules
@@ -76,6 +76,10 @@ DOWN_SELL_CHEAPER = 0.85  # a down-sell saves at least 15%
 DOWN_SELLS = 1  # one cheaper alternative says it; more would crowd out the rest
 # A rhythm whose upper quartile is more than this times the lower is chance, not habit.
 REGULAR_SPREAD = 2.0
+RULES_READ = 30  # the best rules that apply; more could never reach the five shown
+# Candidates looked up (product, price, stock) at most: the best by score. Some drop
+# out (discontinued, unavailable), so well over the five shown.
+CANDIDATES_READ = 20
 BY = ("kind", "rule", "agent", "period")
 
 # Ranking: a base per kind; the kind's own measure adds within its band, and a product
@@ -134,34 +138,44 @@ class RuleRow:
         return f"{','.join(map(str, self.antecedents))}=>{','.join(map(str, self.consequents))}"
 
 
+_LATEST_RUN = select(RuleRun.id, RuleRun.mined_at).order_by(RuleRun.id.desc()).limit(1)
+_RULES = (
+    select(
+        AssociationRule.id,
+        AssociationRule.antecedent_key,
+        AssociationRule.consequent_key,
+        AssociationRule.confidence,
+        AssociationRule.lift,
+    )
+    .join(AssociationRuleItem, AssociationRuleItem.rule_id == AssociationRule.id)
+    .where(
+        AssociationRuleItem.product_id.in_(bindparam("products", expanding=True)),
+        AssociationRuleItem.side == "a",
+        # "+ 0": no index on run_id, so the planner starts from the items by product (a
+        # few dozen rows) instead of every rule of the run.
+        AssociationRule.run_id + 0 == bindparam("run"),
+    )
+    # Every antecedent among her products: as many items matched as the rule has.
+    .group_by(AssociationRule.id)
+    .having(func.count() == AssociationRule.antecedent_size)
+    .order_by(AssociationRule.lift.desc(), AssociationRule.confidence.desc(), AssociationRule.id)
+    .limit(RULES_READ)
+)
+
+
 def current_rules_for(
     session: Session, product_ids: Sequence[int]
 ) -> tuple[dt.datetime | None, list[RuleRow]]:
-    """The latest run's time and its rules with an antecedent among `product_ids`.
+    """The latest run's time and its best RULES_READ rules (by lift, then confidence)
+    whose antecedents are all among `product_ids`.
 
     The one place this service reads the rules: RuleService.current_rules_for (issue 13's
     miner) replaces it when it lands. One indexed query for the run, one for the rules
-    (ix_association_rule_items_product)."""
-    latest = select(RuleRun.id, RuleRun.mined_at).order_by(RuleRun.id.desc()).limit(1)
-    run = session.execute(latest).first()
+    (ix_association_rule_items_product; the subset test is the HAVING)."""
+    run = session.execute(_LATEST_RUN).first()
     if run is None or not product_ids:
         return (None if run is None else run[1]), []
-    rows = session.execute(
-        select(
-            AssociationRule.id,
-            AssociationRule.antecedent_key,
-            AssociationRule.consequent_key,
-            AssociationRule.confidence,
-            AssociationRule.lift,
-        )
-        .join(AssociationRuleItem, AssociationRuleItem.rule_id == AssociationRule.id)
-        .where(
-            AssociationRuleItem.product_id.in_(list(product_ids)),
-            AssociationRuleItem.side == "a",
-            AssociationRule.run_id == run[0],
-        )
-        .distinct()
-    ).all()
+    rows = session.execute(_RULES, {"products": list(product_ids), "run": run[0]}).all()
     return run[1], [
         RuleRow(rid, _ids(a), _ids(c), float(conf), float(lift)) for rid, a, c, conf, lift in rows
     ]
@@ -197,9 +211,7 @@ class SuggestionService:
         now = self.clock()
         today = local_today(self.clock)
         with self._db.read() as session:
-            customer = session.execute(
-                select(Customer.customer_since, Customer.tier).where(Customer.id == customer_id)
-            ).first()
+            customer = session.execute(_CUSTOMER, {"customer": customer_id}).first()
             if customer is None:
                 raise UserError(f"customer {customer_id} does not exist")
             bought = _bought(session, customer_id)
@@ -236,6 +248,8 @@ class SuggestionService:
                 why = "her spend is falling" if facts.spend_falling else "she finds it expensive"
                 for c in _down_sells(session, recent, owned, why):
                     offer(c)
+            best = sorted(candidates.values(), key=lambda c: -c.score)[:CANDIDATES_READ]
+            candidates = {c.product_id: c for c in best}
             products = _products(session, list(candidates))
             names.update({pid: p["name"] for pid, p in products.items()})
             items: list[Suggestion] = []
@@ -523,28 +537,75 @@ class SuggestionService:
 
 # -- the pieces of `suggest` ------------------------------------------------------------
 
+# Built once (the pop runs them for every customer): only their parameters change.
+_CUSTOMER = select(Customer.customer_since, Customer.tier).where(
+    Customer.id == bindparam("customer")
+)
+_BOUGHT = (
+    select(
+        Order.id,
+        Order.placed_at,
+        Order.currency,
+        Order.total_cents,
+        OrderLine.product_id,
+        OrderLine.quantity,
+        OrderLine.unit_price_cents,
+        Product.name,
+        Product.product_line,
+        Product.category,
+    )
+    .outerjoin(OrderLine, OrderLine.order_id == Order.id)
+    .outerjoin(Product, Product.id == OrderLine.product_id)
+    .where(
+        Order.customer_id == bindparam("customer"),
+        Order.status.not_in((OrderStatus.CANCELLED, OrderStatus.RETURNED)),
+    )
+)
+_RELATIONS = select(
+    ProductRelation.product_id,
+    ProductRelation.related_product_id,
+    ProductRelation.kind,
+    ProductRelation.note,
+).where(
+    or_(
+        and_(
+            ProductRelation.product_id.in_(bindparam("owned", expanding=True)),
+            ProductRelation.kind.in_(
+                (ProductRelationKind.COUNTERPART, ProductRelationKind.COMPLEMENTS)
+            ),
+        ),
+        and_(
+            ProductRelation.related_product_id.in_(bindparam("owned", expanding=True)),
+            ProductRelation.kind == ProductRelationKind.COUNTERPART,
+        ),
+    )
+)
+_RANGE = select(Product.id, Product.product_line, Product.category, Product.price_cents).where(
+    Product.active.is_(True),
+    or_(
+        Product.product_line.in_(bindparam("lines", expanding=True)),
+        Product.category.in_(bindparam("categories", expanding=True)),
+    ),
+)
+_MOST_IN_A_STORE = (
+    select(func.max(StoreStock.quantity))
+    .where(StoreStock.product_id == Product.id)
+    .correlate(Product)
+    .scalar_subquery()
+)
+_PRODUCTS = select(
+    Product.id,
+    Product.name,
+    Product.sku,
+    Product.price_cents,
+    Product.active,
+    Product.launch_date,
+    _MOST_IN_A_STORE,
+).where(Product.id.in_(bindparam("ids", expanding=True)))
+
 
 def _bought(session: Session, customer_id: int) -> list[_Bought]:
-    rows = session.execute(
-        select(
-            Order.id,
-            Order.placed_at,
-            Order.currency,
-            Order.total_cents,
-            OrderLine.product_id,
-            OrderLine.quantity,
-            OrderLine.unit_price_cents,
-            Product.name,
-            Product.product_line,
-            Product.category,
-        )
-        .outerjoin(OrderLine, OrderLine.order_id == Order.id)
-        .outerjoin(Product, Product.id == OrderLine.product_id)
-        .where(
-            Order.customer_id == customer_id,
-            Order.status.not_in((OrderStatus.CANCELLED, OrderStatus.RETURNED)),
-        )
-    ).all()
+    rows = session.execute(_BOUGHT, {"customer": customer_id}).all()
     return [
         _Bought(
             order_id=r[0],
@@ -632,28 +693,7 @@ def _add_ons(
 def _related(session: Session, owned: set[int], names: dict[int, str | None]) -> list[_Candidate]:
     if not owned:
         return []
-    ids = sorted(owned)
-    rows = session.execute(
-        select(
-            ProductRelation.product_id,
-            ProductRelation.related_product_id,
-            ProductRelation.kind,
-            ProductRelation.note,
-        ).where(
-            or_(
-                and_(
-                    ProductRelation.product_id.in_(ids),
-                    ProductRelation.kind.in_(
-                        (ProductRelationKind.COUNTERPART, ProductRelationKind.COMPLEMENTS)
-                    ),
-                ),
-                and_(
-                    ProductRelation.related_product_id.in_(ids),
-                    ProductRelation.kind == ProductRelationKind.COUNTERPART,
-                ),
-            )
-        )
-    ).all()
+    rows = session.execute(_RELATIONS, {"owned": sorted(owned)}).all()
     found = []
     for product_id, related_id, kind, note in rows:
         if kind == ProductRelationKind.COUNTERPART:
@@ -690,10 +730,7 @@ def _down_sells(
     if not ranges and not categories:
         return []
     rows = session.execute(
-        select(Product.id, Product.product_line, Product.category, Product.price_cents).where(
-            Product.active.is_(True),
-            or_(Product.product_line.in_(ranges), Product.category.in_(categories)),
-        )
+        _RANGE, {"lines": sorted(ranges), "categories": sorted(categories)}
     ).all()
     found: list[_Candidate] = []
     used: set[int] = set()
@@ -730,23 +767,7 @@ def _down_sells(
 def _products(session: Session, ids: list[int]) -> dict[int, dict[str, Any]]:
     if not ids:
         return {}
-    stock = (
-        select(func.max(StoreStock.quantity))
-        .where(StoreStock.product_id == Product.id)
-        .correlate(Product)
-        .scalar_subquery()
-    )
-    rows = session.execute(
-        select(
-            Product.id,
-            Product.name,
-            Product.sku,
-            Product.price_cents,
-            Product.active,
-            Product.launch_date,
-            stock,
-        ).where(Product.id.in_(ids))
-    ).all()
+    rows = session.execute(_PRODUCTS, {"ids": ids}).all()
     return {
         pid: {
             "name": name,
