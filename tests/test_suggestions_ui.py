@@ -19,6 +19,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 from sqlalchemy import Engine, select
 
+from app.changes import Change, Changes, Entity
 from app.services import views as v
 from app.telephony.events import CallState
 from models.enums import ConcessionType
@@ -304,6 +305,21 @@ def test_the_churn_badge_shows_for_sandra_and_not_for_a_happy_customer(
     assert happy.suggestions.suggestions is not None
     assert happy.suggestions.suggestions.churn.level == "none"
     assert not happy.suggestions.badge.isVisible() and not happy.suggestions.line.isVisible()
+
+
+def test_her_orders_changing_reads_the_suggestions_again_and_others_cost_nothing(
+    window: MainWindow, aloop: LoopRunner
+) -> None:
+    panel = _open(window, aloop, "Eleanor Whitfield")
+    aloop.until(lambda: not window.bridge.running)
+    suggestions = panel.suggestions
+    reads = suggestions.reads
+    other = panel.customer_id + 1
+    window.bridge.publish(Changes.of(Change(Entity.ORDER, 1, other)))
+    window.bridge.publish(Changes.of(Change(Entity.CONCESSION, 1, panel.customer_id)))
+    aloop.until(lambda: suggestions.reads == reads + 1)
+    aloop.until(lambda: not window.bridge.running and not panel.controller.scheduled)
+    assert suggestions.reads == reads + 1  # the other customer's order read nothing
 
 
 def test_the_pop_toast_names_the_top_suggestion(window: MainWindow, aloop: LoopRunner) -> None:
