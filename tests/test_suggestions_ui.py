@@ -22,11 +22,17 @@ from sqlalchemy import Engine, select
 from app.changes import Change, Changes, Entity
 from app.services import views as v
 from app.telephony.events import CallState
-from models.enums import ConcessionType
+from models.enums import ConcessionType, OverrideDecisionKind
 from models.service import OfferEvent
 from tests.conftest import LoopRunner
 from tests.factories import call_event
-from tests.test_authority_ui import _drop_test_logins, desk, logins  # noqa: F401 (fixtures)
+from tests.test_authority_ui import (  # noqa: F401 (fixtures)
+    Supervisor,
+    _drop_test_logins,
+    desk,
+    logins,
+    supervisor,
+)
 from ui.features.authority.grant_dialog import GrantDialog
 from ui.features.calls.controller import suggestion_toast_lines
 from ui.features.customer.panel import SUGGESTED_INDEX, CustomerPanel
@@ -326,6 +332,34 @@ def test_the_pop_toast_names_the_top_suggestion(window: MainWindow, aloop: LoopR
     window.calls.handle_call(call_event("(415) 555-0134", CallState.RINGING))  # Eleanor (S1)
     aloop.until(lambda: "Eleanor Whitfield" in window.calls.toast.title.text())
     aloop.until(lambda: "Suggest: " in window.calls.toast.lines.text())
+
+
+def test_an_offer_above_authority_is_marked_offered_when_the_supervisor_approves(
+    desk: MainWindow,  # noqa: F811 (the fixture imported above)
+    supervisor: Supervisor,  # noqa: F811 (the fixture imported above)
+    engine: Engine,
+    aloop: LoopRunner,
+) -> None:
+    supervisor.available()
+    panel = _open(desk, aloop, "Eleanor Whitfield")
+    section = _suggested(desk, panel, aloop)
+    item = _select(section, section.model.rows[0].key)
+    _press(section, Qt.Key.Key_O)
+    aloop.until(lambda: panel._authority is not None and panel.authority.dialog is not None)
+    dialog = panel.authority.dialog
+    assert isinstance(dialog, GrantDialog)
+    dialog.amount.setText("40")  # above an agent's limit, within a supervisor's
+    dialog._edited()
+    aloop.until(lambda: dialog.main_button.accessibleName() == "Ask a supervisor")
+    QTest.keyClick(dialog.reason, Qt.Key.Key_Return)
+    aloop.until(lambda: bool(panel.authority.waiting))
+    assert section.status.text().startswith("Asked a supervisor: ")
+    waiting = panel.authority.waiting[0]
+    supervisor.decide(waiting.request_id, OverrideDecisionKind.APPROVE, "Good idea", None)
+    aloop.until(lambda: words.outcome_text(section.outcomes.get(item.key)) == "Offered")
+    recorded = {k.split(":", 1)[1]: c for k, _o, _r, c in _impressions(engine, panel.customer_id)}
+    assert recorded[item.key] is not None  # the concession the approval wrote
+    waiting.dismiss_button.click()
 
 
 def test_sandras_retention_offer_is_granted_as_proposed_within_authority(

@@ -14,7 +14,8 @@ run on the bridge's workers:
   impression. Offer opens authority's "Make it right…" dialog prefilled (a discount or a
   sample of the product, or the retention or welcome offer itself), so the concession
   goes through the authority rules; once it is granted the impression is marked offered
-  with the concession's id.
+  with the concession's id (above the agent's authority: when the supervisor's approval
+  writes it, which the change bus reports as a concession of this customer).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from PySide6.QtWidgets import QWidget
 
 from app.errors import UserError
 from app.services import views as v
-from models.enums import ConcessionType, OfferOutcome
+from models.enums import ConcessionType, OfferOutcome, OverrideStatus
 from models.errors import DatabaseError
 from ui.bridge import DatabaseBridge
 from ui.features.authority.grant_dialog import GrantDialog, Prefill
@@ -105,6 +106,9 @@ class SuggestionsDesk(QObject):
         self._loading = False
         self._recording = False
         self._offering: dict[int, v.Suggestion] = {}  # grant dialog (id) -> its suggestion
+        # Above the agent's authority: override request id -> its suggestion, marked
+        # offered when the approval's concession is written (a CONCESSION change).
+        self._asked: dict[int, v.Suggestion] = {}
         self._timer = QTimer(self, singleShot=True, interval=COALESCE_MS)
         self._timer.timeout.connect(self._read)
 
@@ -117,6 +121,8 @@ class SuggestionsDesk(QObject):
         """What the suggestions depend on changed (the controller's Part.SUGGESTIONS)."""
         self._stale = True
         self._schedule()
+        if self._asked:
+            self._bridge.spawn(self._answered())
 
     def _schedule(self) -> None:
         if self._stale and not self._timer.isActive() and not self._loading:
@@ -277,6 +283,7 @@ class SuggestionsDesk(QObject):
         if id(dialog) not in self._offering:
             key = id(dialog)
             dialog.granted.connect(lambda outcome, k=key: self._granted(k, outcome))
+            dialog.asked.connect(lambda outcome, _ask, k=key: self._asked_override(k, outcome))
             dialog.destroyed.connect(lambda _gone=None, k=key: self._offering.pop(k, None))
         self._offering[id(dialog)] = item  # an open dialog now offers this one
         if item.key not in self.impressions:
@@ -290,6 +297,30 @@ class SuggestionsDesk(QObject):
         self._bridge.spawn(
             self._react(item, OfferOutcome.OFFERED, concession_id=outcome.concession_id)
         )
+
+    def _asked_override(self, key: int, outcome: Outcome) -> None:
+        item = self._offering.get(key)
+        if item is None or outcome.request_id is None:
+            return
+        self._asked[outcome.request_id] = item
+        self._say(f"Asked a supervisor: {item.title} is recorded as offered once approved.")
+
+    async def _answered(self) -> None:
+        """The requests asked with a suggestion: an approved one marks it offered."""
+        try:
+            requests = await self._bridge.run(self._services.authority.my_requests)
+        except Exception:
+            log.warning("reading the requests asked with suggestions failed", exc_info=True)
+            return
+        for request in requests:
+            item = self._asked.get(request.id)
+            if item is None:
+                continue
+            if request.concession_id is not None:
+                del self._asked[request.id]
+                await self._react(item, OfferOutcome.OFFERED, concession_id=request.concession_id)
+            elif request.status not in (OverrideStatus.PENDING, OverrideStatus.COUNTERED):
+                del self._asked[request.id]  # rejected, withdrawn or expired: not offered
 
 
 __all__ = ["SuggestionsDesk", "prefill_for"]
