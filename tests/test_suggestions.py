@@ -528,3 +528,26 @@ def test_operations_show_and_react_name_the_impressions(world: World) -> None:
     assert accepted.value.outcome == "accepted"
     with pytest.raises(ValueError):
         operations.react(services, shown.value[1].id, OfferOutcome.OFFERED)
+
+
+def test_link_orders_then_reads_only_the_orders_added_since(world: World) -> None:
+    service = world.service()
+    serum = next(i for i in service.suggest(world.ada).items if i.title == "Serum")
+    (shown,) = service.record_shown(world.ada, [serum], "v")
+    sweeper = SuggestionService(
+        Database(world.engine), fixed_clock(NOW + dt.timedelta(days=2)),
+        agent=agent_context(world.engine, "ann"), authority=Authority(True),  # type: ignore[arg-type]
+    )  # fmt: skip
+    assert sweeper.link_orders() == 0  # the first sweep: the impressions of the month
+    with Database(world.engine).write() as session:
+        order = _order(
+            session,
+            world.ada,
+            "L1",
+            NOW + dt.timedelta(days=1),
+            [(world.products["serum"], 1, 4000)],
+        )
+    assert sweeper.link_orders() == 1  # the next: the orders added since, this one
+    assert sweeper.link_orders() == 0
+    with Database(world.engine).read() as session:
+        assert session.get(OfferEvent, shown.id).order_id == order  # type: ignore[union-attr]

@@ -8,7 +8,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import String, bindparam, cast, func, literal, null, select, union_all
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from app import churn
@@ -19,6 +20,9 @@ from models.commerce import Order
 from models.enums import OPEN_CASE_STATUSES, CommitmentStatus, OrderStatus, Sentiment
 from models.people import Customer
 from models.service import Case, Commitment, Feedback, Interaction
+
+# What the reads run on: a session, or (at the pop) its connection for Core rows.
+Reader = Session | Connection
 
 # Words that say a complaint is about the price (a down-sell then helps, not hurts).
 PRICE_WORDS = ("price", "expensive", "too much", "cost", "afford", "cheaper", "overpriced")
@@ -40,49 +44,78 @@ def about_price(text: str | None) -> bool:
     return any(word in lowered for word in PRICE_WORDS)
 
 
-# Built once (the pop runs them for every customer): only their parameters change.
-_BROKEN = select(func.count()).where(
-    Commitment.customer_id == bindparam("customer"),
-    Commitment.status == CommitmentStatus.BROKEN,
-    func.coalesce(Commitment.broken_at, Commitment.due_until) >= bindparam("since"),
-)
+# Built once (the pop runs it for every customer): only its parameters change. One
+# round trip: the broken promises (ix_commitments_customer_status), the open cases with
+# their contacts (ix_cases_customer_status, interactions by case) and the recent
+# feedback (by customer), as rows (kind, at, text, label, number).
 _CONTACTS = (
     select(func.count()).where(Interaction.case_id == Case.id).correlate(Case).scalar_subquery()
 )
-_OPEN_CASES = select(Case.opened_at, Case.subject, Case.category, _CONTACTS).where(
-    Case.customer_id == bindparam("customer"), Case.status.in_(OPEN_CASE_STATUSES)
-)
-_FEEDBACK = select(Feedback.sentiment, Feedback.text, Feedback.rating).where(
-    Feedback.customer_id == bindparam("customer"), Feedback.received_at >= bindparam("since")
+_TROUBLE = union_all(
+    select(
+        literal("b").label("kind"),
+        func.max(Commitment.due_until).label("at"),
+        cast(null(), String).label("text"),
+        cast(null(), String).label("label"),
+        func.count().label("number"),
+    ).where(
+        Commitment.customer_id == bindparam("customer"),
+        Commitment.status == CommitmentStatus.BROKEN,
+        func.coalesce(Commitment.broken_at, Commitment.due_until) >= bindparam("broken_since"),
+    ),
+    select(
+        literal("c"),
+        Case.opened_at,
+        cast(Case.subject, String),
+        cast(Case.category, String),
+        _CONTACTS,
+    ).where(Case.customer_id == bindparam("customer"), Case.status.in_(OPEN_CASE_STATUSES)),
+    select(
+        literal("f"),
+        Feedback.received_at,
+        cast(Feedback.text, String),
+        cast(Feedback.sentiment, String),
+        Feedback.rating,
+    ).where(
+        Feedback.customer_id == bindparam("customer"),
+        Feedback.received_at >= bindparam("feedback_since"),
+    ),
 )
 
 
-def trouble(session: Session, customer_id: int, now: dt.datetime) -> Trouble:
-    """Three indexed reads: broken promises (ix_commitments_customer_status), open cases
-    with their contacts (ix_cases_customer_status, interactions by case), feedback."""
-    broken = session.scalar(
-        _BROKEN,
-        {"customer": customer_id, "since": now - dt.timedelta(days=churn.BROKEN_WINDOW_DAYS)},
-    )
-    cases = session.execute(_OPEN_CASES, {"customer": customer_id}).all()
-    stale_before = now - dt.timedelta(days=churn.STALE_CASE_DAYS)
-    feedback = session.execute(
-        _FEEDBACK,
-        {"customer": customer_id, "since": now - dt.timedelta(days=churn.FEEDBACK_WINDOW_DAYS)},
+def trouble(session: Reader, customer_id: int, now: dt.datetime) -> Trouble:
+    """Broken promises, open cases with their contacts, recent feedback: one statement."""
+    rows = session.execute(
+        _TROUBLE,
+        {
+            "customer": customer_id,
+            "broken_since": now - dt.timedelta(days=churn.BROKEN_WINDOW_DAYS),
+            "feedback_since": now - dt.timedelta(days=churn.FEEDBACK_WINDOW_DAYS),
+        },
     ).all()
+    broken = sum(int(n or 0) for kind, _a, _t, _l, n in rows if kind == "b")
+    cases = [(at, text, label, int(n or 0)) for kind, at, text, label, n in rows if kind == "c"]
+    feedback = [(text, label, n) for kind, _a, text, label, n in rows if kind == "f"]
+    stale_before = now - dt.timedelta(days=churn.STALE_CASE_DAYS)
     negative = [
         text
-        for sentiment, text, rating in feedback
-        if sentiment == Sentiment.NEGATIVE or (rating is not None and rating <= 2)
+        for text, sentiment, rating in feedback
+        if sentiment == Sentiment.NEGATIVE.value or (rating is not None and rating <= 2)
     ]
     return Trouble(
-        broken_commitments=int(broken or 0),
-        repeat_contacts=max((int(n or 0) for *_r, n in cases), default=0),
-        unresolved_cases=sum(1 for opened, *_r in cases if opened < stale_before),
+        broken_commitments=broken,
+        repeat_contacts=max((n for *_r, n in cases), default=0),
+        unresolved_cases=sum(1 for opened, *_r in cases if _aware(opened) < stale_before),
         negative_feedback=len(negative),
         about_price=any(about_price(f"{subject} {category}") for _o, subject, category, _n in cases)
-        or any(about_price(text) for _s, text, _r in feedback),
+        or any(about_price(text) for text, _s, _r in feedback),
     )
+
+
+def _aware(moment: Any) -> dt.datetime:
+    """A union's column comes back as the driver gives it: SQLite's is naive UTC text."""
+    found: dt.datetime = dt.datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+    return found if found.tzinfo else found.replace(tzinfo=dt.UTC)
 
 
 def facts(

@@ -44,6 +44,7 @@ from app.clock import Clock, local_today, system_clock
 from app.errors import UserError
 from app.services import churn_facts
 from app.services.authority import AuthorityService, ConcessionAsk
+from app.services.churn_facts import Reader
 from app.services.views import (
     DECLINE_REASONS,
     MAX_SUGGESTIONS,
@@ -139,6 +140,18 @@ class RuleRow:
 
 
 _LATEST_RUN = select(RuleRun.id, RuleRun.mined_at).order_by(RuleRun.id.desc()).limit(1)
+# Per rule, how many of its antecedents she bought (ix_association_rule_items_product);
+# a rule applies when that is all of them. Grouped first, so both planners start from
+# her products (a few dozen items) and fetch each rule by its key.
+_MATCHED = (
+    select(AssociationRuleItem.rule_id, func.count().label("matched"))
+    .where(
+        AssociationRuleItem.product_id.in_(bindparam("products", expanding=True)),
+        AssociationRuleItem.side == "a",
+    )
+    .group_by(AssociationRuleItem.rule_id)
+    .subquery()
+)
 _RULES = (
     select(
         AssociationRule.id,
@@ -147,17 +160,11 @@ _RULES = (
         AssociationRule.confidence,
         AssociationRule.lift,
     )
-    .join(AssociationRuleItem, AssociationRuleItem.rule_id == AssociationRule.id)
+    .join(_MATCHED, _MATCHED.c.rule_id == AssociationRule.id)
     .where(
-        AssociationRuleItem.product_id.in_(bindparam("products", expanding=True)),
-        AssociationRuleItem.side == "a",
-        # "+ 0": no index on run_id, so the planner starts from the items by product (a
-        # few dozen rows) instead of every rule of the run.
-        AssociationRule.run_id + 0 == bindparam("run"),
+        AssociationRule.run_id == bindparam("run"),
+        _MATCHED.c.matched == AssociationRule.antecedent_size,
     )
-    # Every antecedent among her products: as many items matched as the rule has.
-    .group_by(AssociationRule.id)
-    .having(func.count() == AssociationRule.antecedent_size)
     .order_by(AssociationRule.lift.desc(), AssociationRule.confidence.desc(), AssociationRule.id)
     .limit(RULES_READ)
 )
@@ -171,12 +178,19 @@ def current_rules_for(
 
     The one place this service reads the rules: RuleService.current_rules_for (issue 13's
     miner) replaces it when it lands. One indexed query for the run, one for the rules
-    (ix_association_rule_items_product; the subset test is the HAVING)."""
+    (ix_association_rule_items_product; the subset test is the count of matches)."""
     run = session.execute(_LATEST_RUN).first()
-    if run is None or not product_ids:
-        return (None if run is None else run[1]), []
-    rows = session.execute(_RULES, {"products": list(product_ids), "run": run[0]}).all()
-    return run[1], [
+    if run is None:
+        return None, []
+    return run[1], rules_for(session, run[0], product_ids)
+
+
+def rules_for(session: Reader, run_id: int, product_ids: Sequence[int]) -> list[RuleRow]:
+    """The best RULES_READ rules of the run `run_id` that apply to `product_ids`."""
+    if not product_ids:
+        return []
+    rows = session.execute(_RULES, {"products": list(product_ids), "run": run_id}).all()
+    return [
         RuleRow(rid, _ids(a), _ids(c), float(conf), float(lift)) for rid, a, c, conf, lift in rows
     ]
 
@@ -203,6 +217,8 @@ class SuggestionService:
         self.clock = clock
         self.agent = agent
         self.authority = authority or AuthorityService(db, clock, agent=agent)
+        # The highest order id `link_orders` has looked at (None: not run yet).
+        self._orders_seen: int | None = None
 
     # -- reads --------------------------------------------------------------------------
 
@@ -210,11 +226,18 @@ class SuggestionService:
         """At most MAX_SUGGESTIONS for the customer, best first, each with why."""
         now = self.clock()
         today = local_today(self.clock)
-        with self._db.read() as session:
-            customer = session.execute(_CUSTOMER, {"customer": customer_id}).first()
-            if customer is None:
+        # Read-only and approximate: no snapshot needed, so on PostgreSQL each statement
+        # runs on its own (autocommit: no BEGIN and ROLLBACK round trips at the pop).
+        with self._db.lookup() as orm_session:
+            # Core execution on the session's connection: the rows are plain tuples, and
+            # the ORM's result machinery would cost more than the statements themselves.
+            session = orm_session.connection()
+            head = session.execute(_BOUGHT, {"customer": customer_id}).all()
+            if not head:
                 raise UserError(f"customer {customer_id} does not exist")
-            bought = _bought(session, customer_id)
+            customer = head[0][:2]
+            run_id, mined_at = head[0][2], head[0][3]
+            bought = [_bought(r[4:]) for r in head if r[4] is not None]
             currency, usual, orders = _usual_order(bought)
             trouble = churn_facts.trouble(session, customer_id, now)
             facts = churn_facts.facts(
@@ -239,7 +262,7 @@ class SuggestionService:
 
             for c in _refills(bought, today):
                 offer(c)
-            mined_at, rules = current_rules_for(session, recent_ids)
+            rules = [] if run_id is None else rules_for(session, run_id, recent_ids)
             for c in _add_ons(rules, set(recent_ids), owned, names):
                 offer(c)
             for c in _related(session, owned, names):
@@ -257,7 +280,9 @@ class SuggestionService:
                 made = _suggestion(c, products.get(c.product_id), owned, usual, currency, today)
                 if made is not None:
                     items.append(made)
-            items.extend(self._offers(session, customer_id, customer[0], churn, usual, today, now))
+            items.extend(
+                self._offers(orm_session, customer_id, customer[0], churn, usual, today, now)
+            )
         items.sort(key=lambda s: (-s.score, s.key))
         return Suggestions(
             customer_id=customer_id,
@@ -360,14 +385,21 @@ class SuggestionService:
 
     def link_orders(self, now: dt.datetime | None = None) -> int:
         """Tie each unlinked impression of a product to the customer's first later order
-        holding it within LINK_DAYS; how many were linked. Reads the impressions of the
-        last LINK_DAYS + 1 days only (the sweep runs every minute; an order placed now
-        can only belong to those), each joined to the customer's orders after it
-        through ix_orders_customer_placed. `now`: the sweep's instant (else the clock)."""
+        holding it within LINK_DAYS; how many were linked. `now`: the sweep's instant
+        (else the clock).
+
+        The first call of this service reads the unlinked impressions of the last
+        LINK_DAYS + 1 days, each joined to the customer's later orders
+        (ix_orders_customer_placed). Later calls (the sweep runs every minute) read only
+        the orders added since the last call (by id, the primary key), each joined to
+        its customer's unlinked impressions of its products (ix_offer_events_unlinked):
+        a sweep costs what was ordered since, not what was shown in a month. An order
+        whose transaction commits after a later id was seen waits for the next start."""
         now = now or self.clock()
         window = dt.timedelta(days=LINK_DAYS)
         with self._db.write() as session:
-            rows = session.execute(
+            top = session.scalar(select(func.max(Order.id)))
+            query = (
                 select(OfferEvent.id, OfferEvent.at, Order.id, Order.placed_at)
                 .join(
                     Order,
@@ -390,7 +422,10 @@ class SuggestionService:
                     OfferEvent.at >= now - window - dt.timedelta(days=1),
                     Order.status != OrderStatus.CANCELLED,
                 )
-            ).all()
+            )
+            if self._orders_seen is not None:
+                query = query.where(Order.id > self._orders_seen)
+            rows = session.execute(query).all()
             first: dict[int, tuple[dt.datetime, int]] = {}
             for event_id, at, order_id, placed in rows:
                 if placed - at > window:
@@ -402,7 +437,8 @@ class SuggestionService:
                 if event is not None and event.order_id is None:
                     event.order_id = order_id
                     event.ordered_at = placed
-            return len(first)
+        self._orders_seen = top if top is not None else 0
+        return len(first)
 
     def conversion(
         self, since: dt.datetime, until: dt.datetime, by: str = "kind"
@@ -538,11 +574,14 @@ class SuggestionService:
 # -- the pieces of `suggest` ------------------------------------------------------------
 
 # Built once (the pop runs them for every customer): only their parameters change.
-_CUSTOMER = select(Customer.customer_since, Customer.tier).where(
-    Customer.id == bindparam("customer")
-)
+# The customer, the latest rule run and her order lines with their products, in one
+# round trip (one row with no order when she has none; none when she does not exist).
 _BOUGHT = (
     select(
+        Customer.customer_since,
+        Customer.tier,
+        select(RuleRun.id).order_by(RuleRun.id.desc()).limit(1).scalar_subquery(),
+        select(RuleRun.mined_at).order_by(RuleRun.id.desc()).limit(1).scalar_subquery(),
         Order.id,
         Order.placed_at,
         Order.currency,
@@ -554,12 +593,17 @@ _BOUGHT = (
         Product.product_line,
         Product.category,
     )
+    .select_from(Customer)
+    .outerjoin(
+        Order,
+        and_(
+            Order.customer_id == Customer.id,
+            Order.status.not_in((OrderStatus.CANCELLED, OrderStatus.RETURNED)),
+        ),
+    )
     .outerjoin(OrderLine, OrderLine.order_id == Order.id)
     .outerjoin(Product, Product.id == OrderLine.product_id)
-    .where(
-        Order.customer_id == bindparam("customer"),
-        Order.status.not_in((OrderStatus.CANCELLED, OrderStatus.RETURNED)),
-    )
+    .where(Customer.id == bindparam("customer"))
 )
 _RELATIONS = select(
     ProductRelation.product_id,
@@ -604,23 +648,19 @@ _PRODUCTS = select(
 ).where(Product.id.in_(bindparam("ids", expanding=True)))
 
 
-def _bought(session: Session, customer_id: int) -> list[_Bought]:
-    rows = session.execute(_BOUGHT, {"customer": customer_id}).all()
-    return [
-        _Bought(
-            order_id=r[0],
-            placed_at=r[1],
-            currency=r[2],
-            total_cents=int(r[3]),
-            product_id=r[4],
-            quantity=int(r[5] or 1),
-            unit_price_cents=int(r[6] or 0),
-            name=r[7],
-            product_line=r[8],
-            category=r[9],
-        )
-        for r in rows
-    ]
+def _bought(r: Sequence[Any]) -> _Bought:
+    return _Bought(
+        order_id=r[0],
+        placed_at=r[1],
+        currency=r[2],
+        total_cents=int(r[3]),
+        product_id=r[4],
+        quantity=int(r[5] or 1),
+        unit_price_cents=int(r[6] or 0),
+        name=r[7],
+        product_line=r[8],
+        category=r[9],
+    )
 
 
 def _usual_order(bought: list[_Bought]) -> tuple[str, int, list[tuple[dt.datetime, int]]]:
@@ -690,7 +730,7 @@ def _add_ons(
     return found
 
 
-def _related(session: Session, owned: set[int], names: dict[int, str | None]) -> list[_Candidate]:
+def _related(session: Reader, owned: set[int], names: dict[int, str | None]) -> list[_Candidate]:
     if not owned:
         return []
     rows = session.execute(_RELATIONS, {"owned": sorted(owned)}).all()
@@ -717,7 +757,7 @@ def _related(session: Session, owned: set[int], names: dict[int, str | None]) ->
 
 
 def _down_sells(
-    session: Session, recent: list[_Bought], owned: set[int], why: str
+    session: Reader, recent: list[_Bought], owned: set[int], why: str
 ) -> list[_Candidate]:
     """The cheapest product of the same range (product line, else category) as the
     latest purchases, at least 15% below what she paid."""
@@ -764,7 +804,7 @@ def _down_sells(
     return found
 
 
-def _products(session: Session, ids: list[int]) -> dict[int, dict[str, Any]]:
+def _products(session: Reader, ids: list[int]) -> dict[int, dict[str, Any]]:
     if not ids:
         return {}
     rows = session.execute(_PRODUCTS, {"ids": ids}).all()
