@@ -148,6 +148,9 @@ def test_the_toast_names_the_top_suggestion_and_the_churn_risk() -> None:
         "Suggest: Refill Aubade Eau de Parfum, bought every 6-8 weeks, last on 22 Apr: due"
     )
     assert lines[1].startswith("High churn risk: 2 broken promises")
+    retention = _item(key="retention:RET-20", kind="retention", title="$25 credit on the bill")
+    at_risk = v.Suggestions(1, (retention,), _churn("high"), 8500, "USD", None)
+    assert suggestion_toast_lines(at_risk)[0] == "Suggest: Retention $25 credit on the bill"
     quiet = v.Suggestions(1, (), _churn("none"), 0, "USD", None)
     assert suggestion_toast_lines(quiet) == []
 

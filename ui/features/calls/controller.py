@@ -119,10 +119,14 @@ def suggestion_toast_lines(suggestions: Suggestions) -> list[str]:
     """The top suggestion ("Suggest: Refill Aubade Eau de Parfum, bought every 6-8 weeks,
     last on 22 Apr: due") and the churn risk at watch or high, for the toast."""
     lines: list[str] = []
+    churn = suggestions.churn
     if suggestions.items:
         top = suggestions.items[0]
-        lines.append(f"Suggest: {fmt.offer_kind(top.kind)} {top.title}, {top.reason}")
-    churn = suggestions.churn
+        line = f"Suggest: {fmt.offer_kind(top.kind)} {top.title}"
+        # A retention offer's reason is the churn risk, said on the next line.
+        if not (top.kind == "retention" and churn.level != "none"):
+            line += f", {top.reason}"
+        lines.append(line)
     if churn.level != "none":
         lead = "High churn risk" if churn.level == "high" else "Churn risk to watch"
         lines.append(f"{lead}: {churn.summary}" if churn.summary else lead)
