@@ -94,7 +94,7 @@ class SuggestionsDesk(QObject):
         self._services = services
         self._bridge = bridge
         self._make_it_right = make_it_right
-        self.view_key = uuid.uuid4().hex  # one showing of this customer's tab
+        self.view_key = uuid.uuid4().hex  # one opening of this customer's tab
         self.badge = ChurnBadge()
         self.line = ChurnLine()
         self.section: SuggestedSection | None = None
