@@ -1,14 +1,15 @@
 """Next best action (issue 13; S1, S2, S6): what to suggest to the customer on the line,
 why, and what became of each suggestion.
 
-`suggest` runs at the pop, so it reads little and only through indexes: the customer
-row, her order lines with their products (ix_orders_customer_placed, order_lines by
-order), the churn facts (three queries, app/services/churn_facts.py), the latest
-rules whose antecedents she bought (association_rule_items by product), the catalogue
-relations of what she owns, the candidates' products with their stock, and only when
-they could appear, the down-sell range, the offers and the first notes. Everything
-else (rhythms, ranking, words) is pure Python: app/refills.py, app/churn.py,
-app/welcome.py.
+`suggest` runs at the pop, so it reads little, only through indexes, in five
+statements on an autocommit connection: the customer with the latest rule run and her
+order lines with their products (ix_orders_customer_placed, order_lines by order), the
+churn facts (one UNION ALL, app/services/churn_facts.py), the best rules whose
+antecedents she all bought (association_rule_items by product), the catalogue
+relations of what she owns, and the best candidates' products with their stock; and
+only when they could appear, the down-sell range, the offers (with the authority's
+check) and the first notes. Everything else (rhythms, ranking, words) is pure Python:
+app/refills.py, app/churn.py, app/welcome.py. bench/suggest_pop.py measures it.
 
 Kinds, best first when nothing else decides: retention (at high churn), welcome (a
 newcomer who came unhappy from elsewhere), refill (a due rhythm of her own), add_on
