@@ -407,6 +407,45 @@ async def run(app: QApplication, db: str, out: Path) -> None:
             window.services.close()
 
 
+# -- Suggested (S1, S2) ------------------------------------------------------------------
+
+
+async def run_suggestions(app: QApplication, db: str, out: Path) -> None:
+    """Next best action as agent01 sees it: S1's Eleanor with the Suggested section
+    (what to offer, against her usual order, and why), then S2's Sandra with the churn
+    badge in the header and its factors in words. Showing the section records the
+    impressions (writes), harmlessly: a second run shows the same."""
+    from models.seed.story_customers import STORY_CUSTOMERS
+
+    out.mkdir(parents=True, exist_ok=True)
+    apply_theme(app, "light")
+    bridge = DatabaseBridge()
+    window = MainWindow(load_settings(cli={"db_url": db, "user": "agent01"}), bridge)
+    window.show()
+    await window.connect_database()
+    assert window.services is not None
+    for width, height in SIZES:
+        window.setGeometry(0, 0, width, height)
+        suffix = f"{width}x{height}"
+        for story, name in (("S1", "suggested"), ("S2", "churn")):
+            window.tabs.close_all()
+            window.statusBar().clearMessage()
+            window.search.box.setText(STORY_CUSTOMERS[story].phone_raw)
+            await asyncio.sleep(0.3)
+            await settle(app, window)
+            window.search._open_best()
+            await settle(app, window, 0.8)
+            panel = window.tabs.currentWidget()
+            assert isinstance(panel, CustomerPanel)
+            panel.sections.setCurrentIndex(panel.sections.count() - 1)  # Suggested
+            await settle(app, window, 0.8)
+            panel.suggested.setFocus()
+            await shoot(app, window, out, f"{name}-{suffix}")
+    window.close()
+    bridge.shutdown()
+    window.services.close()
+
+
 # -- Approvals (S7, the supervisor's side) ----------------------------------------------
 
 
@@ -598,6 +637,11 @@ def main() -> None:
         "--authority", action="store_true", help="only the concession and override shots"
     )
     parser.add_argument(
+        "--suggestions",
+        action="store_true",
+        help="only the Suggested section (S1) and the churn header (S2) shots",
+    )
+    parser.add_argument(
         "--size",
         choices=[f"{w}x{h}" for w, h in SIZES],
         help="only this window size (a scenario that writes, such as --authority, then "
@@ -621,6 +665,8 @@ def main() -> None:
             if args.approvals
             else run_authority
             if args.authority
+            else run_suggestions
+            if args.suggestions
             else run
         )
         loop.run_until_complete(scenario(app, args.db, Path(args.out)))

@@ -68,7 +68,16 @@ class ActionSpec:
 
 
 def _sections() -> tuple[ActionSpec, ...]:
-    names = ("Overview", "Orders", "Cases", "Timeline", "Household", "Notes", "Concessions")
+    names = (
+        "Overview",
+        "Orders",
+        "Cases",
+        "Timeline",
+        "Household",
+        "Notes",
+        "Concessions",
+        "Suggested",
+    )
     return tuple(
         ActionSpec(
             f"customer.section.{name.lower()}",
@@ -133,6 +142,35 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Customer",
         ("Ctrl+G",),
         tip="Grant a concession, or ask a supervisor",
+    ),
+    # The Suggested section's keys, on the suggestion selected (ui/features/suggestions).
+    ActionSpec(
+        "suggestion.accept",
+        "Accept",
+        "In Suggested: the customer takes the suggestion selected",
+        "Customer",
+        ("Ctrl+Shift+A",),
+        Scope.FOCUS,
+        tip="The customer takes it",
+    ),
+    ActionSpec(
+        "suggestion.decline",
+        "Decline…",
+        "In Suggested: the customer declines the suggestion selected (choose why)",
+        "Customer",
+        ("Ctrl+Shift+D",),
+        Scope.FOCUS,
+        tip="The customer declines it: choose why",
+    ),
+    ActionSpec(
+        "suggestion.offer",
+        "Offer discount or sample…",
+        "In Suggested: offer a discount or a sample with the suggestion selected, or grant "
+        "its retention or welcome offer (Make it right…, prefilled)",
+        "Customer",
+        ("Ctrl+Shift+O",),
+        Scope.FOCUS,
+        tip="Offer a discount or a sample, or grant the offer, within your authority",
     ),
     ActionSpec(
         "note.save",

@@ -82,3 +82,23 @@ def label(code: str) -> str:
 def plural(count: int, noun: str, many: str | None = None) -> str:
     """plural(1, "order") -> "1 order"; plural(3, "match", "matches") -> "3 matches"."""
     return f"{count} {noun if count == 1 else (many or noun + 's')}"
+
+
+# The kinds of suggestion (models.enums.OfferKind) as agents say them: the Suggested
+# section and the pop toast both name them.
+OFFER_KINDS = {
+    "refill": "Refill",
+    "add_on": "Add-on",
+    "counterpart": "Counterpart",
+    "new_line": "New line",
+    "down_sell": "Down-sell",
+    "retention": "Retention",
+    "welcome": "Welcome",
+    "cross_sell": "Cross-sell",
+    "up_sell": "Up-sell",
+}
+
+
+def offer_kind(kind: str) -> str:
+    """'add_on' -> 'Add-on'."""
+    return OFFER_KINDS.get(kind, label(kind))

@@ -33,6 +33,7 @@ NAMES = (
     "dial",
     "refresh",
     "concessions",
+    "suggested",
 )
 SIZES = (16, 20, 24, 32, 48, 64)  # pixels; Qt picks (and on high-DPI screens doubles)
 

@@ -40,6 +40,9 @@ TIER_COLOURS = {
     "silver": "#6b7785",
     "standard": "#3b7d4f",
 }
+# The churn badge in the customer header (ui/features/suggestions/churn.py): white on a
+# strong colour, as the tiers, readable on both themes' header.
+CHURN_COLOURS = {"watch": "#b26a00", "high": "#c62828"}
 
 
 def is_dark_requested(choice: str) -> bool:

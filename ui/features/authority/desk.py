@@ -39,7 +39,7 @@ from app.services.authority import (
 from models.enums import OverrideStatus, Role
 from ui.bridge import DatabaseBridge
 from ui.features.authority.concessions import ConcessionsSection
-from ui.features.authority.grant_dialog import GrantDialog, grant_context
+from ui.features.authority.grant_dialog import GrantDialog, Prefill, grant_context
 from ui.features.authority.hints import PolicyHints
 from ui.features.authority.toast import AnswerToast
 from ui.features.authority.waiting import WaitingPanel
@@ -218,9 +218,14 @@ class AuthorityDesk(QObject):
 
     # -- asking and waiting ------------------------------------------------------------
 
-    def make_it_right(self, case_id: int | None = None) -> GrantDialog:
-        """The grant dialog for this customer (Ctrl+G), its pickers from the tab's data."""
+    def make_it_right(
+        self, case_id: int | None = None, prefill: Prefill | None = None
+    ) -> GrantDialog:
+        """The grant dialog for this customer (Ctrl+G), its pickers from the tab's data;
+        `prefill`: what a suggestion proposes (an open dialog takes it over)."""
         if self.dialog is not None and shiboken6.isValid(self.dialog) and self.dialog.isVisible():
+            if prefill is not None:
+                self.dialog.fill(prefill)
             self.dialog.raise_()
             self.dialog.activateWindow()
             return self.dialog
@@ -234,7 +239,9 @@ class AuthorityDesk(QObject):
             self.hints,
             case_id=case_id,
         )
-        dialog = GrantDialog(context, self._services, self._bridge, parent=self._tab.window())
+        dialog = GrantDialog(
+            context, self._services, self._bridge, parent=self._tab.window(), prefill=prefill
+        )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.asked.connect(self._asked)
         self.dialog = dialog

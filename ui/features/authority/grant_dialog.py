@@ -66,6 +66,7 @@ from ui.features.authority.words import (
     hint_text,
     parse_money,
     parse_percent,
+    percent_text,
     type_label,
     within_text,
 )
@@ -119,6 +120,18 @@ class GrantContext:
     case_id: int | None = None  # preselected (the case the agent is working on)
 
 
+@dataclass(frozen=True)
+class Prefill:
+    """What the dialog opens with when another part of the tab proposes the concession
+    (a suggestion's discount, sample or retention offer); the agent may change all of it."""
+
+    type: ConcessionType
+    reason: str
+    amount_cents: int | None = None
+    percent: Decimal | None = None
+    order_id: int | None = None
+
+
 class GrantDialog(QDialog):
     granted = Signal(object)
     asked = Signal(object, object)
@@ -129,6 +142,7 @@ class GrantDialog(QDialog):
         services: Services,
         bridge: DatabaseBridge,
         parent: QWidget | None = None,
+        prefill: Prefill | None = None,
     ) -> None:
         super().__init__(parent)
         self.context = context
@@ -241,6 +255,20 @@ class GrantDialog(QDialog):
         self.case.currentIndexChanged.connect(self._edited)
         self._type_changed()
         self.amount.setFocus()
+        if prefill is not None:
+            self.fill(prefill)
+
+    def fill(self, prefill: Prefill) -> None:
+        """Type, amount or percentage, order and reason as proposed; the check follows."""
+        self.choose_type(prefill.type)
+        if prefill.order_id is not None:
+            self.order.setCurrentIndex(max(self.order.findData(prefill.order_id), 0))
+        if prefill.percent is not None:
+            self.percent.setText(percent_text(prefill.percent).removesuffix("%"))
+        if prefill.amount_cents is not None:
+            self.amount.setText(f"{prefill.amount_cents / 100:.2f}")
+        self.reason.setText(prefill.reason[:REASON_LENGTH])
+        self._edited()
 
     # -- what the agent typed --------------------------------------------------------
 
@@ -561,4 +589,4 @@ def grant_context(
     )
 
 
-__all__ = ["Choice", "GrantContext", "GrantDialog", "grant_context"]
+__all__ = ["Choice", "GrantContext", "GrantDialog", "Prefill", "grant_context"]

@@ -58,7 +58,13 @@ from ui.features.calls.widgets import (
 if TYPE_CHECKING:  # the core loads after the first paint
     from app.bootstrap import Services
     from app.services.calls import CallRecord
-    from app.services.views import CallLogEntry, CaseRow, CommitmentRow, CustomerView
+    from app.services.views import (
+        CallLogEntry,
+        CaseRow,
+        CommitmentRow,
+        CustomerView,
+        Suggestions,
+    )
 
 log = logging.getLogger(__name__)
 pop_log = logging.getLogger("rapport.pop")
@@ -104,6 +110,28 @@ def customer_toast_lines(data: CustomerView, case: CaseRow | None) -> list[str]:
     if case is not None:
         lines.append(f"Open case {case.reference}: {case.subject} ({case.contacts} contacts)")
     return lines
+
+
+TOAST_LINE = 110  # characters
+
+
+def suggestion_toast_lines(suggestions: Suggestions) -> list[str]:
+    """The top suggestion ("Suggest: Refill Aubade Eau de Parfum, bought every 6-8 weeks,
+    last on 22 Apr: due") and the churn risk at watch or high, for the toast."""
+    lines: list[str] = []
+    churn = suggestions.churn
+    if suggestions.items:
+        top = suggestions.items[0]
+        line = f"Suggest: {fmt.offer_kind(top.kind)} {top.title}"
+        # A retention offer's reason is the churn risk, said on the next line.
+        if not (top.kind == "retention" and churn.level != "none"):
+            line += f", {top.reason}"
+        lines.append(line)
+    if churn.level != "none":
+        lead = "High churn risk" if churn.level == "high" else "Churn risk to watch"
+        lines.append(f"{lead}: {churn.summary}" if churn.summary else lead)
+    # The toast is a glance: a long reason is cut rather than widening it across the screen.
+    return [line if len(line) <= TOAST_LINE else line[: TOAST_LINE - 1] + "…" for line in lines]
 
 
 def wrap_up_choices(data: CustomerView, suggested_case: int | None) -> WrapUpChoices:
@@ -310,6 +338,19 @@ class CallsController(QObject):
             await self.bridge.perform(call_ops.record_ring, services, event, match)
         except Exception:  # the pop is shown; the log misses one ring, say so in the log
             log.exception("recording the ring of call %s failed", event.call_id)
+        if match.result == "one" and data is not None:
+            await self._suggest_in_toast(services, data)
+
+    async def _suggest_in_toast(self, services: Services, data: CustomerView) -> None:
+        """After the pop is painted: one read of the suggestions, their top one and the
+        churn risk added to the toast if it still shows this caller."""
+        try:
+            suggestions = await self.bridge.run(services.suggestions.suggest, data.header.id)
+        except Exception:  # the toast is shown without it; the section says more
+            log.warning("suggestions for the toast of %s failed", data.header.id, exc_info=True)
+            return
+        title = f"Incoming call: {data.header.name}"
+        self.toast.add_lines(title, suggestion_toast_lines(suggestions), self.anchor)
 
     def _toast(self, title: str, lines: list[str]) -> None:
         self.toast.show_call(title, lines, self.anchor)

@@ -104,11 +104,23 @@ class CallToast(QFrame):
     def show_call(self, title: str, lines: list[str], anchor: QWidget) -> None:
         self.title.setText(title)
         self.lines.setText("\n".join(lines))
+        self._place(anchor)
+        self.show()
+        self._timer.start()
+
+    def add_lines(self, title: str, lines: list[str], anchor: QWidget) -> bool:
+        """Lines read after the pop (the top suggestion, the churn risk) for the call shown;
+        False when the toast is gone or shows another call."""
+        if not lines or not self.isVisible() or self.title.text() != title:
+            return False
+        self.lines.setText("\n".join([self.lines.text(), *lines]))
+        self._place(anchor)
+        return True
+
+    def _place(self, anchor: QWidget) -> None:
         self.adjustSize()
         corner = anchor.mapToGlobal(anchor.rect().bottomRight())
         self.move(corner.x() - self.width() - 16, corner.y() - self.height() - 16)
-        self.show()
-        self._timer.start()
 
 
 class WrapUpPanel(QFrame):

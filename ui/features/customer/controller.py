@@ -54,6 +54,9 @@ class Part(enum.Enum):
     # concession changes; from the customer view it takes the open cases and the orders
     # its "Make it right…" dialog offers.
     CONCESSIONS = "concessions"
+    # The Suggested section and the churn badge (ui/features/suggestions): they read
+    # their own rows again when what they are made of changes.
+    SUGGESTIONS = "suggestions"
 
 
 ALL_PARTS = frozenset(Part)
@@ -63,14 +66,18 @@ SHOWN_IN: dict[Entity, frozenset[Part]] = {
     # Name, tier, phones, preferences; key dates and addresses; and the calls linked to
     # the customer after the fact (`link_caller` reports the customer, not the call).
     Entity.CUSTOMER: frozenset({Part.HEADER, Part.OVERVIEW, Part.HOUSEHOLD, Part.TIMELINE}),
-    Entity.NOTE: frozenset({Part.NOTES}),
+    Entity.NOTE: frozenset({Part.NOTES, Part.SUGGESTIONS}),
     # A case counts its contacts (Cases, and the Overview's open cases).
-    Entity.INTERACTION: frozenset({Part.TIMELINE, Part.CASES, Part.OVERVIEW}),
+    Entity.INTERACTION: frozenset({Part.TIMELINE, Part.CASES, Part.OVERVIEW, Part.SUGGESTIONS}),
     Entity.CASE: frozenset(
-        {Part.HEADER, Part.OVERVIEW, Part.CASES, Part.TIMELINE, Part.CONCESSIONS}
+        {Part.HEADER, Part.OVERVIEW, Part.CASES, Part.TIMELINE, Part.CONCESSIONS, Part.SUGGESTIONS}
     ),
-    Entity.COMMITMENT: frozenset({Part.HEADER, Part.OVERVIEW, Part.CASES}),
-    Entity.ORDER: frozenset({Part.HEADER, Part.OVERVIEW, Part.ORDERS, Part.CONCESSIONS}),
+    Entity.COMMITMENT: frozenset({Part.HEADER, Part.OVERVIEW, Part.CASES, Part.SUGGESTIONS}),
+    Entity.ORDER: frozenset(
+        {Part.HEADER, Part.OVERVIEW, Part.ORDERS, Part.CONCESSIONS, Part.SUGGESTIONS}
+    ),
+    # A retention offer once granted is not suggested again.
+    Entity.CONCESSION: frozenset({Part.SUGGESTIONS}),
     # Entity.TASK: no part of the tab shows tasks.
 }
 # A relative who is a customer appears by name in Household and in the key dates.

@@ -43,6 +43,7 @@ class CustomerHeaderView(QFrame):
         title.addWidget(self.tier_label)
         self.status_label = plain_label("")
         title.addWidget(self.status_label)
+        self._badges = title.count()  # where `add_badge` puts the next one
         title.addStretch(1)
         self.edit_button = QPushButton(icon("edit"), "Edit contact…")
         self.edit_button.setToolTip(actions.tooltip("customer.edit_contact"))
@@ -50,6 +51,7 @@ class CustomerHeaderView(QFrame):
         self.edit_button.clicked.connect(self.edit_requested)
         title.addWidget(self.edit_button)
         grid.addLayout(title, 0, 0, 1, 3)
+        self._title = title
 
         self.facts_label = plain_label("")
         grid.addWidget(self.facts_label, 1, 0, 1, 3)
@@ -73,6 +75,13 @@ class CustomerHeaderView(QFrame):
         self.header: v.CustomerHeader | None = None
         self.today = today
         self.show_header(header, today)
+
+    def add_badge(self, badge: QWidget) -> None:
+        """A badge another part of the tab keeps (the churn risk), after the tier."""
+        self._title.insertSpacing(self._badges, 6)
+        self._title.insertWidget(self._badges + 1, badge)
+        self._title.insertSpacing(self._badges + 2, 6)
+        self._badges += 3
 
     def show_header(self, h: v.CustomerHeader, today: dt.date) -> None:
         """Show `h`; labels whose text is the same are left as they are."""

@@ -1,7 +1,8 @@
 """The customer tab: a header clear at a glance and the record in sections.
 
 All user data is shown as plain text (never interpreted as HTML). Each section lives in
-a module of its own (overview, orders, cases, timeline, household, notes) and is built
+a module of its own (overview, orders, cases, timeline, household, notes; Concessions and
+Suggested come from ui/features/authority and ui/features/suggestions) and is built
 when first shown, or one per event-loop turn after the first paint, so a screen pop
 paints in tens of milliseconds.
 
@@ -58,9 +59,10 @@ from ui.table_model import RowTableModel
 if TYPE_CHECKING:
     from app.bootstrap import Services  # the core loads after the first paint
     from ui.features.authority.desk import AuthorityDesk  # loaded after the first paint
+    from ui.features.suggestions.desk import SuggestionsDesk  # loaded after the first paint
 
 log = logging.getLogger(__name__)
-# Alt+1 ... Alt+7, in the order of the section tabs.
+# Alt+1 ... Alt+8, in the order of the section tabs.
 SECTION_ACTIONS = tuple(a.id for a in actions.ACTIONS if a.id.startswith("customer.section."))
 # The section tabs in order: their part (controller.py), icon and title.
 SECTIONS = (
@@ -71,10 +73,12 @@ SECTIONS = (
     (Part.HOUSEHOLD, "household", "&Household"),
     (Part.NOTES, "notes", "&Notes"),
     (Part.CONCESSIONS, "concessions", "Concession&s"),
+    (Part.SUGGESTIONS, "suggested", "S&uggested"),
 )
 PART_INDEX = {part: index for index, (part, _icon, _title) in enumerate(SECTIONS)}
 NOTES_INDEX = PART_INDEX[Part.NOTES]
 CONCESSIONS_INDEX = PART_INDEX[Part.CONCESSIONS]
+SUGGESTED_INDEX = PART_INDEX[Part.SUGGESTIONS]
 S = TypeVar("S", bound=QWidget)
 
 
@@ -118,6 +122,12 @@ class CustomerPanel(QWidget):
         self.header.edit_requested.connect(self.edit_contact)
         actions.bind("customer.edit_contact", self, self.edit_contact)
         layout.addWidget(self.header)
+        # The churn risk in words under the header (its badge is in the header): filled
+        # once the tab is painted, with the Suggested section's read.
+        self.suggestions_area = QVBoxLayout()
+        self.suggestions_area.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(self.suggestions_area)
+        self._suggestions: SuggestionsDesk | None = None
         # Authority's strip (hints, waiting requests): filled once the tab is painted.
         self.authority_area = QVBoxLayout()
         self.authority_area.setContentsMargins(0, 0, 0, 0)
@@ -173,6 +183,8 @@ class CustomerPanel(QWidget):
             return household
         if part is Part.CONCESSIONS:
             return self.authority.make_section()
+        if part is Part.SUGGESTIONS:
+            return self.suggestions.make_section()
         return NotesSection(
             data, self._services, self._bridge, self._drafts, lambda: self.data.header.name
         )
@@ -198,6 +210,7 @@ class CustomerPanel(QWidget):
 
     def _build_next_section(self) -> None:
         self.authority  # noqa: B018 (made after the first paint: hints and waiting requests)
+        self.suggestions  # noqa: B018 (made after the first paint: churn and suggestions)
         unbuilt = [i for i in range(len(SECTIONS)) if not self.is_built(i)]
         if unbuilt:
             self.ensure_section(unbuilt[0])
@@ -239,6 +252,11 @@ class CustomerPanel(QWidget):
         """The Concessions section (ui/features/authority/concessions.py)."""
         return self._section(CONCESSIONS_INDEX)
 
+    @property
+    def suggested(self) -> QWidget:
+        """The Suggested section (ui/features/suggestions/section.py)."""
+        return self._section(SUGGESTED_INDEX)
+
     def _typed(self, index: int, kind: type[S]) -> S:
         section = self._section(index)
         assert isinstance(section, kind)
@@ -265,6 +283,8 @@ class CustomerPanel(QWidget):
         self.data = data
         if Part.HEADER in parts:
             self.header.show_header(data.header, data.today)
+        if Part.SUGGESTIONS in parts and self._suggestions is not None:
+            self._suggestions.refresh()
         for part in parts:
             section = self._built.get(part)  # one not built yet is built from `data`
             if section is not None:
@@ -317,6 +337,28 @@ class CustomerPanel(QWidget):
             current = self.cases.model.row_at(self.cases.table.currentIndex().row())
             case = current.id if current is not None and current.is_open else None
         self.authority.make_it_right(case_id=case)
+
+    # -- suggestions ---------------------------------------------------------------
+
+    @property
+    def suggestions(self) -> SuggestionsDesk:
+        """The churn badge and the Suggested section of this tab (made on first use)."""
+        if self._suggestions is None:
+            from ui.features.suggestions.desk import SuggestionsDesk
+
+            desk = SuggestionsDesk(
+                self.customer_id,
+                lambda: self.data,
+                self._services,
+                self._bridge,
+                lambda prefill: self.authority.make_it_right(prefill=prefill),
+                self,
+            )
+            self.header.add_badge(desk.badge)
+            self.suggestions_area.addWidget(desk.line)
+            self._suggestions = desk
+            desk.start()
+        return self._suggestions
 
     def close_authority(self) -> None:
         if self._authority is not None:
