@@ -495,7 +495,11 @@ class SuggestionService:
     ) -> list[Suggestion]:
         wanted: dict[OfferKind, str] = {}
         if churn.level == "high":
-            wanted[OfferKind.RETENTION] = f"high churn risk: {churn.summary}"
+            # The heaviest factor only: the header lists them all just above.
+            more = len(churn.factors) - 1
+            wanted[OfferKind.RETENTION] = f"high churn risk: {churn.factors[0].text}" + (
+                f" and {more} more" if more else ""
+            )
         if since is not None and (today - since).days <= NEWCOMER_DAYS:
             notes = session.scalars(
                 select(CustomerNote.body)

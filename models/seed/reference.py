@@ -217,6 +217,10 @@ def write_reference_data(ctx: SeedContext) -> None:
         )
 
 
+# The story products' names, which the catalogue's brand-and-type names must not repeat.
+STORY_PRODUCT_NAMES = frozenset({"Aubade Eau de Parfum 50 ml"})
+
+
 def products(ctx: SeedContext) -> None:
     sku_seq = 0
     for category, types in CATALOG.items():
@@ -225,9 +229,12 @@ def products(ctx: SeedContext) -> None:
                 sku_seq += 1
                 price = ctx.rng.randrange(low, high, 100) - 1 if high > low else low
                 launch = ctx.today - dt.timedelta(days=ctx.rng.randint(200, 4000))
+                name = f"{brand} {type_name}"
+                if name in STORY_PRODUCT_NAMES:  # two products of one name read as one
+                    name += " Classic"
                 product = {
                     "sku": f"{category[:3].upper()}-{sku_seq:05d}",
-                    "name": f"{brand} {type_name}",
+                    "name": name,
                     "category": category,
                     "price_cents": price,
                     "replenish_days": replenish,
