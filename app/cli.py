@@ -326,7 +326,7 @@ def _mine_database(db_url: str, thresholds: dict[str, Any]) -> int:
         f"{summary.itemsets:,} frequent item sets, {summary.rules:,} rules in "
         f"{summary.seconds:.1f} s (min support {summary.min_support:.6g}, min confidence "
         f"{summary.min_confidence:g}, max length {summary.max_length}); "
-        f"run {summary.run_id} replaced the previous rules"
+        f"stored as run {summary.run_id}, in place of any rules stored before"
     )
     return 0
 
