@@ -52,6 +52,9 @@ def eleanor(window: MainWindow, aloop: LoopRunner) -> Iterator[CustomerPanel]:
     panel.show()
     panel.ensure_all_sections()
     aloop.until(lambda: not panel.note_editor.isReadOnly())  # its draft was looked up
+    # The suggestions' first read follows the first paint on a timer of its own: in,
+    # before a test counts what a change costs.
+    aloop.until(lambda: panel.suggestions.ready and not window.bridge.running)
     yield panel
     window.bridge.changed.disconnect(panel.apply_changes)
     aloop.until(lambda: not panel.controller.scheduled and not window.bridge.running)
