@@ -17,6 +17,7 @@ from app.clock import fixed_clock
 from app.config import load_settings
 from app.errors import UserError
 from app.operations import suggestions as operations
+from app.services import suggestions as suggestions_module
 from app.services.authority import Check, ConcessionAsk
 from app.services.suggestions import SuggestionService
 from app.services.views import MAX_SUGGESTIONS, Suggestion
@@ -551,3 +552,14 @@ def test_link_orders_then_reads_only_the_orders_added_since(world: World) -> Non
     assert sweeper.link_orders() == 0
     with Database(world.engine).read() as session:
         assert session.get(OfferEvent, shown.id).order_id == order  # type: ignore[union-attr]
+
+
+def test_only_her_latest_orders_are_read(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pop costs the same for 500 orders or 10,000: with only her latest order read,
+    the cream has no rhythm and the cleanser (in her oldest order) is not hers."""
+    monkeypatch.setattr(suggestions_module, "ORDERS_READ", 1)
+    found = world.service().suggest(world.ada)
+    kinds = _by_kind(found.items)
+    assert "refill" not in kinds
+    assert "Serum" not in kinds.get("add_on", [])  # its rule needs cream and cleanser
+    assert "Mask" in kinds["add_on"]  # cream alone is enough for this one
