@@ -222,9 +222,7 @@ class SuggestionService:
             # Core execution on the session's connection: the rows are plain tuples, and
             # the ORM's result machinery would cost more than the statements themselves.
             session = orm_session.connection()
-            head = session.execute(
-                _BOUGHT, {"customer": customer_id, "orders": ORDERS_READ}
-            ).all()
+            head = session.execute(_BOUGHT, {"customer": customer_id, "orders": ORDERS_READ}).all()
             if not head:
                 raise UserError(f"customer {customer_id} does not exist")
             customer = head[0][:2]
