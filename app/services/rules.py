@@ -1,5 +1,6 @@
 """The association rules the suggestions draw on: mined from the order lines
-(app/mining.py), stored as one set at a time, and read back by product at pop time.
+(app/mining.py), stored as one set at a time, and read back by product for inspection
+(the pop's own read of them is `rules_for` in app/services/suggestions.py).
 
 A basket is one order's distinct products. Cancelled orders are left out: nobody
 bought those products together. Returned orders stay in: the products were chosen
