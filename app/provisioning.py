@@ -11,7 +11,8 @@
   sequences) on the working tables only; INSERT only on `audit_log`; nothing but
   SELECT on the tables the authority functions protect, which only those SECURITY
   DEFINER functions write (EXECUTE per group);
-- on the suggestion tables (`ADMIN_TABLES`: mined rules, catalogue relations, offers)
+- on the suggestion and import tables (`ADMIN_TABLES`: mined rules, catalogue
+  relations, offers, import runs, mappings and source records)
   INSERT, UPDATE, DELETE and their sequences for `rapport_admin` only, so
   `rapportctl rules mine` runs as an admin login (or the DBA);
 - PUBLIC loses every privilege on the schema's tables, sequences and functions
@@ -86,6 +87,12 @@ ADMIN_TABLES = (
     "association_rule_items",
     "product_relations",
     "offers",
+    # Legacy imports (issue 14) are IT's: `rapportctl import` and the import wizard run
+    # as an admin login. What they write into customers, orders and interactions is
+    # ordinary working data.
+    "import_mappings",
+    "import_runs",
+    "source_records",
 )
 # Function name -> the groups that may EXECUTE it (supervisor, manager and admin
 # inherit rapport_agent's).

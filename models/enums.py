@@ -245,3 +245,31 @@ class ProductRelationKind(enum.StrEnum):
 
 def values(cls: type[enum.StrEnum]) -> list[Any]:
     return [m.value for m in cls]
+
+
+class ImportKind(enum.StrEnum):
+    """What a legacy file holds (`rapportctl import KIND FILE`)."""
+
+    CUSTOMERS = "customers"
+    ORDERS = "orders"
+    INTERACTIONS = "interactions"
+
+
+class ImportStatus(enum.StrEnum):
+    RUNNING = "running"  # batches being written; a crash leaves it here, to resume
+    DONE = "done"
+    FAILED = "failed"  # stopped with a message (a truncated file, a bad encoding)
+    DRY_RUN = "dry_run"  # validated and counted, nothing written but this row
+
+
+class DuplicateStatus(enum.StrEnum):
+    OPEN = "open"  # waiting in the review queue
+    MERGED = "merged"
+    DISMISSED = "dismissed"  # "not the same person": never proposed again
+
+
+class DuplicateFoundBy(enum.StrEnum):
+    SCAN = "scan"  # `rapportctl duplicates find --store` or the review queue's Find
+    IMPORT = "import"  # a row imported that looks like another customer
+    CREATION = "creation"  # saved anyway after the warning at creation
+    STAGED = "staged"  # an unknown caller quick-created during a pop

@@ -1,6 +1,17 @@
 """Imports every model module so `Base.metadata` holds the whole schema."""
 
-from models import authority, catalog, commerce, people, service, sla, suggestions, teamwork
+from models import (
+    authority,
+    catalog,
+    commerce,
+    data_quality,
+    marketing,
+    people,
+    service,
+    sla,
+    suggestions,
+    teamwork,
+)
 from models.base import Base
 
 __all__ = [
@@ -8,6 +19,8 @@ __all__ = [
     "authority",
     "catalog",
     "commerce",
+    "data_quality",
+    "marketing",
     "people",
     "service",
     "sla",

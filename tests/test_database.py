@@ -71,6 +71,14 @@ def test_schema_is_at_head_with_every_table(engine: Engine) -> None:
         "audit_log",
         "customer_notes",
         "offer_events",
+        "import_runs",
+        "import_mappings",
+        "source_records",
+        "duplicate_candidates",
+        "customer_merges",
+        "customer_values",
+        "campaigns",
+        "campaign_members",
     ):
         assert table in tables, table
 
