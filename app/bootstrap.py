@@ -28,6 +28,7 @@ from app.services.feedback import FeedbackService
 from app.services.handoffs import HandoffService
 from app.services.macros import MacroService
 from app.services.my_work import MyWorkService
+from app.services.merge import MergeService
 from app.services.notes import NoteService
 from app.services.presence import PresenceService
 from app.services.products import ProductService
@@ -77,6 +78,7 @@ class Services:
     suggestions: SuggestionService  # next best action at the pop, and what became of it
     products: ProductService  # stock per store, launches
     rules: RuleService  # association rules mined from order lines
+    merges: MergeService  # duplicate customers merged, undone, dismissed (S8)
 
     @property
     def backend(self) -> str:
@@ -172,6 +174,7 @@ def _acting(
         "feedback": FeedbackService(db, agent=agent),
         "authority": authority,
         "suggestions": SuggestionService(db, agent=agent, authority=authority),
+        "merges": MergeService(db, agent=agent),
     }
 
 

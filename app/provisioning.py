@@ -110,6 +110,10 @@ FUNCTION_GROUPS: dict[str, tuple[str, ...]] = {
     "rapport_decide_override": (AGENT_GROUP,),
     "rapport_set_limit": (AGENT_GROUP,),
     "rapport_delete_limit": (AGENT_GROUP,),
+    # A customer merge and its undo move the merged customer's concessions and override
+    # requests (migration 0014); the functions move nothing but a merge's own rows.
+    "rapport_merge_move_protected": (AGENT_GROUP,),
+    "rapport_unmerge_move_protected": (AGENT_GROUP,),
 }
 # A login: a lower-case PostgreSQL identifier that needs no quoting (so it reads the
 # same in a URL, a pg_hba.conf line and psql), 63 bytes at most, and not a name

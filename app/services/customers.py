@@ -26,6 +26,7 @@ from models.enums import CustomerStatus
 from models.people import Customer
 
 ORDERS_PAGE = 200
+MAX_MERGE_HOPS = 20  # a chain of merges longer than this is a loop, not history
 
 
 class CustomerService(CustomerLookups):
@@ -40,8 +41,17 @@ class CustomerService(CustomerLookups):
         today = today or local_today(self.clock)
         with self._db.read() as session:
             customer = session.get(Customer, customer_id)
-            if customer is None or customer.status == CustomerStatus.MERGED:
-                raise UserError(f"customer {customer_id} does not exist (or was merged)")
+            # A merged id (an old link, a printed id) opens the survivor, not a dead end.
+            hops = 0
+            while customer is not None and customer.status == CustomerStatus.MERGED:
+                hops += 1
+                if customer.merged_into_id is None or hops > MAX_MERGE_HOPS:
+                    customer = None
+                    break
+                customer = session.get(Customer, customer.merged_into_id)
+            if customer is None:
+                raise UserError(f"customer {customer_id} does not exist")
+            asked_for, customer_id = customer_id, customer.id
             commitments = customer_header.commitments(session, customer_id, now)
             cases = customer_header.cases(session, customer_id, commitments)
             header = customer_header.header(
@@ -61,6 +71,7 @@ class CustomerService(CustomerLookups):
                 addresses=tuple(customer_sections.addresses(session, customer_id)),
                 notes=tuple(customer_sections.notes(session, customer_id)),
                 today=today,
+                merged_from=asked_for if asked_for != customer_id else None,
             )
 
     def more_orders(self, customer_id: int, before: dt.datetime) -> tuple[list[v.OrderRow], bool]:

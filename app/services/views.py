@@ -244,6 +244,8 @@ class CustomerView:
     addresses: tuple[AddressRow, ...]
     today: dt.date  # the day the record was loaded for (tenure, "in 3 days")
     notes: tuple[NoteRow, ...] = field(default_factory=tuple)
+    # The id asked for when it was merged into this customer (the tab says so).
+    merged_from: int | None = None
 
 
 @dataclass(frozen=True)

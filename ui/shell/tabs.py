@@ -104,6 +104,10 @@ class CustomerTabs(QTabWidget):
             log.exception("loading customer %s failed", customer_id)
             self.message.emit(f"Could not open the customer: {exc}", 8000)
             return None
+        if data.merged_from is not None:
+            self.message.emit(
+                f"Customer {data.merged_from} was merged into {data.header.name}", 8000
+            )
         return self.show_customer(data)
 
     def show_customer(self, data: CustomerView) -> CustomerPanel:
