@@ -23,7 +23,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, text
@@ -34,161 +33,47 @@ from app.agent import AgentContext
 from app.clock import Clock, system_clock
 from app.errors import ConflictError, UserError
 from app.services import merge_moves as moves
+from app.services.merge_views import (
+    FIELDS,
+    CandidateRow,
+    MergePreview,
+    MergeResult,
+    MergeRow,
+    UnmergeResult,
+    default_choices,
+    evidence_of,
+    field_values,
+    jsonable,
+    reasons,
+    side_of,
+    typed,
+)
 from models.authority import AuditEntry
 from models.data_quality import CustomerMerge, DuplicateCandidate
 from models.database import Database
-from models.enums import CustomerStatus, DuplicateStatus, Tier
+from models.enums import CustomerStatus, DuplicateStatus
 from models.names import fold
 from models.people import Customer
 
+__all__ = [
+    "FIELDS",
+    "CandidateRow",
+    "MergeConflict",
+    "MergePreview",
+    "MergeResult",
+    "MergeRow",
+    "MergeService",
+    "UnmergeResult",
+]
+
 UNMERGE_WINDOW = dt.timedelta(days=30)
 LOG_FORMAT = 1
-# The fields the agent chooses between, with their labels, in the order shown.
-FIELDS: dict[str, str] = {
-    "first_name": "First name",
-    "last_name": "Last name",
-    "preferred_language": "Language",
-    "segment": "Segment",
-    "tier": "Tier",
-    "customer_since": "Customer since",
-    "do_not_call": "Do not call",
-    "do_not_email": "Do not e-mail",
-    "do_not_sms": "Do not text",
-    "do_not_mail": "Do not mail",
-    "household_id": "Household",
-    "external_ref": "Legacy reference",
-}
-_OPT_OUTS = {"do_not_call", "do_not_email", "do_not_sms", "do_not_mail"}
 # What the merge changes on the merged customer (restored by the unmerge too).
 _STATE = ("status", "merged_into_id")
 
 
 class MergeConflict(ConflictError):
     """One of the two customers changed since the agent reviewed them."""
-
-
-@dataclass(frozen=True)
-class CustomerSide:
-    id: int
-    name: str
-    status: str
-    version: int
-    created_at: dt.datetime
-    updated_at: dt.datetime
-    values: dict[str, str]  # field -> value as shown
-    phones: tuple[str, ...]
-    emails: tuple[str, ...]
-    counts: dict[str, int]  # "table.column" -> rows of this customer
-
-    @property
-    def rows(self) -> int:
-        return sum(self.counts.values())
-
-
-@dataclass(frozen=True)
-class MergePreview:
-    """Two customers side by side, the evidence, and a default choice per field."""
-
-    candidate_id: int | None
-    a: CustomerSide
-    b: CustomerSide
-    score: float | None
-    evidence: dict[str, Any]
-    defaults: dict[str, int]  # field -> id of the customer whose value is proposed
-
-    def differing(self) -> list[str]:
-        return [f for f in FIELDS if self.a.values[f] != self.b.values[f]]
-
-
-@dataclass(frozen=True)
-class MergeResult:
-    merge_id: int
-    survivor_id: int
-    merged_id: int
-    moved: dict[str, int]  # "table.column" -> rows moved
-    kept: dict[str, int]  # rows left with the merged customer (collisions)
-
-
-@dataclass(frozen=True)
-class UnmergeResult:
-    merge_id: int
-    survivor_id: int
-    merged_id: int
-    restored_rows: int
-    kept_edits: tuple[str, ...]  # survivor fields edited since the merge, left as edited
-
-
-@dataclass(frozen=True)
-class MergeRow:
-    """A merge in the recent merges list."""
-
-    id: int
-    survivor_id: int
-    survivor_name: str
-    merged_id: int
-    merged_name: str
-    merged_by: str
-    merged_at: dt.datetime
-    unmerged_at: dt.datetime | None
-    can_unmerge: bool
-
-
-@dataclass(frozen=True)
-class CandidateRow:
-    """A pair waiting in the review queue."""
-
-    id: int
-    score: float
-    a_id: int
-    a_name: str
-    b_id: int
-    b_name: str
-    found_by: str
-    found_at: dt.datetime
-    reasons: str  # the evidence in a few words
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if hasattr(value, "value"):  # an enum
-        return value.value
-    return value
-
-
-def _typed(field: str, value: Any) -> Any:
-    if value is None:
-        return None
-    if field == "customer_since":
-        return dt.date.fromisoformat(value)
-    if field == "tier":
-        return Tier(value)
-    if field == "status":
-        return CustomerStatus(value)
-    return value
-
-
-def _shown(value: Any) -> str:
-    if value is None or value == "":
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(_jsonable(value))
-
-
-def _fields(customer: Customer, names: Any) -> dict[str, Any]:
-    return {f: _jsonable(getattr(customer, f)) for f in names}
-
-
-def reasons(evidence: Mapping[str, Any]) -> str:
-    """The evidence in a few words: the fields that matched, strongest first."""
-    parts = []
-    for key, value in evidence.items():
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            parts.append((float(value), f"{key.replace('_', ' ')} {value:.0%}"))
-        elif value:
-            parts.append((1.0, f"{key.replace('_', ' ')}"))
-    return ", ".join(p for _s, p in sorted(parts, key=lambda x: -x[0]))
 
 
 class MergeService:
@@ -225,7 +110,7 @@ class MergeService:
                         b.display_name,
                         row.found_by.value,
                         row.found_at,
-                        reasons(_evidence(row)),
+                        reasons(evidence_of(row)),
                     )  # fmt: skip
                 )
             return result
@@ -246,13 +131,13 @@ class MergeService:
             a, b = (self._customer(session, i) for i in pair)
             if a.id == b.id:
                 raise UserError("a customer cannot be merged with itself")
-            sides = (_side(session, a), _side(session, b))
+            sides = (side_of(session, a), side_of(session, b))
             return MergePreview(
                 candidate_id,
                 *sides,
                 score=candidate.score if candidate else None,
-                evidence=_evidence(candidate) if candidate else {},
-                defaults=_defaults(a, b),
+                evidence=evidence_of(candidate) if candidate else {},
+                defaults=default_choices(a, b),
             )
 
     def resolve(self, customer_id: int) -> int:
@@ -331,8 +216,8 @@ class MergeService:
         choices: Mapping[str, int],
         candidate_id: int | None,
     ) -> MergeResult:
-        survivor_before = _fields(survivor, FIELDS)
-        merged_before = _fields(merged, [*FIELDS, *_STATE])
+        survivor_before = field_values(survivor, FIELDS)
+        merged_before = field_values(merged, [*FIELDS, *_STATE])
         for field, chosen in choices.items():
             if chosen == merged.id:
                 setattr(survivor, field, getattr(merged, field))
@@ -351,7 +236,7 @@ class MergeService:
         log: dict[str, Any] = {
             "format": LOG_FORMAT,
             "survivor_before": survivor_before,
-            "survivor_after": _fields(survivor, FIELDS),
+            "survivor_after": field_values(survivor, FIELDS),
             "merged_before": merged_before,
             "moved": entries,
         }
@@ -455,14 +340,14 @@ class MergeService:
             session.execute(text("SELECT rapport_unmerge_move_protected(:id)"), {"id": record.id})
         kept_edits = []
         for field, before in log["survivor_before"].items():
-            if _jsonable(getattr(survivor, field)) != log["survivor_after"][field]:
+            if jsonable(getattr(survivor, field)) != log["survivor_after"][field]:
                 kept_edits.append(field)  # edited after the merge: the edit stands
             else:
-                setattr(survivor, field, _typed(field, before))
+                setattr(survivor, field, typed(field, before))
         survivor.search_name = fold(f"{survivor.first_name} {survivor.last_name}")
         survivor.updated_at = self.clock()
         for field, before in log["merged_before"].items():
-            setattr(merged, field, _typed(field, before))
+            setattr(merged, field, typed(field, before))
         merged.updated_at = self.clock()
         record.unmerged_by = self.agent.actor
         record.unmerged_at = self.clock()
@@ -548,47 +433,3 @@ def _resolve(session: Session, customer_id: int) -> int:
             return current
         current = row.merged_into_id
     raise UserError(f"customer {customer_id} is merged in a loop")  # never made by merge()
-
-
-def _evidence(candidate: DuplicateCandidate) -> dict[str, Any]:
-    try:
-        loaded = json.loads(candidate.evidence_json)
-    except ValueError:
-        return {}
-    return loaded if isinstance(loaded, dict) else {"evidence": loaded}
-
-
-def _side(session: Session, customer: Customer) -> CustomerSide:
-    return CustomerSide(
-        id=customer.id,
-        name=customer.display_name,
-        status=customer.status.value,
-        version=customer.version,
-        created_at=customer.created_at,
-        updated_at=customer.updated_at,
-        values={f: _shown(getattr(customer, f)) for f in FIELDS},
-        phones=tuple(p.raw for p in customer.phones),
-        emails=tuple(e.address for e in customer.emails),
-        counts=moves.counts(session, customer.id),
-    )
-
-
-def _defaults(a: Customer, b: Customer) -> dict[str, int]:
-    """Per field, whose value to propose: a non-empty one over an empty one; an opt-out
-    over none (a customer who said "no calls" stays opted out); the earlier "customer
-    since"; otherwise the record updated last."""
-    recent, older = (a, b) if a.updated_at >= b.updated_at else (b, a)
-    chosen = {}
-    for field in FIELDS:
-        va, vb = getattr(a, field), getattr(b, field)
-        if field in _OPT_OUTS:
-            chosen[field] = a.id if va or not vb else b.id
-        elif field == "customer_since":
-            chosen[field] = a.id if va <= vb else b.id
-        elif _shown(va) and not _shown(vb):
-            chosen[field] = a.id
-        elif _shown(vb) and not _shown(va):
-            chosen[field] = b.id
-        else:
-            chosen[field] = recent.id if _shown(getattr(recent, field)) else older.id
-    return chosen

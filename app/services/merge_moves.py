@@ -18,7 +18,8 @@ Rules, decided once for every table:
 * A moved row of a versioned table gets its version bumped, so an agent editing it from
   a screen loaded before the merge gets a conflict instead of writing over it.
 
-The log is JSON-ready: per (table, column), the primary keys of the rows moved.
+The log is JSON-ready: per (table, column), the primary keys of the rows moved, as they
+are after the move (a key holding the customer column names the survivor).
 """
 
 from __future__ import annotations
@@ -168,7 +169,19 @@ def move_rows(session: Session, link: Link, from_id: int, to_id: int) -> Moved:
         session.execute(update(table).where(_in(pk, movable)).values(values))
     if unset:
         session.execute(update(table).where(_in(pk, unset)).values({PRIMARY_FLAG: False}))
-    return Moved(link, movable, unset, kept)
+    # A primary key that holds the customer column (campaign_members, customer_values)
+    # changes with the move: the log keeps the keys as they are now, at the survivor.
+    return Moved(link, _moved_keys(pk, link.column, movable, to_id), unset, kept)
+
+
+def _moved_keys(
+    pk: list[Column[Any]], column: str, keys: list[list[Any]], to_id: int
+) -> list[list[Any]]:
+    names = [c.name for c in pk]
+    if column not in names:
+        return keys
+    at = names.index(column)
+    return [[to_id if i == at else v for i, v in enumerate(key)] for key in keys]
 
 
 def _collides(
