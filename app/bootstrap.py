@@ -27,8 +27,8 @@ from app.services.customers import CustomerService
 from app.services.feedback import FeedbackService
 from app.services.handoffs import HandoffService
 from app.services.macros import MacroService
-from app.services.my_work import MyWorkService
 from app.services.merge import MergeService
+from app.services.my_work import MyWorkService
 from app.services.notes import NoteService
 from app.services.presence import PresenceService
 from app.services.products import ProductService
