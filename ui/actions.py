@@ -281,6 +281,15 @@ ACTIONS: tuple[ActionSpec, ...] = (
         tip="What each role and person may grant alone, per concession type",
     ),
     ActionSpec(
+        "duplicates.show",
+        "&Duplicate customers…",
+        "Duplicate customers: review the pairs, merge or dismiss, undo a recent merge",
+        "Approvals",
+        ("F8",),
+        menu="&Tools",
+        tip="Pairs of customers that may be one person, side by side",
+    ),
+    ActionSpec(
         "user.switch",
         "S&witch user…",
         "Single-user mode: act as another staff member (agent01, super01, …)",

@@ -39,6 +39,7 @@ from ui.features.approvals import words as approval_words
 from ui.features.approvals.controller import ApprovalsController
 from ui.features.call_log.view import CallLogView
 from ui.features.calls.controller import CallsController
+from ui.features.duplicates.page import DuplicatesPage
 from ui.features.my_work.controller import MyWorkController
 from ui.features.search.panel import SearchPanel
 from ui.features.work.dial_warning import confirm_dial
@@ -79,6 +80,7 @@ class MainWindow(QMainWindow):
             bridge, self.tabs.open_customer, self, open_case=self.tabs.open_case
         )
         self.approvals = ApprovalsController(bridge, self, self._toast)
+        self.duplicates: DuplicatesPage | None = None  # made when first shown (F8)
         self._approval_toast = ""  # the title of the last approval shown in the toast
         self._lay_out()
         self.indicators = StatusIndicators(
@@ -98,6 +100,7 @@ class MainWindow(QMainWindow):
                 "my_work.show": self.show_my_work,
                 "approvals.show": self.show_approvals,
                 "authority.matrix": self.approvals.show_matrix,
+                "duplicates.show": self.show_duplicates,
                 "user.switch": self.approvals.show_switch_user,
                 "tab.close": lambda: self.tabs.close_tab(self.tabs.currentIndex()),
                 "tab.next": lambda: self.tabs.cycle(1),
@@ -285,6 +288,21 @@ class MainWindow(QMainWindow):
         self.tabs.show_page(panel, "cases", "My work", "Your cases, tasks and promises (F4)")
         panel.table.setFocus()
         panel.refresh()
+
+    def show_duplicates(self) -> None:
+        """Open (or focus) Duplicate customers (F8), made again for new services (after a
+        reconnect or a switch of user, so merges are recorded as whoever acts now)."""
+        services = self.connection.services
+        if services is None:
+            return
+        if self.duplicates is None or self.duplicates.services is not services:
+            if self.duplicates is not None:
+                self.tabs.forget_page(self.duplicates)
+            self.duplicates = DuplicatesPage(services, self.bridge)
+            self.duplicates.open_customer_requested.connect(self.tabs.open_customer)
+        self.tabs.show_page(self.duplicates, "customer", "Duplicates", "Duplicate customers (F8)")
+        self.duplicates.table.setFocus()
+        self.duplicates.refresh()
 
     # -- Approvals and who acts ----------------------------------------------------------
 
