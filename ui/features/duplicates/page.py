@@ -94,6 +94,7 @@ class DuplicatesPage(QWidget):
         self.choices: dict[str, QButtonGroup] = {}
         self.survivor = QButtonGroup(self)
         self.confirmation: QMessageBox | None = None
+        self.evidence = QLabel()
         self.busy = False
         self.done: list[Any] = []  # what each merge, unmerge or dismissal returned
         self._generation = 0
@@ -246,9 +247,9 @@ class DuplicatesPage(QWidget):
         row += 1
         score = f"{preview.score:.0%} alike" if preview.score is not None else "chosen by hand"
         why = reasons(preview.evidence) or "no evidence recorded"
-        evidence = QLabel(f"Evidence: {score}; matched on {why}")
-        evidence.setWordWrap(True)
-        self.grid.addWidget(evidence, row, 0, 1, 3)
+        self.evidence = QLabel(f"Evidence: {score}; matched on {why}")
+        self.evidence.setWordWrap(True)
+        self.grid.addWidget(self.evidence, row, 0, 1, 3)
 
     # -- deciding ------------------------------------------------------------------------
 

@@ -1,0 +1,148 @@
+"""Duplicate customers in the window (ui/features/duplicates): F8 opens the queue, the
+pair is shown side by side with the evidence and a choice per field, a merge is played
+from the keyboard (Alt+M, Enter), Not a duplicate and Unmerge; no SQL on the GUI
+thread (the `window` fixture forbids it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QMessageBox, QRadioButton
+from sqlalchemy import Engine, select
+
+from models.data_quality import CustomerMerge, DuplicateCandidate
+from models.database import Database
+from models.enums import CustomerStatus, DuplicateFoundBy, DuplicateStatus
+from models.people import Customer
+from tests.conftest import LoopRunner
+from ui.features.duplicates.page import DuplicatesPage, kinds_in_words
+
+
+def _candidate(engine: Engine) -> tuple[int, int, int]:
+    """Two customers of the seeded data as a candidate pair: (candidate, a, b)."""
+    with Database(engine).write() as session:
+        a, b = session.scalars(select(Customer.id).order_by(Customer.id).limit(2)).all()
+        candidate = DuplicateCandidate(
+            customer_a_id=a,
+            customer_b_id=b,
+            score=0.91,
+            evidence_json='{"phone": 1.0, "name": 0.8}',
+            found_by=DuplicateFoundBy.SCAN,
+        )
+        session.add(candidate)
+        session.flush()
+        return candidate.id, a, b
+
+
+def _press(widget: Any, keys: str) -> None:
+    combo = QKeySequence(keys)[0]
+    QTest.keyClick(widget, combo.key(), combo.keyboardModifiers())
+
+
+def _open(window: Any, aloop: LoopRunner) -> DuplicatesPage:
+    window.activateWindow()
+    aloop.until(lambda: QApplication.activeWindow() is window)
+    _press(window, "F8")
+    page = window.duplicates
+    assert isinstance(page, DuplicatesPage) and window.tabs.currentWidget() is page
+    aloop.until(lambda: page.preview is not None and window.bridge.running == 0)
+    return page
+
+
+def _confirm(aloop: LoopRunner, page: DuplicatesPage) -> QMessageBox:
+    box = aloop.run(page.wait_confirmation(), 5)
+    aloop.until(box.isVisible, 5)
+    return box
+
+
+def test_a_merge_played_from_the_keyboard_and_undone(
+    window: Any, engine: Engine, aloop: LoopRunner, qtbot: Any
+) -> None:
+    candidate_id, a, b = _candidate(engine)
+    page = _open(window, aloop)
+    assert page.model.rowCount() == 1
+    preview = page.preview
+    assert preview is not None and preview.candidate_id == candidate_id
+    assert (preview.a.id, preview.b.id) == (a, b)
+    assert page.evidence.text() == "Evidence: 91% alike; matched on phone 100%, name 80%"
+    # The agent takes B's first name (when the two differ) by clicking it.
+    take_b = page.compare.findChild(QRadioButton, f"first_name-{b}")
+    assert take_b is not None
+    took_b = take_b.isEnabled()  # the names differ
+    if took_b:
+        take_b.click()
+    plan = page.plan()
+    assert plan is not None
+    survivor, merged, choices = plan
+    page.table.setFocus()
+    qtbot.keyClick(page.table, Qt.Key.Key_M, Qt.KeyboardModifier.AltModifier)
+    box = _confirm(aloop, page)
+    names = {preview.a.id: preview.a.name, preview.b.id: preview.b.name}
+    assert box.text() == (
+        f"Merge {names[merged]} (#{merged}) into {names[survivor]} (#{survivor})?"
+    )
+    sides = {preview.a.id: preview.a, preview.b.id: preview.b}
+    assert kinds_in_words(sides[merged].counts) in box.informativeText()
+    qtbot.keyClick(box, Qt.Key.Key_Return)  # Enter confirms
+    aloop.until(lambda: page.done and window.bridge.running == 0, 10)
+    assert page.outcome.text().startswith(f"Merged #{merged} into #{survivor}")
+    aloop.until(lambda: page.model.rowCount() == 0 and page.merges.rowCount() == 1, 5)
+    with Database(engine).read() as session:
+        gone = session.get_one(Customer, merged)
+        assert gone.status == CustomerStatus.MERGED and gone.merged_into_id == survivor
+        if took_b and survivor != b:
+            assert choices["first_name"] == b
+            kept = session.get_one(Customer, survivor)
+            assert kept.first_name == session.get_one(Customer, b).first_name
+        assert session.get_one(DuplicateCandidate, candidate_id).status == DuplicateStatus.MERGED
+
+    # Unmerge from the keyboard: the recent merge selected, Alt+U (the window active
+    # again now the confirmation is gone).
+    window.activateWindow()
+    aloop.until(lambda: QApplication.activeWindow() is window)
+    page.merge_table.setFocus()
+    page.merge_table.selectRow(0)
+    qtbot.keyClick(page.merge_table, Qt.Key.Key_U, Qt.KeyboardModifier.AltModifier)
+    aloop.until(lambda: len(page.done) == 2 and window.bridge.running == 0, 10)
+    assert page.outcome.text().startswith("Unmerged:")
+    with Database(engine).read() as session:
+        assert session.get_one(Customer, merged).status == CustomerStatus.ACTIVE
+        merge = session.scalars(select(CustomerMerge)).one()
+        assert merge.unmerged_at is not None
+    aloop.until(lambda: page.model.rowCount() == 1, 5)  # the pair is back in the queue
+
+
+def test_not_a_duplicate_leaves_the_queue_for_good(
+    window: Any, engine: Engine, aloop: LoopRunner, qtbot: Any
+) -> None:
+    candidate_id, _a, _b = _candidate(engine)
+    page = _open(window, aloop)
+    page.table.setFocus()
+    qtbot.keyClick(page.table, Qt.Key.Key_N, Qt.KeyboardModifier.AltModifier)
+    aloop.until(lambda: page.done and window.bridge.running == 0, 10)
+    assert page.outcome.text().endswith("not the same person, noted.")
+    aloop.until(lambda: page.model.rowCount() == 0, 5)
+    assert page.preview is None
+    with Database(engine).read() as session:
+        assert session.get_one(DuplicateCandidate, candidate_id).status == DuplicateStatus.DISMISSED
+
+
+def test_a_stale_pair_is_refused_in_red_and_read_again(
+    window: Any, engine: Engine, aloop: LoopRunner, qtbot: Any
+) -> None:
+    _candidate_id, a, _b = _candidate(engine)
+    page = _open(window, aloop)
+    with Database(engine).write() as session:  # another agent edits A meanwhile
+        session.get_one(Customer, a).segment = "edited elsewhere"
+    page.table.setFocus()
+    qtbot.keyClick(page.table, Qt.Key.Key_M, Qt.KeyboardModifier.AltModifier)
+    qtbot.keyClick(_confirm(aloop, page), Qt.Key.Key_Return)
+    aloop.until(lambda: "changed by someone else" in page.outcome.text(), 10)
+    aloop.until(lambda: window.bridge.running == 0)
+    assert page.preview is not None
+    assert page.preview.a.values["segment"] == "edited elsewhere"  # read again
+    with Database(engine).read() as session:
+        assert session.scalars(select(CustomerMerge)).first() is None
