@@ -642,6 +642,11 @@ def main() -> None:
         help="only the Suggested section (S1) and the churn header (S2) shots",
     )
     parser.add_argument(
+        "--duplicates",
+        action="store_true",
+        help="only the duplicate review and a merge (writes, then undoes it: a demo copy)",
+    )
+    parser.add_argument(
         "--size",
         choices=[f"{w}x{h}" for w, h in SIZES],
         help="only this window size (a scenario that writes, such as --authority, then "
@@ -656,6 +661,12 @@ def main() -> None:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     with loop:
+        if args.duplicates:
+            from screenshots_duplicates import run_duplicates  # beside this script
+
+            shots = sys.modules[__name__]
+            loop.run_until_complete(run_duplicates(app, args.db, Path(args.out), SIZES, shots))
+            return
         scenario = (
             run_calls
             if args.calls

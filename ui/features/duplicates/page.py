@@ -79,6 +79,8 @@ def kinds_in_words(counts: dict[str, int]) -> str:
         name = table.replace("customer_", "").replace("_", " ")
         if column == "related_customer_id":
             name = "relations naming them"
+        elif n == 1:  # "1 order", "1 address", "1 feedback"
+            name = name[:-2] if name.endswith("sses") else name.removesuffix("s")
         parts.append(f"{n} {name}")
     return ", ".join(parts) or "nothing else"
 
@@ -128,6 +130,8 @@ class DuplicatesPage(QWidget):
         self.merge_table = make_table(self.merges, "Recent merges")  # type: ignore[arg-type]
         recent_layout.addWidget(self.merge_table)
         splitter.addWidget(recent)
+        for index, stretch in enumerate((1, 4, 1)):  # the comparison gets the room
+            splitter.setStretchFactor(index, stretch)
         layout.addWidget(splitter, 1)
 
         bottom = QHBoxLayout()
@@ -241,8 +245,10 @@ class DuplicatesPage(QWidget):
             row += 1
         self.grid.addWidget(QLabel("Has"), row, 0)
         for column, side in enumerate(sides, start=1):
-            has = QLabel(kinds_in_words(side.counts))
-            has.setWordWrap(True)
+            kinds = kinds_in_words(side.counts)
+            short = ", ".join(kinds.split(", ")[:3])
+            has = QLabel(short if short == kinds else f"{short}, … ({side.rows} rows)")
+            has.setToolTip(kinds)
             self.grid.addWidget(has, row, column)
         row += 1
         score = f"{preview.score:.0%} alike" if preview.score is not None else "chosen by hand"
@@ -260,7 +266,12 @@ class DuplicatesPage(QWidget):
             return None
         survivor = self.survivor.checkedId()
         merged = preview.b.id if survivor == preview.a.id else preview.a.id
-        choices = {f: g.checkedId() for f, g in self.choices.items() if g.checkedId() > 0}
+        # Only where the two differ: an equal value is nobody's to take.
+        choices = {
+            f: g.checkedId()
+            for f, g in self.choices.items()
+            if g.checkedId() > 0 and preview.a.values[f] != preview.b.values[f]
+        }
         return survivor, merged, choices
 
     def merge(self) -> None:
@@ -276,7 +287,9 @@ class DuplicatesPage(QWidget):
         box.setWindowTitle("Merge these customers?")
         box.setTextFormat(Qt.TextFormat.PlainText)
         box.setText(f"Merge {merged.name} (#{merged.id}) into {survivor.name} (#{survivor.id})?")
-        changed = [f for f, chosen in choices.items() if chosen == merged.id]
+        from app.services.merge_views import FIELDS
+
+        changed = [FIELDS[f].lower() for f, chosen in choices.items() if chosen == merged.id]
         box.setInformativeText(
             f"Moves to {survivor.name}: {kinds_in_words(merged.counts)}.\n"
             + (f"Values taken from {merged.name}: {', '.join(changed)}.\n" if changed else "")
