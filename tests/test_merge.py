@@ -329,7 +329,8 @@ def _race(
     loaded: Any,
     name: str,
 ) -> dict[str, Any]:
-    """Merge in one thread and save an edit of the merged customer in another, at once."""
+    """Merge in one thread and save an edit (`loaded`: the customer as the editing agent
+    loaded it, either of the two) in another, at once."""
     from dataclasses import replace
 
     barrier = threading.Barrier(2)
@@ -346,7 +347,7 @@ def _race(
         barrier.wait()
         try:
             results["edit"] = contacts.save(
-                merged, loaded.version, replace(loaded.details, first_name=name)
+                loaded.customer_id, loaded.version, replace(loaded.details, first_name=name)
             )
         except ContactConflict as exc:
             results["edit"] = exc
@@ -359,8 +360,9 @@ def _race(
     return results
 
 
-def test_concurrent_merge_and_edit_never_lose_the_edit(seeded: Engine) -> None:
-    """Real threads: one merges, one edits the merged customer's name. Exactly one
+@pytest.mark.parametrize("edited", ["merged", "survivor"])
+def test_concurrent_merge_and_edit_never_lose_the_edit(seeded: Engine, edited: str) -> None:
+    """Real threads: one merges, one edits either customer's name. Exactly one
     wins; if the edit wins it is there, if the merge wins the edit was refused (the
     agent is told), never silently overwritten."""
 
@@ -377,17 +379,19 @@ def test_concurrent_merge_and_edit_never_lose_the_edit(seeded: Engine) -> None:
             )
             session.execute(text("DELETE FROM customer_merges"))
         versions = _versions(seeded, survivor, merged)
-        loaded = contacts.load(merged)
+        loaded = contacts.load(merged if edited == "merged" else survivor)
         results = _race(service, contacts, survivor, merged, versions, loaded, f"Round{round_}")
         merge_lost = isinstance(results["merge"], MergeConflict)
         edit_lost = isinstance(results["edit"], ContactConflict)
         assert merge_lost != edit_lost, results
         with Database(seeded).read() as session:
             row = session.get_one(Customer, merged)
+            edited_row = session.get_one(Customer, loaded.customer_id)
             if not edit_lost:
-                assert row.first_name == f"Round{round_}"
+                assert edited_row.first_name == f"Round{round_}"
                 assert row.status == CustomerStatus.ACTIVE
             else:
+                assert edited_row.first_name != f"Round{round_}"
                 assert row.status == CustomerStatus.MERGED
         outcomes.append("edit" if merge_lost else "merge")
         if not merge_lost:

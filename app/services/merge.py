@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.agent import AgentContext
@@ -226,6 +227,7 @@ class MergeService:
         merged.status = CustomerStatus.MERGED
         merged.merged_into_id = survivor.id
         merged.updated_at = self.clock()
+        _bump(survivor, merged)
         session.flush()  # the version checks happen here
         entries = []
         protected_by_function = self._db.backend == "postgresql"
@@ -349,6 +351,7 @@ class MergeService:
         for field, before in log["merged_before"].items():
             setattr(merged, field, typed(field, before))
         merged.updated_at = self.clock()
+        _bump(survivor, merged)
         record.unmerged_by = self.agent.actor
         record.unmerged_at = self.clock()
         if record.candidate_id is not None:
@@ -417,6 +420,14 @@ class MergeService:
             if customer_id not in locked:
                 raise UserError(f"customer {customer_id} does not exist")
         return locked[first], locked[second]
+
+
+def _bump(*customers: Customer) -> None:
+    """Both rows get a new version even when no field changed (a merge that keeps every
+    value of the survivor, a clock that says the same instant): an agent who loaded
+    either before the merge must get a conflict, not save over the merge."""
+    for customer in customers:
+        flag_modified(customer, "updated_at")
 
 
 def _resolve(session: Session, customer_id: int) -> int:
