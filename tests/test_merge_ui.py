@@ -146,3 +146,57 @@ def test_a_stale_pair_is_refused_in_red_and_read_again(
     assert page.preview.a.values["segment"] == "edited elsewhere"  # read again
     with Database(engine).read() as session:
         assert session.scalars(select(CustomerMerge)).first() is None
+
+
+def test_a_staged_caller_is_identified_from_their_tab(
+    window: Any, engine: Engine, aloop: LoopRunner, qtbot: Any
+) -> None:
+    import datetime as dt
+
+    from models.enums import Channel, Direction, InteractionOutcome
+    from models.service import Interaction
+    from ui.features.customer.panel import CustomerPanel
+
+    with Database(engine).write() as session:
+        real = session.scalars(select(Customer).order_by(Customer.id).limit(1)).one()
+        real_id, real_name = real.id, real.display_name
+        staged = Customer(
+            first_name="Unknown",
+            last_name="caller",
+            search_name="unknown caller",
+            customer_since=dt.date(2026, 12, 3),
+            status=CustomerStatus.STAGED,
+        )
+        session.add(staged)
+        session.flush()
+        call = Interaction(
+            customer_id=staged.id,
+            channel=Channel.PHONE,
+            direction=Direction.INBOUND,
+            outcome=InteractionOutcome.COMPLETED,
+            started_at=dt.datetime(2026, 12, 3, 9, 0, tzinfo=dt.UTC),
+            call_id="staged-1",
+            call_source="test",
+        )
+        session.add(call)
+        session.flush()
+        staged_id, call_id = staged.id, call.id
+    panel = aloop.run(window.tabs.load_customer(staged_id))
+    assert isinstance(panel, CustomerPanel)
+    panel.identify_button.click()
+    dialog = panel.identify_dialog
+    aloop.until(dialog.isVisible, 5)
+    qtbot.keyClicks(dialog.box, real_name)
+    qtbot.keyClick(dialog.box, Qt.Key.Key_Return)
+    aloop.until(lambda: dialog.results.count() >= 1 and window.bridge.running == 0, 10)
+    assert f"(#{real_id})" in dialog.results.item(0).text()
+    assert all(
+        f"(#{staged_id})" not in dialog.results.item(n).text()
+        for n in range(dialog.results.count())
+    )
+    dialog.ok.click()
+    aloop.until(lambda: window.tabs.panel_of(real_id) is not None, 10)
+    with Database(engine).read() as session:
+        gone = session.get_one(Customer, staged_id)
+        assert gone.status == CustomerStatus.MERGED and gone.merged_into_id == real_id
+        assert session.get_one(Interaction, call_id).customer_id == real_id

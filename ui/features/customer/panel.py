@@ -121,6 +121,11 @@ class CustomerPanel(QWidget):
         self.header = CustomerHeaderView(data.header, data.today)
         self.header.edit_requested.connect(self.edit_contact)
         actions.bind("customer.edit_contact", self, self.edit_contact)
+        if data.header.status == "staged":  # an unknown caller's quick record
+            self.identify_button = QPushButton("This caller is…")
+            self.identify_button.setToolTip("The caller is a customer on file: merge into them")
+            self.identify_button.clicked.connect(self.identify_caller)
+            self.header.add_badge(self.identify_button)
         layout.addWidget(self.header)
         # The churn risk in words under the header (its badge is in the header): filled
         # once the tab is painted, with the Suggested section's read.
@@ -263,6 +268,18 @@ class CustomerPanel(QWidget):
         return section
 
     # -- refreshing in place -------------------------------------------------------
+
+    def identify_caller(self) -> None:
+        """A staged caller is a customer on file: search, pick, merge, open them."""
+        from ui.features.customer.identify import IdentifyCallerDialog
+
+        dialog = IdentifyCallerDialog(
+            self.customer_id, self.data.header.name, self._services, self._bridge, self
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.identified.connect(self.open_customer_requested)
+        self.identify_dialog = dialog
+        dialog.open()
 
     def apply_changes(self, changes: Changes) -> None:
         """Refresh what `changes` make stale here (nothing, without a query, when they
