@@ -364,7 +364,7 @@ class DashboardService:
             for i, n in enumerate(current)
         )
         with self._db.read() as session:
-            names = dict(session.execute(select(Department.id, Department.name)).tuples().all())
+            names = {i: n for i, n in session.execute(select(Department.id, Department.name))}
         zero = (0,) * 7
         departments = sorted(set(now) | set(before), key=lambda d: (d is None, names.get(d, "")))
         rows = tuple(
