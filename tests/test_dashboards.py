@@ -9,7 +9,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import Engine
 
-from app.services.dashboards import Dashboard, DashboardService, Slice
+from app.services.dashboard_sql import Slice
+from app.services.dashboards import Dashboard, DashboardService
 from models.database import Database
 from tests.factories import dashboard_dataset
 

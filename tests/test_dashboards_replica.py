@@ -14,7 +14,8 @@ from sqlalchemy.exc import DBAPIError
 from app.bootstrap import build_services
 from app.config import Settings
 from app.errors import UserError
-from app.services.dashboards import DashboardService, Slice
+from app.services.dashboard_sql import Slice
+from app.services.dashboards import DashboardService
 from models.database import Database, DatabaseError, make_engine
 from models.migrate import upgrade
 from models.people import Department

@@ -16,11 +16,13 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, literal_column, select
+from sqlalchemy.orm import Session
 
 from models.authority import Concession
+from models.catalog import Store
 from models.commerce import Order
-from models.enums import OrderStatus
-from models.people import Customer, User
+from models.enums import OrderStatus, Tier
+from models.people import Customer, Department, User
 from models.service import Case, Feedback, Interaction, OfferEvent
 
 SPEND_DAYS = 90  # "what they spent in the following 90 days"
@@ -95,6 +97,43 @@ class Bar:
     current: float
     previous: float
     part: str | None = None  # what the bar drills into with `drill_key`
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What a slice may be narrowed to: (id, name) for departments and stores."""
+
+    teams: tuple[str, ...]
+    departments: tuple[tuple[int, str], ...]
+    stores: tuple[tuple[int, str], ...]
+    segments: tuple[str, ...]
+    tiers: tuple[str, ...]
+
+
+def slice_choices(session: Session) -> Choices:
+    """The teams, departments, stores and segments there are (segments: one scan of
+    customers, once when the page opens), and the tiers."""
+    teams = select(User.team).where(User.team.is_not(None)).distinct().order_by(User.team)
+    segments = (
+        select(Customer.segment)
+        .where(Customer.segment.is_not(None))
+        .distinct()
+        .order_by(Customer.segment)
+    )
+    return Choices(
+        teams=tuple(session.scalars(teams)),
+        departments=tuple(
+            (i, n)
+            for i, n in session.execute(
+                select(Department.id, Department.name).order_by(Department.name)
+            )
+        ),
+        stores=tuple(
+            (i, n) for i, n in session.execute(select(Store.id, Store.name).order_by(Store.name))
+        ),
+        segments=tuple(s for s in session.scalars(segments) if s),
+        tiers=tuple(t.value for t in Tier),
+    )
 
 
 StoreFilter = Callable[[int], ColumnElement[bool]]

@@ -3,11 +3,9 @@ suggestions convert, cases and SLA, and the quality of contact, for a `Slice` (a
 period and optional team, department, store, segment and tier), each figure with the
 previous period of the same length beside it, and `drill` to the rows behind a figure.
 
-Reads only: on PostgreSQL the service is built over the analytics engine
-(`analytics_db_url`, a hot standby) when one is set, so reporting never slows the
-agents (app/bootstrap.py). Each dashboard is a handful of aggregate statements per
-period over the time indexes (ix_cases_opened_at and friends, migration 0015);
-bench/dashboard.py measures them at a million customers.
+Reads only, over the analytics engine (`analytics_db_url`, a hot standby) when set
+(app/bootstrap.py). A few aggregate statements per period over the time indexes of
+migration 0015; bench/dashboard.py measures them at a million customers.
 
 Definitions (the figures' tooltips say the same):
 - revenue kept: what customers granted a concession spent in the 90 days after their
@@ -32,6 +30,7 @@ from sqlalchemy import ColumnElement, case, func, select
 from app.services.dashboard_drill import drill_down
 from app.services.dashboard_sql import (
     Bar,
+    Choices,
     Figure,
     Slice,
     Table,
@@ -46,6 +45,7 @@ from app.services.dashboard_sql import (
     interaction_scope,
     offer_scope,
     similar_anchors,
+    slice_choices,
     spend_after,
 )
 from models.authority import Concession
@@ -53,8 +53,6 @@ from models.database import Database
 from models.enums import OfferOutcome, Sentiment
 from models.people import Customer, Department, User
 from models.service import Case, Feedback, OfferEvent
-
-__all__ = ["DASHBOARDS", "Bar", "Dashboard", "DashboardService", "Figure", "Slice", "Table"]
 
 DASHBOARDS = {
     "concessions": "Concessions & revenue kept",
@@ -93,6 +91,10 @@ class DashboardService:
     @property
     def backend(self) -> str:
         return self._db.backend
+
+    def choices(self) -> Choices:
+        with self._db.read() as session:
+            return slice_choices(session)
 
     def open(self, key: str, s: Slice, by: str = "kind") -> Dashboard:
         if key == "concessions":
