@@ -642,6 +642,9 @@ def main() -> None:
         help="only the Suggested section (S1) and the churn header (S2) shots",
     )
     parser.add_argument(
+        "--dashboards", action="store_true", help="only the dashboards (super01, last quarter)"
+    )
+    parser.add_argument(
         "--size",
         choices=[f"{w}x{h}" for w, h in SIZES],
         help="only this window size (a scenario that writes, such as --authority, then "
@@ -656,8 +659,12 @@ def main() -> None:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     with loop:
+        from scripts.screenshot_dashboards import run_dashboards
+
         scenario = (
-            run_calls
+            run_dashboards
+            if args.dashboards
+            else run_calls
             if args.calls
             else run_cases
             if args.cases

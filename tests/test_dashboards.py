@@ -177,3 +177,18 @@ def test_drilling_into_rates_bars_and_rows(world: tuple[DashboardService, dict[s
     assert [r[0] for r in service.drill("cases.backlog", Q4, delivery).rows] == ["K3"]
     with pytest.raises(ValueError, match="no drill-down"):
         service.drill("cases.nonsense", Q4)
+
+
+def test_a_previous_period_may_be_shorter() -> None:
+    """Q3 beside Q2: 92 days beside 91, as the page's "Last quarter" asks."""
+    q3 = Slice(
+        dt.datetime(2026, 7, 1, tzinfo=dt.UTC),
+        dt.datetime(2026, 10, 1, tzinfo=dt.UTC),
+        tier="gold",
+        previous_start=dt.datetime(2026, 4, 1, tzinfo=dt.UTC),
+    )
+    assert (q3.previous.start, q3.previous.end) == (
+        dt.datetime(2026, 4, 1, tzinfo=dt.UTC),
+        q3.start,
+    )
+    assert q3.previous.tier == "gold"

@@ -66,12 +66,14 @@ def test_periods_are_whole_months_and_quarters() -> None:
     assert words.change("count", 3, 2) == "▲ 1 from 2"
     assert words.change("percent", 33.3, 100.0) == "▼ 66.7 points from 100.0 %"
     assert words.value("cents", -350000) == "-$3,500.00"
+    assert words.previous_start("Last quarter", today) == dt.date(2026, 4, 1)
+    assert words.previous_start("This month", today) == dt.date(2026, 10, 1)
 
 
 def test_figures_stand_beside_the_previous_quarter(page: DashboardsPage, aloop: LoopRunner) -> None:
-    assert page.tiles[0].text() == "Concessions granted\n2\n▲ 1 from 1"
+    assert page.tiles[0].summary == "Concessions granted\n2\n▲ 1 from 1"
     choose(page, aloop, "cases")
-    assert [t.text().split("\n")[:2] for t in page.tiles] == [
+    assert [t.summary.split("\n")[:2] for t in page.tiles] == [
         ["Cases opened", "3"],
         ["Resolved", "3"],
         ["Backlog at the end", "1"],
@@ -90,7 +92,7 @@ def test_a_slice_narrows_every_figure(page: DashboardsPage, aloop: LoopRunner) -
     assert [team.itemText(i) for i in range(team.count())] == ["Any team", "North", "South"]
     team.setCurrentIndex(team.findData("South"))
     aloop.run(page.load())
-    assert page.tiles[0].text().startswith("Cases opened\n1\n")
+    assert page.tiles[0].summary.startswith("Cases opened\n1\n")
 
 
 def test_drilling_down_from_a_tile_a_row_and_a_bar(page: DashboardsPage, aloop: LoopRunner) -> None:

@@ -35,8 +35,8 @@ SPENT = (OrderStatus.PLACED, OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.
 class Slice:
     """What a dashboard shows: the period [start, end) and the optional filters.
 
-    `previous` is the period of the same length just before, with the same filters,
-    shown beside every figure."""
+    `previous` is the period just before (as long, unless `previous_start` says where
+    it starts), with the same filters, shown beside every figure."""
 
     start: dt.datetime
     end: dt.datetime
@@ -45,6 +45,9 @@ class Slice:
     store_id: int | None = None
     segment: str | None = None
     tier: str | None = None
+    # Where the previous period starts when it is not as long as this one (last
+    # quarter beside the quarter before: 92 days beside 91).
+    previous_start: dt.datetime | None = None
 
     def __post_init__(self) -> None:
         if self.end <= self.start:
@@ -52,8 +55,8 @@ class Slice:
 
     @property
     def previous(self) -> Slice:
-        length = self.end - self.start
-        return replace(self, start=self.start - length, end=self.start)
+        start = self.previous_start or self.start - (self.end - self.start)
+        return replace(self, start=start, end=self.start, previous_start=None)
 
     def within(self, start: dt.datetime, end: dt.datetime) -> Slice:
         """The same filters over a part of the period (a bar of a weekly chart)."""

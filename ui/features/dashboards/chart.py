@@ -116,8 +116,6 @@ class BarChart(QWidget):
         )
         plot.addItem(before)
         plot.addItem(now)
-        self.legend.addItem(now, "This period")
-        self.legend.addItem(before, "Previous period")
         ticks = [(x, _short(label)) for x, label in zip(xs, self._labels, strict=True)]
         plot.getAxis("bottom").setTicks([ticks])
         top = max([*self._current, *self._previous, 0.0]) or 1.0

@@ -54,26 +54,41 @@ TILES = 6  # the most figures a dashboard has: one row at 1366 px
 
 
 class Tile(QPushButton):
-    """A figure: its name, value and change from the previous period. Enter drills."""
+    """A figure: its name, its value large, and the change from the previous period.
+    Enter (or Space, or a click) drills down to the rows behind it."""
 
     def __init__(self) -> None:
         super().__init__()
         self.figure: Figure | None = None
-        self.setMinimumHeight(74)
-        self.setObjectName("dashboardTile")
-        self.setStyleSheet("QPushButton#dashboardTile { text-align: left; padding: 6px 10px; }")
+        self.setMinimumHeight(78)
+        self.label, self.value, self.change = QLabel(), QLabel(), QLabel()
+        self.label.setObjectName("muted")
+        font = self.value.font()
+        font.setPointSizeF(font.pointSizeF() * 1.6)
+        font.setBold(True)
+        self.value.setFont(font)
+        box = QVBoxLayout(self)
+        box.setContentsMargins(10, 6, 10, 6)
+        box.setSpacing(0)
+        for label in (self.label, self.value, self.change):
+            label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+            box.addWidget(label)
+
+    @property
+    def summary(self) -> str:
+        """ "Cases opened\n3\n▲ 1 from 2": what the tile says, as one text."""
+        return "\n".join(w.text() for w in (self.label, self.value, self.change))
 
     def show_figure(self, figure: Figure | None) -> None:
         self.figure = figure
         self.setVisible(figure is not None)
         if figure is None:
             return
-        self.setText(
-            f"{figure.label}\n{words.value(figure.unit, figure.current)}\n"
-            + words.change(figure.unit, figure.current, figure.previous)
-        )
+        self.label.setText(figure.label)
+        self.value.setText(words.value(figure.unit, figure.current))
+        self.change.setText(words.change(figure.unit, figure.current, figure.previous))
         self.setToolTip((figure.hint + "\n" if figure.hint else "") + "Enter: the rows behind it")
-        self.setAccessibleName(self.text().replace("\n", ", "))
+        self.setAccessibleName(self.summary.replace("\n", ", "))
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
@@ -215,6 +230,7 @@ class DashboardsPage(QWidget):
         from app.services.dashboard_sql import Slice
 
         name = self.period.currentText()
+        before = words.previous_start(name, self.clock().date())
         if name == "Custom":
             start = self.since.date().toPython()
             end = self.until.date().toPython() + dt.timedelta(days=1)
@@ -230,6 +246,7 @@ class DashboardsPage(QWidget):
             store_id=self.filters["store"].currentData(),
             segment=self.filters["segment"].currentData(),
             tier=self.filters["tier"].currentData(),
+            previous_start=None if before is None else words.at_midnight(before),
         )
 
     def set_choices(self, choices: Choices) -> None:

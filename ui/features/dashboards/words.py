@@ -40,6 +40,15 @@ def period(name: str, today: dt.date) -> tuple[dt.date, dt.date]:
     raise ValueError(f"no period named {name!r}")
 
 
+def previous_start(name: str, today: dt.date) -> dt.date | None:
+    """Where the period before a named one starts: the month or quarter before."""
+    if name == "Custom":
+        return None
+    start, _end = period(name, today)
+    months = 1 if "month" in name else 3
+    return _add_months(start, -months)
+
+
 def at_midnight(day: dt.date) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
 
