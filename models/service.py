@@ -16,7 +16,6 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
-    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -51,11 +50,9 @@ class Case(Versioned, Base):
         Index("ix_cases_customer_status", "customer_id", "status"),
         # My work: my open cases by SLA due (app/services/my_work.py).
         Index("ix_cases_assignee_status_due", "assignee_id", "status", "sla_due_at"),
-        # The dashboards count a period of cases (migration 0015): opened, breached, and
-        # no longer work (resolved, or closed without a resolution).
+        # The dashboards count a period of cases opened and breached (migration 0015).
         Index("ix_cases_opened_at", "opened_at"),
         Index("ix_cases_sla_breached_at", "sla_breached_at"),
-        Index("ix_cases_done", text("coalesce(resolved_at, closed_at)")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -6,10 +6,10 @@ Create Date: 2026-12-03
 
 The dashboards (app/services/dashboards.py) count a quarter of cases, contacts,
 feedback and concessions at a time; without these each count read the whole table
-(bench/dashboard.py, docs/benchmarks.md). `ix_cases_done` is on the expression the
-dashboards use for "no longer work" (resolved, or closed without a resolution):
-PostgreSQL and SQLite both use an expression index when the query repeats the
-expression. offer_events already has ix_offer_events_at (0012). Indexes only: no
+(bench/dashboard.py, docs/benchmarks.md). offer_events already has ix_offer_events_at
+(0012). No expression index on coalesce(resolved_at, closed_at): SQLAlchemy cannot
+reflect one on SQLite (a warning, an error in the tests), and the cases still open
+or closed in the period are read with one scan of cases either way. Indexes only: no
 table change, so SQLite needs no batch rebuild (which would drop triggers).
 
 Written after 0013; issue 14's 0014 goes in between at the merge.
@@ -17,7 +17,6 @@ Written after 0013; issue 14's 0014 goes in between at the merge.
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
@@ -37,10 +36,8 @@ INDEXES = (
 def upgrade() -> None:
     for name, table, columns in INDEXES:
         op.create_index(name, table, columns)
-    op.create_index("ix_cases_done", "cases", [sa.text("coalesce(resolved_at, closed_at)")])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_cases_done", table_name="cases")
     for name, table, _columns in reversed(INDEXES):
         op.drop_index(name, table_name=table)
