@@ -175,7 +175,7 @@ class DashboardService:
             Figure("concessions.customers", "Customers", now["customers"], before["customers"]),
             Figure(
                 "concessions.spend",
-                "Their spend, 90 days after",
+                "Spend, 90 days after",
                 now["spend"],
                 before["spend"],
                 "cents",
@@ -183,7 +183,7 @@ class DashboardService:
             ),
             Figure(
                 "concessions.similar",
-                "Similar customers' spend",
+                "Similar customers",
                 now["similar"],
                 before["similar"],
                 "cents",
@@ -191,7 +191,7 @@ class DashboardService:
             ),
             Figure(
                 "concessions.kept",
-                "Revenue kept per customer",
+                "Kept per customer",
                 kept(now),
                 kept(before),
                 "cents",
@@ -204,16 +204,21 @@ class DashboardService:
             Bar(k, now["by_type"].get(k, zero)[1], before["by_type"].get(k, zero)[1], f"type={k}")
             for k in kinds
         )
+
+        def dollars(t: tuple[int, int, int]) -> tuple[int, float, int]:
+            return t[0], t[1] / 100, t[2]
+
         rows = tuple(
-            (k, *now["by_type"].get(k, zero), *before["by_type"].get(k, zero)[:2]) for k in kinds
+            (k, *dollars(now["by_type"].get(k, zero)), *dollars(before["by_type"].get(k, zero))[:2])
+            for k in kinds
         )
         table = Table(
-            ("Type", "Granted", "Amount (cents)", "Customers", "Granted before", "Amount before"),
+            ("Type", "Granted", "Amount", "Customers", "Granted before", "Amount before"),
             rows,
             tuple(f"type={k}" for k in kinds),
         )
         return Dashboard(
-            "concessions", DASHBOARDS["concessions"], s, figures, "Amount granted by type",
+            "concessions", DASHBOARDS["concessions"], s, figures, "Amount granted by type ($)",
             "cents", "concessions.granted", bars, table,
         )  # fmt: skip
 

@@ -305,11 +305,12 @@ class DashboardsPage(QWidget):
         )
         for i, tile in enumerate(self.tiles):
             tile.show_figure(board.figures[i] if i < len(board.figures) else None)
+        scale = 100 if board.chart_unit == "cents" else 1  # money drawn in dollars
         self.chart.set_bars(
             board.chart_title,
             [b.label for b in board.bars],
-            [b.current for b in board.bars],
-            [b.previous for b in board.bars],
+            [b.current / scale for b in board.bars],
+            [b.previous / scale for b in board.bars],
         )
         self.drilled = False
         self.back_button.setVisible(False)
