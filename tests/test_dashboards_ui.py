@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from app.clock import fixed_clock
 from app.services.dashboards import DashboardService
 from models.database import Database
-from tests.conftest import LoopRunner
+from tests.conftest import LoopRunner, running_window
 from tests.factories import dashboard_dataset
 from ui.bridge import DatabaseBridge
 from ui.features.dashboards import words
@@ -145,7 +145,19 @@ def test_the_chart_follows_dark_mode(page: DashboardsPage, qapp: QApplication) -
         apply_theme(qapp, "light")
 
 
-def test_f7_is_for_supervisors_managers_and_admins(window: Any, aloop: LoopRunner) -> None:
+@pytest.fixture
+def sqlite_window(sqlite_engine: Engine, aloop: LoopRunner, gui_sql_guard: Any) -> Iterator[Any]:
+    """The window on a seeded SQLite database: single-user mode switches who acts."""
+    from models.seed import seed_database
+
+    seed_database(sqlite_engine, 30, seed=3)
+    url = sqlite_engine.url.render_as_string(hide_password=False)
+    with running_window(url, aloop, gui_sql_guard) as main:
+        yield main
+
+
+def test_f7_is_for_supervisors_managers_and_admins(sqlite_window: Any, aloop: LoopRunner) -> None:
+    window = sqlite_window
     QTest.keyClick(window, Qt.Key.Key_F7)
     assert window.dashboards is None
     assert "Dashboards are for supervisors" in window.statusBar().currentMessage()
