@@ -18,12 +18,14 @@ from app.agent import AgentContext, agent_named, resolve_agent, staff_logins, wo
 from app.config import Settings
 from app.credentials import with_stored_password
 from app.database_identity import database_identity
+from app.errors import UserError
 from app.services.authority import AuthorityService
 from app.services.calls import CallService
 from app.services.cases import CaseService
 from app.services.commitments import CommitmentService
 from app.services.contacts import ContactService
 from app.services.customers import CustomerService
+from app.services.dashboards import DashboardService
 from app.services.feedback import FeedbackService
 from app.services.handoffs import HandoffService
 from app.services.macros import MacroService
@@ -79,6 +81,9 @@ class Services:
     products: ProductService  # stock per store, launches
     rules: RuleService  # association rules mined from order lines
     merges: MergeService  # duplicate customers merged, undone, dismissed (S8)
+    # Supervisors' and managers' dashboards, over the analytics replica when one is set.
+    dashboards: DashboardService
+    analytics_engine: Engine | None = None
 
     @property
     def backend(self) -> str:
@@ -108,6 +113,8 @@ class Services:
             return staff_logins(session)
 
     def close(self) -> None:
+        if self.analytics_engine is not None:
+            self.analytics_engine.dispose()
         self.engine.dispose()
 
 
@@ -127,8 +134,27 @@ def open_engine(settings: Settings) -> Engine:
     return engine
 
 
+def analytics_engine(settings: Settings, engine: Engine) -> Engine | None:
+    """The engine the dashboards read from: `analytics_db_url` (a hot standby) on
+    PostgreSQL, with db_url's login and password unless it names its own; None when
+    unset or on SQLite (the dashboards then read the main database). Nothing connects."""
+    wanted = settings.values.get("analytics_db_url")
+    if not wanted or engine.dialect.name != "postgresql":
+        return None
+    url = normalize_url(str(wanted))
+    if url.get_backend_name() != "postgresql":
+        raise UserError(f"analytics_db_url must be a postgresql:// URL, not {url.drivername}")
+    main = engine.url
+    if not url.username:
+        url = url.set(username=main.username, password=main.password)
+    if not url.database:
+        url = url.set(database=main.database)
+    return make_engine(with_stored_password(url))
+
+
 def build_services(settings: Settings, engine: Engine) -> Services:
     db = Database(engine)
+    analytics = analytics_engine(settings, engine)
     region = settings.default_region
     customers = CustomerService(db, region)
     identity = database_identity(engine)
@@ -146,6 +172,8 @@ def build_services(settings: Settings, engine: Engine) -> Services:
         search=SearchService(db, customers),
         products=ProductService(db),
         rules=RuleService(db),
+        dashboards=DashboardService(Database(analytics) if analytics is not None else db),
+        analytics_engine=analytics,
         database_identity=identity,
         agent=agent,
         **_acting(db, customers, region, workstation, agent),

@@ -42,6 +42,9 @@ KEYS: dict[str, tuple[type, Any]] = {
     # pooling (which drops LISTEN): postgresql://HOST:PORT[/DATABASE] of the server
     # itself or a session-pooled port; the login and password stay db_url's.
     "listen_url": (str, None),
+    # Where the dashboards read on PostgreSQL: a hot-standby replica, so reporting never
+    # slows the agents; postgresql://HOST:PORT[/DATABASE], the login stays db_url's.
+    "analytics_db_url": (str, None),
 }
 SECRET_KEYS = frozenset({"webhook_token"})  # shown as "(set)" in `config show` and diagnostics
 
@@ -107,7 +110,7 @@ class Settings:
         for key, value in self.values.items():
             if key in SECRET_KEYS and value:
                 shown[key] = "(set)"
-            elif key == "db_url" and value:
+            elif key in ("db_url", "analytics_db_url") and value:
                 shown[key] = hide_url_password(str(value))
             else:
                 shown[key] = value

@@ -50,6 +50,9 @@ class Case(Versioned, Base):
         Index("ix_cases_customer_status", "customer_id", "status"),
         # My work: my open cases by SLA due (app/services/my_work.py).
         Index("ix_cases_assignee_status_due", "assignee_id", "status", "sla_due_at"),
+        # The dashboards count a period of cases opened and breached (migration 0015).
+        Index("ix_cases_opened_at", "opened_at"),
+        Index("ix_cases_sla_breached_at", "sla_breached_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -185,6 +188,7 @@ class Interaction(Versioned, Base):
         Index("ix_interactions_agent_started", "agent_id", "started_at"),
         Index("ix_interactions_line_started", "line", "started_at"),
         Index("ix_interactions_workstation_started", "workstation", "started_at"),
+        Index("ix_interactions_started_at", "started_at"),  # the dashboards' period
         # One interaction per call: the same event reported twice (a retry, a second
         # delivery) finds the first row instead of adding one (see CallService).
         Index("uq_interactions_call", "call_source", "call_id", unique=True),
@@ -226,6 +230,7 @@ class Interaction(Versioned, Base):
 
 class Feedback(Base):
     __tablename__ = "feedback"
+    __table_args__ = (Index("ix_feedback_received_at", "received_at"),)  # the dashboards
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)

@@ -647,6 +647,9 @@ def main() -> None:
         help="only the duplicate review and a merge (writes, then undoes it: a demo copy)",
     )
     parser.add_argument(
+        "--dashboards", action="store_true", help="only the dashboards (super01, last quarter)"
+    )
+    parser.add_argument(
         "--size",
         choices=[f"{w}x{h}" for w, h in SIZES],
         help="only this window size (a scenario that writes, such as --authority, then "
@@ -667,8 +670,12 @@ def main() -> None:
             shots = sys.modules[__name__]
             loop.run_until_complete(run_duplicates(app, args.db, Path(args.out), SIZES, shots))
             return
+        from scripts.screenshot_dashboards import run_dashboards
+
         scenario = (
-            run_calls
+            run_dashboards
+            if args.dashboards
+            else run_calls
             if args.calls
             else run_cases
             if args.cases

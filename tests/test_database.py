@@ -253,7 +253,20 @@ def test_schema_head_constant_is_the_newest_migration() -> None:
 
 @pytest.mark.parametrize(
     "revision",
-    ["base", "0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0013"],
+    [
+        "base",
+        "0001",
+        "0002",
+        "0003",
+        "0004",
+        "0005",
+        "0006",
+        "0007",
+        "0008",
+        "0009",
+        "0013",
+        "0014",
+    ],
 )
 def test_every_migration_downgrades_and_upgrades_keeping_what_the_code_needs(
     engine: Engine, revision: str

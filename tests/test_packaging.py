@@ -141,6 +141,20 @@ def test_bundle_ships_the_migrations_and_the_icon(bundle: Path) -> None:
     assert f"StringStruct('ProductVersion', '{__version__}')" in version
 
 
+@pytest.mark.timeout(600)
+def test_bundle_draws_the_dashboards_with_pyqtgraph_on_pyside6(bundle: Path) -> None:
+    """pyqtgraph ships (the dashboards' chart, imported when first opened), and no
+    second Qt binding with it: the modules in the executable's PYZ archive."""
+    from PyInstaller.archive.readers import CArchiveReader
+
+    archive = CArchiveReader(str(bundle / "rapport"))
+    pyz = next(name for name in archive.toc if name.endswith(".pyz"))
+    modules = set(archive.open_embedded_archive(pyz).toc)
+    assert {"pyqtgraph", "ui.features.dashboards.page", "ui.features.dashboards.chart"} <= modules
+    assert not {m for m in modules if m.split(".")[0] in ("PyQt5", "PyQt6", "OpenGL")}
+    assert not {m for m in modules if m.startswith(("pyqtgraph.examples", "pyqtgraph.opengl"))}
+
+
 # -- the machine config tool (run by the MSI) ------------------------------------------
 
 

@@ -273,6 +273,15 @@ ACTIONS: tuple[ActionSpec, ...] = (
         Scope.NATIVE,
     ),
     ActionSpec(
+        "dashboards.show",
+        "&Dashboards",
+        "Dashboards: concessions, suggestions, cases, contact quality (supervisors, managers)",
+        "Approvals",
+        ("F7",),
+        menu="&Go",
+        tip="Figures beside the previous period, drill-down and export",
+    ),
+    ActionSpec(
         "authority.matrix",
         "Authority &matrix…",
         "The authority matrix: what each role may grant alone (admins edit it)",

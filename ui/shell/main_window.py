@@ -40,6 +40,7 @@ from ui.features.approvals.controller import ApprovalsController
 from ui.features.call_log.view import CallLogView
 from ui.features.calls.controller import CallsController
 from ui.features.duplicates.page import DuplicatesPage
+from ui.features.dashboards import words as dashboard_words
 from ui.features.my_work.controller import MyWorkController
 from ui.features.search.panel import SearchPanel
 from ui.features.work.dial_warning import confirm_dial
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
     from app.bootstrap import Services
     from app.services.views import CallLogEntry
     from ui.features.authority.products import ProductLookup
+    from ui.features.dashboards.page import DashboardsPage
 
 
 class MainWindow(QMainWindow):
@@ -75,6 +77,7 @@ class MainWindow(QMainWindow):
         self.calls = CallsController(bridge, self.drafts, self.tabs, self)
         self.recovery = DraftsRecovery(self.drafts, bridge, self.tabs, self.calls, self)
         self.call_log: CallLogView | None = None  # made when first shown
+        self.dashboards: DashboardsPage | None = None  # made when first shown (F7)
         self.product_lookup: ProductLookup | None = None  # open while shown (Ctrl+Shift+P)
         self.my_work = MyWorkController(
             bridge, self.tabs.open_customer, self, open_case=self.tabs.open_case
@@ -99,6 +102,7 @@ class MainWindow(QMainWindow):
                 "call_log.show": self.show_call_log,
                 "my_work.show": self.show_my_work,
                 "approvals.show": self.show_approvals,
+                "dashboards.show": self.show_dashboards,
                 "authority.matrix": self.approvals.show_matrix,
                 "duplicates.show": self.show_duplicates,
                 "user.switch": self.approvals.show_switch_user,
@@ -244,6 +248,10 @@ class MainWindow(QMainWindow):
             self.call_log = None
         self.my_work.drop(self.tabs.forget_page)
         self.approvals.detach(self.tabs.forget_page)
+        if self.dashboards is not None:  # made for other services (another user)
+            self.tabs.forget_page(self.dashboards)
+            self.dashboards.deleteLater()
+            self.dashboards = None
 
     async def dial(self, entry: CallLogEntry) -> None:
         """Click-to-call, after warning when the customer asked not to be called there."""
@@ -325,6 +333,30 @@ class MainWindow(QMainWindow):
         )
         page.table.setFocus()
         self.approvals.refresh()
+
+    def show_dashboards(self) -> None:
+        """Open (or focus) the Dashboards tab (F7): supervisors, managers and admins."""
+        services = self.connection.services
+        if services is None:
+            return
+        if services.agent.role.value not in dashboard_words.ROLES:
+            self.statusBar().showMessage(
+                "Dashboards are for supervisors, managers and admins "
+                f"({services.agent.display_name} is not).",
+                6000,
+            )
+            return
+        first = self.dashboards is None
+        if self.dashboards is None:
+            from ui.features.dashboards.page import DashboardsPage  # pyqtgraph: when first used
+
+            self.dashboards = DashboardsPage(self.bridge, services.dashboards)
+        self.tabs.show_page(
+            self.dashboards, "cases", "Dashboards", "Figures beside the previous period (F7)"
+        )
+        self.dashboards.picker.setFocus()
+        if first:
+            self.bridge.spawn(self.dashboards.start())
 
     def _approvals_count(self, _count: int) -> None:
         """The badge: "Approvals (2)" on the tab and in the Go menu."""

@@ -1,0 +1,497 @@
+"""Supervisors' and managers' dashboards (issue 14, S6): what concessions bought, how
+suggestions convert, cases and SLA, and the quality of contact, for a `Slice` (a
+period and optional team, department, store, segment and tier), each figure with the
+previous period of the same length beside it, and `drill` to the rows behind a figure.
+
+Reads only, over the analytics engine (`analytics_db_url`, a hot standby) when set
+(app/bootstrap.py). A few aggregate statements per period over the time indexes of
+migration 0015; bench/dashboard.py measures them at a million customers.
+
+Definitions (the figures' tooltips say the same):
+- revenue kept: what customers granted a concession spent in the 90 days after their
+  first one, against customers with a case in the period and no concession, averaged
+  per tier and weighted by the conceded customers' tier mix ("similar customers");
+- converted suggestion: accepted, or followed by an order of the product (issue 13);
+- backlog: cases opened before the end and not resolved or closed by it; SLA
+  attainment: resolved cases with an SLA resolved without a breach;
+- first-contact resolution: resolved cases with at most one contact (interaction);
+  repeat contact: cases opened in the period with two or more;
+- CSAT: share of ratings of 4 or 5.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, case, func, select
+
+from app.services.dashboard_drill import drill_down
+from app.services.dashboard_sql import (
+    Bar,
+    Choices,
+    Figure,
+    Slice,
+    Table,
+    case_filters,
+    closed_at,
+    conceded_anchors,
+    concession_scope,
+    contacts_of_case,
+    day_of,
+    feedback_scope,
+    in_period,
+    interaction_scope,
+    offer_scope,
+    similar_anchors,
+    slice_choices,
+    spend_after,
+)
+from models.authority import Concession
+from models.database import Database
+from models.enums import OfferOutcome, Sentiment
+from models.people import Customer, Department, User
+from models.service import Case, Feedback, OfferEvent
+
+DASHBOARDS = {
+    "concessions": "Concessions & revenue kept",
+    "suggestions": "Suggestions",
+    "cases": "Cases & SLA",
+    "contact": "Contact quality",
+}
+BY = ("kind", "rule", "agent")
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    key: str
+    title: str
+    slice: Slice
+    figures: tuple[Figure, ...]
+    chart_title: str
+    chart_unit: str
+    drill_key: str  # the figure a bar or a table row drills into
+    bars: tuple[Bar, ...]
+    table: Table
+
+
+def _count_if(condition: ColumnElement[bool]) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _rate(part: float, whole: float) -> float | None:
+    return None if not whole else round(100.0 * part / whole, 1)
+
+
+class DashboardService:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    @property
+    def backend(self) -> str:
+        return self._db.backend
+
+    def choices(self) -> Choices:
+        with self._db.read() as session:
+            return slice_choices(session)
+
+    def open(self, key: str, s: Slice, by: str = "kind") -> Dashboard:
+        if key == "concessions":
+            return self.concessions(s)
+        if key == "suggestions":
+            return self.suggestions(s, by)
+        if key == "cases":
+            return self.cases(s)
+        if key == "contact":
+            return self.contact_quality(s)
+        raise ValueError(f"no dashboard {key!r}: one of {', '.join(DASHBOARDS)}")
+
+    # -- concessions and revenue kept -----------------------------------------------------
+
+    def _concession_totals(self, s: Slice) -> dict[str, Any]:
+        with self._db.read() as session:
+            by_type = session.execute(
+                select(
+                    Concession.type,
+                    func.count(),
+                    func.sum(Concession.amount_cents),
+                    func.count(func.distinct(Concession.customer_id)),
+                )
+                .where(*concession_scope(s))
+                .group_by(Concession.type)
+            ).all()
+            groups: dict[str, dict[str, tuple[int, int]]] = {}
+            for name, anchors in (
+                ("conceded", conceded_anchors(s)),
+                ("similar", similar_anchors(s)),
+            ):
+                spend = spend_after(anchors.c.customer_id, anchors.c.anchor, self.backend)
+                rows = session.execute(
+                    select(Customer.tier, func.count(), func.sum(spend))
+                    .select_from(anchors)
+                    .join(Customer, Customer.id == anchors.c.customer_id)
+                    .group_by(Customer.tier)
+                ).all()
+                groups[name] = {str(t): (int(n), int(total or 0)) for t, n, total in rows}
+        conceded, similar = groups["conceded"], groups["similar"]
+        people = sum(n for n, _ in conceded.values())
+        spent = sum(total for _, total in conceded.values())
+        # Tier-matched: each conceded customer compared with the similar ones of her tier.
+        overall_n = sum(n for n, _ in similar.values())
+        overall = sum(t for _, t in similar.values()) / overall_n if overall_n else None
+        expected = 0.0
+        for tier, (n, _) in conceded.items():
+            sn, stotal = similar.get(tier, (0, 0))
+            mean = stotal / sn if sn else overall
+            if mean is None:
+                expected = float("nan")
+                break
+            expected += n * mean
+        similar_mean = expected / people if people and expected == expected else overall
+        return {
+            "by_type": {str(t): (int(n), int(a or 0), int(c)) for t, n, a, c in by_type},
+            "count": sum(int(n) for _, n, _a, _c in by_type),
+            "amount": sum(int(a or 0) for _, _n, a, _c in by_type),
+            "customers": people,
+            "spend": spent / people if people else None,
+            "similar": similar_mean,
+            "similar_n": overall_n,
+        }
+
+    def concessions(self, s: Slice) -> Dashboard:
+        now, before = self._concession_totals(s), self._concession_totals(s.previous)
+
+        def kept(t: dict[str, Any]) -> float | None:
+            if t["spend"] is None or t["similar"] is None:
+                return None
+            return float(t["spend"] - t["similar"])
+
+        figures = (
+            Figure("concessions.granted", "Concessions granted", now["count"], before["count"]),
+            Figure(
+                "concessions.amount", "Amount granted", now["amount"], before["amount"], "cents"
+            ),
+            Figure("concessions.customers", "Customers", now["customers"], before["customers"]),
+            Figure(
+                "concessions.spend",
+                "Spend, 90 days after",
+                now["spend"],
+                before["spend"],
+                "cents",
+                "average per customer granted a concession, in the 90 days after the first",
+            ),
+            Figure(
+                "concessions.similar",
+                "Similar customers",
+                now["similar"],
+                before["similar"],
+                "cents",
+                "customers with a case and no concession, same tier mix, 90 days after the case",
+            ),
+            Figure(
+                "concessions.kept",
+                "Kept per customer",
+                kept(now),
+                kept(before),
+                "cents",
+                "their spend minus the similar customers'",
+            ),
+        )
+        kinds = sorted(set(now["by_type"]) | set(before["by_type"]))
+        zero = (0, 0, 0)
+        bars = tuple(
+            Bar(k, now["by_type"].get(k, zero)[1], before["by_type"].get(k, zero)[1], f"type={k}")
+            for k in kinds
+        )
+
+        def dollars(t: tuple[int, int, int]) -> tuple[int, float, int]:
+            return t[0], t[1] / 100, t[2]
+
+        rows = tuple(
+            (k, *dollars(now["by_type"].get(k, zero)), *dollars(before["by_type"].get(k, zero))[:2])
+            for k in kinds
+        )
+        table = Table(
+            ("Type", "Granted", "Amount", "Customers", "Granted before", "Amount before"),
+            rows,
+            tuple(f"type={k}" for k in kinds),
+        )
+        return Dashboard(
+            "concessions", DASHBOARDS["concessions"], s, figures, "Amount granted by type ($)",
+            "cents", "concessions.granted", bars, table,
+        )  # fmt: skip
+
+    # -- suggestions ----------------------------------------------------------------------
+
+    def _conversion(self, s: Slice, by: str) -> dict[str, tuple[int, int, int, int]]:
+        group: Any
+        if by == "kind":
+            group = OfferEvent.kind
+        elif by == "rule":
+            group = func.coalesce(OfferEvent.rule_ref, "-")
+        else:
+            group = func.coalesce(User.display_name, "-")
+        converted = (OfferEvent.outcome == OfferOutcome.ACCEPTED) | OfferEvent.order_id.is_not(None)
+        query = select(
+            group,
+            func.count(),
+            _count_if(OfferEvent.outcome == OfferOutcome.ACCEPTED),
+            _count_if(OfferEvent.outcome == OfferOutcome.DECLINED),
+            _count_if(converted),
+        ).where(*offer_scope(s))
+        if by == "agent":
+            query = query.outerjoin(User, User.id == OfferEvent.agent_id)
+        with self._db.read() as session:
+            rows = session.execute(query.group_by(group)).all()
+        return {str(g): (int(n), int(a), int(d), int(c)) for g, n, a, d, c in rows}
+
+    def suggestions(self, s: Slice, by: str = "kind") -> Dashboard:
+        if by not in BY:
+            raise ValueError(f"group suggestions by one of {', '.join(BY)}")
+        now, before = self._conversion(s, by), self._conversion(s.previous, by)
+
+        def total(t: dict[str, tuple[int, int, int, int]], i: int) -> int:
+            return sum(v[i] for v in t.values())
+
+        figures = (
+            Figure("suggestions.shown", "Suggestions shown", total(now, 0), total(before, 0)),
+            Figure("suggestions.accepted", "Accepted", total(now, 1), total(before, 1)),
+            Figure("suggestions.declined", "Declined", total(now, 2), total(before, 2)),
+            Figure(
+                "suggestions.converted",
+                "Converted",
+                total(now, 3),
+                total(before, 3),
+                hint="accepted, or the product ordered within 30 days",
+            ),
+            Figure(
+                "suggestions.rate",
+                "Conversion rate",
+                _rate(total(now, 3), total(now, 0)),
+                _rate(total(before, 3), total(before, 0)),
+                "percent",
+            ),
+        )
+        groups = sorted(set(now) | set(before), key=lambda g: (-now.get(g, (0,))[0], g))
+        zero = (0, 0, 0, 0)
+        rows = tuple(
+            (g, *now.get(g, zero), _rate(now.get(g, zero)[3], now.get(g, zero)[0]) or 0.0)
+            + (_rate(before.get(g, zero)[3], before.get(g, zero)[0]) or 0.0,)
+            for g in groups
+        )
+        bars = tuple(Bar(r[0], r[5], r[6], f"{by}={r[0]}") for r in rows[:12])
+        table = Table(
+            (
+                by.capitalize(),
+                "Shown",
+                "Accepted",
+                "Declined",
+                "Converted",
+                "Rate %",
+                "Rate before %",
+            ),
+            rows,
+            tuple(f"{by}={g}" for g in groups),
+        )
+        return Dashboard(
+            "suggestions", DASHBOARDS["suggestions"], s, figures, f"Conversion rate by {by} (%)",
+            "percent", "suggestions.shown", bars, table,
+        )  # fmt: skip
+
+    # -- cases and SLA --------------------------------------------------------------------
+
+    def _case_totals(self, s: Slice) -> dict[Any, tuple[int, ...]]:
+        done = closed_at()
+        resolved = in_period(done, s)
+        with_sla = resolved & Case.sla_due_at.is_not(None)
+        query = (
+            select(
+                Case.department_id,
+                _count_if(in_period(Case.opened_at, s)),
+                _count_if(resolved),
+                _count_if(done.is_(None) | (done >= s.end)),
+                _count_if(with_sla & Case.sla_breached_at.is_(None)),
+                _count_if(with_sla),
+                _count_if(in_period(Case.sla_breached_at, s)),
+                _count_if(in_period(Case.first_response_breached_at, s)),
+            )
+            .where(Case.opened_at < s.end, done.is_(None) | (done >= s.start), *case_filters(s))
+            .group_by(Case.department_id)
+        )
+        with self._db.read() as session:
+            return {d: tuple(int(v) for v in rest) for d, *rest in session.execute(query)}
+
+    def _weekly_opened(self, s: Slice) -> list[int]:
+        day = day_of(Case.opened_at, self.backend)
+        query = (
+            select(day, func.count())
+            .where(in_period(Case.opened_at, s), *case_filters(s))
+            .group_by(day)
+        )
+        weeks = [0] * -(-(s.end - s.start).days // 7)
+        with self._db.read() as session:
+            for text, n in session.execute(query):
+                index = (dt.date.fromisoformat(text) - s.start.date()).days // 7
+                if 0 <= index < len(weeks):
+                    weeks[index] += int(n)
+        return weeks
+
+    def cases(self, s: Slice) -> Dashboard:
+        now, before = self._case_totals(s), self._case_totals(s.previous)
+
+        def total(t: dict[Any, tuple[int, ...]], i: int) -> int:
+            return sum(v[i] for v in t.values())
+
+        figures = (
+            Figure("cases.opened", "Cases opened", total(now, 0), total(before, 0)),
+            Figure("cases.resolved", "Resolved", total(now, 1), total(before, 1)),
+            Figure("cases.backlog", "Backlog at the end", total(now, 2), total(before, 2)),
+            Figure(
+                "cases.attained",
+                "SLA attainment",
+                _rate(total(now, 3), total(now, 4)),
+                _rate(total(before, 3), total(before, 4)),
+                "percent",
+                "resolved cases with an SLA, resolved without a breach",
+            ),
+            Figure("cases.breached", "SLA breaches", total(now, 5), total(before, 5)),
+            Figure(
+                "cases.first_response", "First-response breaches", total(now, 6), total(before, 6)
+            ),
+        )
+        current, previous = self._weekly_opened(s), self._weekly_opened(s.previous)
+        bars = tuple(
+            Bar(
+                f"{(s.start + dt.timedelta(weeks=i)):%d %b}",
+                n,
+                previous[i] if i < len(previous) else 0,
+                f"week={(s.start + dt.timedelta(weeks=i)).isoformat()}",
+            )
+            for i, n in enumerate(current)
+        )
+        with self._db.read() as session:
+            names = {i: n for i, n in session.execute(select(Department.id, Department.name))}
+        zero = (0,) * 7
+        departments = sorted(set(now) | set(before), key=lambda d: (d is None, names.get(d, "")))
+        rows = tuple(
+            (names.get(d, "(none)") if d is not None else "(none)", *now.get(d, zero)[:3])
+            + (_rate(now.get(d, zero)[3], now.get(d, zero)[4]) or "", now.get(d, zero)[5])
+            + (before.get(d, zero)[0], before.get(d, zero)[1])
+            for d in departments
+        )
+        table = Table(
+            ("Department", "Opened", "Resolved", "Backlog", "SLA %", "Breaches")
+            + ("Opened before", "Resolved before"),
+            rows,
+            tuple(f"department={d}" if d is not None else None for d in departments),
+        )
+        return Dashboard(
+            "cases", DASHBOARDS["cases"], s, figures, "Cases opened per week", "count",
+            "cases.opened", bars, table,
+        )  # fmt: skip
+
+    # -- contact quality ------------------------------------------------------------------
+
+    def _contact_totals(self, s: Slice) -> dict[str, Any]:
+        contacts = contacts_of_case()
+        resolved = [in_period(closed_at(), s), *case_filters(s)]
+        opened = [in_period(Case.opened_at, s), *case_filters(s)]
+        with self._db.read() as session:
+            n_contacts = session.scalar(select(func.count()).where(*interaction_scope(s)))
+            fcr = session.execute(
+                select(func.count(), _count_if(contacts <= 1)).select_from(Case).where(*resolved)
+            ).one()
+            repeat = session.execute(
+                select(func.count(), _count_if(contacts >= 2)).select_from(Case).where(*opened)
+            ).one()
+            feedback = session.execute(
+                select(
+                    Feedback.sentiment,
+                    func.count(),
+                    func.count(Feedback.rating),
+                    _count_if(Feedback.rating >= 4),
+                    func.coalesce(func.sum(Feedback.rating), 0),
+                )
+                .where(*feedback_scope(s))
+                .group_by(Feedback.sentiment)
+            ).all()
+        by_sentiment = {str(k): int(n) for k, n, *_ in feedback}
+        rated = sum(int(r[2]) for r in feedback)
+        return {
+            "contacts": int(n_contacts or 0),
+            "fcr": _rate(int(fcr[1]), int(fcr[0])),
+            "repeat": _rate(int(repeat[1]), int(repeat[0])),
+            "csat": _rate(sum(int(r[3]) for r in feedback), rated),
+            "rating": round(sum(int(r[4]) for r in feedback) / rated, 2) if rated else None,
+            "feedback": sum(by_sentiment.values()),
+            "sentiment": by_sentiment,
+            "negative": _rate(
+                by_sentiment.get(Sentiment.NEGATIVE.value, 0), sum(by_sentiment.values())
+            ),
+        }
+
+    def contact_quality(self, s: Slice) -> Dashboard:
+        now, before = self._contact_totals(s), self._contact_totals(s.previous)
+        figures = (
+            Figure("contact.contacts", "Contacts", now["contacts"], before["contacts"]),
+            Figure(
+                "contact.fcr",
+                "First-contact resolution",
+                now["fcr"],
+                before["fcr"],
+                "percent",
+                "resolved cases with at most one contact",
+            ),
+            Figure(
+                "contact.repeat",
+                "Repeat-contact rate",
+                now["repeat"],
+                before["repeat"],
+                "percent",
+                "cases opened in the period with two or more contacts",
+            ),
+            Figure(
+                "contact.csat", "CSAT", now["csat"], before["csat"], "percent", "ratings of 4 or 5"
+            ),
+            Figure("contact.rating", "Average rating", now["rating"], before["rating"], "rating"),
+            Figure(
+                "contact.negative",
+                "Negative sentiment",
+                now["negative"],
+                before["negative"],
+                "percent",
+            ),
+        )
+        kinds = [k.value for k in Sentiment]
+        bars = tuple(
+            Bar(k, now["sentiment"].get(k, 0), before["sentiment"].get(k, 0), f"sentiment={k}")
+            for k in kinds
+        )
+        rows = tuple(
+            (
+                k,
+                now["sentiment"].get(k, 0),
+                _rate(now["sentiment"].get(k, 0), now["feedback"]) or 0.0,
+                before["sentiment"].get(k, 0),
+                _rate(before["sentiment"].get(k, 0), before["feedback"]) or 0.0,
+            )
+            for k in kinds
+        )
+        table = Table(
+            ("Sentiment", "Feedback", "Share %", "Feedback before", "Share before %"),
+            rows,
+            tuple(f"sentiment={k}" for k in kinds),
+        )
+        return Dashboard(
+            "contact", DASHBOARDS["contact"], s, figures, "Feedback by sentiment", "count",
+            "contact.feedback", bars, table,
+        )  # fmt: skip
+
+    # -- drill-down -----------------------------------------------------------------------
+
+    def drill(self, key: str, s: Slice, part: str | None = None) -> Table:
+        """The cases, customers, concessions, impressions, contacts or feedback behind the
+        figure `key` (optionally one bar or row of it: `part` as "kind=refill")."""
+        with self._db.read() as session:
+            return drill_down(session, self.backend, key, s, part)

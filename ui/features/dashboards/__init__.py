@@ -1,0 +1,1 @@
+"""Dashboards: supervisors' and managers' figures, chart, drill-down and export (F7)."""
