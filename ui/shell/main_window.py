@@ -39,8 +39,8 @@ from ui.features.approvals import words as approval_words
 from ui.features.approvals.controller import ApprovalsController
 from ui.features.call_log.view import CallLogView
 from ui.features.calls.controller import CallsController
-from ui.features.duplicates.page import DuplicatesPage
 from ui.features.dashboards import words as dashboard_words
+from ui.features.duplicates.page import DuplicatesPage
 from ui.features.my_work.controller import MyWorkController
 from ui.features.search.panel import SearchPanel
 from ui.features.work.dial_warning import confirm_dial
