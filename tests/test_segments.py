@@ -144,3 +144,22 @@ def test_refresh_replaces_and_only_if_stale_waits_a_day(engine: Engine) -> None:
         assert value is not None and value.monetary_cents == 10_000
     assert next_day.counts()[0].customers == 1
     assert next_day.segment_of(ada) == NEW
+
+
+def test_seeding_scores_and_the_sweep_refreshes_once_a_day(sqlite_engine: Engine) -> None:
+    from app.bootstrap import build_services
+    from app.config import load_settings
+    from app.operations import housekeeping
+    from app.seeding import seed_demo
+
+    seeded = dt.datetime(2026, 11, 20, 15, 0, tzinfo=dt.UTC)
+    seed_demo(sqlite_engine, 20, now=seeded)
+    services = build_services(load_settings(), sqlite_engine)
+    segments = SegmentService(services.db)
+    assert segments.last_computed() == seeded
+    assert sum(c.customers for c in segments.counts()) >= 20
+    housekeeping.sweep(services, seeded + dt.timedelta(hours=2))
+    assert segments.last_computed() == seeded
+    housekeeping.sweep(services, seeded + dt.timedelta(hours=25))
+    assert segments.last_computed() == seeded + dt.timedelta(hours=25)
+    services.close()

@@ -39,6 +39,8 @@ from ui.features.approvals import words as approval_words
 from ui.features.approvals.controller import ApprovalsController
 from ui.features.call_log.view import CallLogView
 from ui.features.calls.controller import CallsController
+from ui.features.lists.controller import TITLE as LISTS_TITLE
+from ui.features.lists.controller import ListsController, may_build_lists
 from ui.features.my_work.controller import MyWorkController
 from ui.features.search.panel import SearchPanel
 from ui.features.work.dial_warning import confirm_dial
@@ -79,6 +81,7 @@ class MainWindow(QMainWindow):
             bridge, self.tabs.open_customer, self, open_case=self.tabs.open_case
         )
         self.approvals = ApprovalsController(bridge, self, self._toast)
+        self.lists = ListsController(bridge, self)
         self._approval_toast = ""  # the title of the last approval shown in the toast
         self._lay_out()
         self.indicators = StatusIndicators(
@@ -98,6 +101,7 @@ class MainWindow(QMainWindow):
                 "my_work.show": self.show_my_work,
                 "approvals.show": self.show_approvals,
                 "authority.matrix": self.approvals.show_matrix,
+                "lists.show": self.show_marketing_lists,
                 "user.switch": self.approvals.show_switch_user,
                 "tab.close": lambda: self.tabs.close_tab(self.tabs.currentIndex()),
                 "tab.next": lambda: self.tabs.cycle(1),
@@ -241,6 +245,7 @@ class MainWindow(QMainWindow):
             self.call_log = None
         self.my_work.drop(self.tabs.forget_page)
         self.approvals.detach(self.tabs.forget_page)
+        self.lists.drop(self.tabs.forget_page)
 
     async def dial(self, entry: CallLogEntry) -> None:
         """Click-to-call, after warning when the customer asked not to be called there."""
@@ -307,6 +312,21 @@ class MainWindow(QMainWindow):
         )
         page.table.setFocus()
         self.approvals.refresh()
+
+    def show_marketing_lists(self) -> None:
+        """Open (or focus) Marketing lists (Ctrl+Shift+M): supervisors, managers and
+        admins; everyone on the embedded database (ui/features/lists/controller.py)."""
+        services = self.connection.services
+        if services is None:
+            return
+        if not may_build_lists(services):
+            self.statusBar().showMessage(
+                f"{LISTS_TITLE} are for supervisors and managers.", 6000
+            )
+            return
+        page = self.lists.page_for(services)
+        self.tabs.show_page(page, "cases", LISTS_TITLE, "Customers by purchase profile")
+        page.bought.box.setFocus()
 
     def _approvals_count(self, _count: int) -> None:
         """The badge: "Approvals (2)" on the tab and in the Go menu."""
