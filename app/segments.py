@@ -112,4 +112,5 @@ def quintile_scores(values: Sequence[float] | np.ndarray) -> np.ndarray:
     if array.size == 0:
         return np.zeros(0, dtype=np.int64)
     ranks = rankdata(array, method="min").astype(np.int64)
-    return 1 + (ranks - 1) * 5 // array.size
+    scores: np.ndarray = 1 + (ranks - 1) * 5 // array.size
+    return scores

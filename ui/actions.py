@@ -283,8 +283,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec(
         "lists.show",
         "Marketing &lists",
-        "Marketing lists: customers by purchase profile for a campaign (supervisors, "
-        "managers)",
+        "Marketing lists: customers by purchase profile for a campaign (supervisors, managers)",
         "Approvals",
         ("Ctrl+Shift+M",),
         menu="&Tools",

@@ -15,9 +15,13 @@ def lists_for(services: Services, clock: Clock = system_clock) -> MarketingListS
 
 
 def save_campaign(
-    services: Services, name: str, criteria: ListCriteria, return_days: int
+    services: Services,
+    name: str,
+    criteria: ListCriteria,
+    return_days: int,
+    clock: Clock = system_clock,
 ) -> Done[int]:
     """Save the list as a campaign; its id. No view of a customer shows campaigns, so the
     change names nothing (the lists page reads its campaigns again itself)."""
-    campaign_id = lists_for(services).save_campaign(name, criteria, return_days)
+    campaign_id = lists_for(services, clock).save_campaign(name, criteria, return_days)
     return Done(campaign_id, Changes())

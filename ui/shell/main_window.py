@@ -320,9 +320,7 @@ class MainWindow(QMainWindow):
         if services is None:
             return
         if not may_build_lists(services):
-            self.statusBar().showMessage(
-                f"{LISTS_TITLE} are for supervisors and managers.", 6000
-            )
+            self.statusBar().showMessage(f"{LISTS_TITLE} are for supervisors and managers.", 6000)
             return
         page = self.lists.page_for(services)
         self.tabs.show_page(page, "cases", LISTS_TITLE, "Customers by purchase profile")

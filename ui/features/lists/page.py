@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.clock import Clock, system_clock
 from app.errors import UserError
 from app.operations import marketing
 from app.segments import SEGMENTS
@@ -99,11 +100,14 @@ class MarketingListsPage(QWidget):
     saved = Signal(int)
     exported = Signal(str)
 
-    def __init__(self, services: Services, bridge: DatabaseBridge) -> None:
+    def __init__(
+        self, services: Services, bridge: DatabaseBridge, clock: Clock = system_clock
+    ) -> None:
         super().__init__()
         self.services = services
         self.bridge = bridge
-        self.lists = marketing.lists_for(services)
+        self.clock = clock  # "the last 12 months" and a campaign's time are read from it
+        self.lists = marketing.lists_for(services, clock)
         self.preview: ListPreview | None = None
         self._generation = 0
         # Asks where to export; tests replace it (a file dialog would wait for a click).
@@ -231,14 +235,15 @@ class MarketingListsPage(QWidget):
     def criteria(self) -> ListCriteria:
         bought, not_bought = self.bought.values(), self.not_bought.values()
         return ListCriteria(
-            channel=self.channel.currentData(),
+            # Qt hands enums stored as item data back as plain strings: made whole here.
+            channel=Channel(self.channel.currentData()),
             products=tuple(v for k, v in bought if k == "product"),
             lines=tuple(v for k, v in bought if k == "line"),
             months=self.months.value(),
             not_products=tuple(v for k, v in not_bought if k == "product"),
             not_lines=tuple(v for k, v in not_bought if k == "line"),
             segments=tuple(self.segments.checked()),
-            tiers=tuple(self.tiers.checked()),
+            tiers=tuple(Tier(t) for t in self.tiers.checked()),
             stores=tuple(self.stores.checked()),
             key_date_kinds=((self.key_kind.currentData(),) if self.key_kind.currentData() else ()),
             key_date_days=self.key_days.value() if self.key_date.isChecked() else None,
@@ -282,6 +287,7 @@ class MarketingListsPage(QWidget):
                 name,
                 self.criteria(),
                 self.return_days.value(),
+                self.clock,
             )
         except UserError as exc:
             self.message.setText(str(exc))
