@@ -122,3 +122,27 @@ def test_a_bad_name_is_said_in_one_line(
     aloop.run(page.save())
     assert page.message.text() == "campaign name: 1 to 120 characters"
     services.close()
+
+
+def test_typing_a_line_whole_picks_the_line_not_its_products(qtbot: Any) -> None:
+    from ui.features.lists.pickers import PickList
+
+    picker = PickList("Bought", "")
+    qtbot.addWidget(picker)
+    picker.set_choices(
+        [
+            ("Line: Eau de Parfum 50 ml", ("line", "Eau de Parfum 50 ml")),
+            ("Aubade Eau de Parfum 50 ml (FRG-AUB-50)", ("product", 6)),
+            ("Aubade Hair Mist (FRG-AUB-MIST)", ("product", 7)),
+        ]
+    )
+    qtbot.keyClicks(picker.box, "eau de parfum 50 ml")
+    qtbot.keyClick(picker.box, Qt.Key.Key_Return)
+    qtbot.keyClicks(picker.box, "parfum")  # two choices: nothing taken
+    qtbot.keyClick(picker.box, Qt.Key.Key_Return)
+    qtbot.keyClicks(picker.box, "mist")
+    qtbot.keyClick(picker.box, Qt.Key.Key_Return)
+    assert picker.values() == [("line", "Eau de Parfum 50 ml"), ("product", 7)]
+    picker.picked.setCurrentRow(0)
+    qtbot.keyClick(picker.picked, Qt.Key.Key_Delete)
+    assert picker.values() == [("product", 7)]

@@ -1,6 +1,7 @@
 """Small keyboard-first pickers for the list builder.
 
-`PickList`: type, pick from the completion, Enter adds the choice to the list below;
+`PickList`: type, pick from the completion (or type a choice whole, or enough of it to
+name one), Enter adds the choice to the list below;
 Delete removes the selected one. `CheckList`: a list of checkable items (Space ticks).
 
 Signals:
@@ -22,6 +23,11 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+
+def _bare(choice: str) -> str:
+    """A choice without its "Line: " kind, so typing the line's name is enough."""
+    return choice.split(": ", 1)[1] if choice.startswith("Line: ") else choice
 
 
 class PickList(QWidget):
@@ -58,8 +64,10 @@ class PickList(QWidget):
         if text in self._choices:
             self.add(text)
             return
-        matches = [c for c in self._choices if text.lower() in c.lower()] if text else []
-        if len(matches) == 1:  # one match for what was typed: take it
+        folded = text.casefold()
+        exact = [c for c in self._choices if folded in (c.casefold(), _bare(c).casefold())]
+        matches = exact or ([c for c in self._choices if folded in c.casefold()] if text else [])
+        if len(matches) == 1:  # one choice is what was typed: take it
             self.add(matches[0])
 
     def add(self, text: str) -> None:
