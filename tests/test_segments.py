@@ -4,6 +4,7 @@ orders and a passed clock."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -163,3 +164,24 @@ def test_seeding_scores_and_the_sweep_refreshes_once_a_day(sqlite_engine: Engine
     housekeeping.sweep(services, seeded + dt.timedelta(hours=25))
     assert segments.last_computed() == seeded + dt.timedelta(hours=25)
     services.close()
+
+
+def test_rapportctl_segments_refresh_and_show(
+    sqlite_engine: Engine, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from app.cli import main
+
+    ada = add_customer(sqlite_engine, "Ada Byron")
+    add_order(sqlite_engine, ada, days_ago(3), 5_000)
+    add_customer(sqlite_engine, "Bo None")
+    url = sqlite_engine.url.render_as_string(hide_password=False)
+    assert main(["segments", "refresh", "--db", url]) == 0
+    assert "2 customers scored (1 with orders)" in capsys.readouterr().out
+    assert main(["segments", "show", "--db", url]) == 0
+    shown = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in shown] == ["New", "No"]
+    empty = tmp_path / "empty.db"
+    assert main(["segments", "refresh", "--db", f"sqlite:///{empty}"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("rapportctl:") and "rapportctl db upgrade" in error
+    assert len(error.splitlines()) == 1
