@@ -146,3 +146,45 @@ def test_typing_a_line_whole_picks_the_line_not_its_products(qtbot: Any) -> None
     picker.picked.setCurrentRow(0)
     qtbot.keyClick(picker.picked, Qt.Key.Key_Delete)
     assert picker.values() == [("product", 7)]
+
+
+@pytest.mark.qt_log_ignore("This plugin does not support grabbing the keyboard")
+def test_s1_play_in_the_running_app_on_the_demo_data(
+    sqlite_engine: Engine, aloop: LoopRunner, gui_sql_guard: Any, qtbot: Any
+) -> None:
+    """Ctrl+Shift+M in the window on the seeded demo: the perfume buyers of the last 12
+    months who do not have the coming Aubade Hair Mist, by e-mail; Eleanor (S1) is on it."""
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from app.seeding import seed_demo
+    from models.catalog import Product
+    from tests.conftest import running_window
+    from tests.test_shell import _press
+
+    # The window reads the system clock; the demo is seeded relative to the same instant,
+    # so what the list finds does not depend on the day the test runs.
+    seed_demo(sqlite_engine, 30, 3, now=dt.datetime.now(dt.UTC))
+    with sqlite_engine.connect() as conn:
+        mist = conn.scalar(select(Product.id).where(Product.sku == "FRG-AUB-MIST"))
+    url = sqlite_engine.url.render_as_string(hide_password=False)
+    with running_window(url, aloop, gui_sql_guard) as window:
+        window.activateWindow()
+        _press(window, "Ctrl+Shift+M")
+        page = window.tabs.currentWidget()
+        assert isinstance(page, MarketingListsPage)
+        aloop.until(lambda: page.stores.count() > 0)  # its choices loaded
+        qtbot.keyClicks(page.bought.box, "eau de parfum 50 ml")
+        qtbot.keyClick(page.bought.box, Qt.Key.Key_Return)
+        qtbot.keyClicks(page.not_bought.box, "FRG-AUB-MIST")
+        qtbot.keyClick(page.not_bought.box, Qt.Key.Key_Return)
+        assert page.not_bought.values() == [("product", mist)]
+        page.preview_button.setFocus()
+        qtbot.keyClick(page.preview_button, Qt.Key.Key_Space)
+        aloop.until(lambda: page.preview is not None)
+        preview = page.preview
+        assert preview is not None
+        assert "Eleanor Whitfield" in {m.name for m in preview.first}
+        assert preview.member_count + sum(preview.left_out.values()) == preview.matched
+        assert all(m.segment for m in preview.first)  # the seeding scored everyone
