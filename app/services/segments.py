@@ -1,7 +1,7 @@
 """Keep `customer_values` current: every active customer's RFM scores and segment,
-recomputed in set-based SQL (one DELETE and one INSERT ... SELECT with window
-functions), the same statements on SQLite and PostgreSQL, so a million customers cost
-no Python loop. The scores and segments follow app/segments.py (its formula and its
+recomputed in set-based SQL (a DELETE, INSERT ... SELECTs with window functions and,
+on SQLite, an UPDATE ... FROM for the product lines), so a million customers cost no
+Python loop. The scores and segments follow app/segments.py (its formula and its
 `RULES`, turned into the SQL CASE here).
 
 `customers.segment` is left alone: it is the profile segment the seed or an import
