@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from app import cli_segments
 from app.config import KEYS, demo_db_path, load_settings
 from app.credentials import with_stored_password
 from app.errors import UserError
@@ -86,6 +87,8 @@ def _parser() -> argparse.ArgumentParser:
     recommend.add_argument("--size", type=int, default=5, help="at most this many (default 5)")
     _mining_options(recommend)
 
+    cli_segments.register(commands)
+
     config = commands.add_parser("config", help="configuration")
     config_commands = config.add_subparsers(dest="command", required=True)
     show = config_commands.add_parser("show", help="effective configuration and its sources")
@@ -118,6 +121,9 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.area == "rules":
         return _rules(args, settings.db_url)
+
+    if args.area == "segments":
+        return cli_segments.run(args, settings.db_url)
 
     if args.area == "user" or args.command == "provision-roles":
         return _roles_and_logins(args, settings.db_url)

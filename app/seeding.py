@@ -2,7 +2,8 @@
 app/), then the clocks that need app/'s arithmetic start here: the SLA clocks of the
 open cases, and the sweep that records the warnings and breaches already due; then the
 association rules are mined from the seeded order lines, so add-on suggestions show
-from the first start.
+from the first start; and every customer's value segment (RFM) is computed, so the
+marketing lists select on segments from the first start.
 
 Used by `rapport db seed` and the demo install (app/bootstrap.py), so both hold the same.
 """
@@ -17,6 +18,7 @@ from sqlalchemy import Engine
 from app.mining import DEFAULT_MAX_LENGTH, DEFAULT_MIN_CONFIDENCE
 from app.services import sla
 from app.services.rules import RuleService
+from app.services.segments import SegmentService
 from models.database import Database
 from models.seed import SeedReport, seed_database
 
@@ -42,4 +44,7 @@ def seed_demo(
     RuleService(Database(engine), clock=lambda: now).mine_and_store(
         None, DEFAULT_MIN_CONFIDENCE, DEFAULT_MAX_LENGTH, mined_by="seeder"
     )
+    if progress:
+        progress("scoring customers (segments)")
+    SegmentService(Database(engine), clock=lambda: now).refresh()
     return report

@@ -299,6 +299,15 @@ ACTIONS: tuple[ActionSpec, ...] = (
         tip="Pairs of customers that may be one person, side by side",
     ),
     ActionSpec(
+        "lists.show",
+        "Marketing &lists",
+        "Marketing lists: customers by purchase profile for a campaign (supervisors, managers)",
+        "Approvals",
+        ("Ctrl+Shift+M",),
+        menu="&Tools",
+        tip="Customers by what they bought, segment, tier, store and key dates",
+    ),
+    ActionSpec(
         "user.switch",
         "S&witch user…",
         "Single-user mode: act as another staff member (agent01, super01, …)",

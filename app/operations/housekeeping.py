@@ -1,7 +1,8 @@
 """Housekeeping every client runs about once a minute: the rules that turn the passing of
 time into records (an SLA warning or breach, recorded once; a promise whose window
 passed, broken; an override request nobody answered in time, expired; a later order of
-a suggested product, tied to its suggestion). Each is
+a suggested product, tied to its suggestion; the value segments, once they are a day
+old). Each is
 idempotent and safe when several clients run it at once (the services say how), so no
 server-side scheduler is needed; the change bus tells every other client what was
 recorded."""
@@ -19,6 +20,7 @@ from app.bootstrap import Services
 from app.changes import Change, Changes, Entity
 from app.operations import Done
 from app.services import sla
+from app.services.segments import SegmentService
 from models.database import DatabaseError
 from models.service import Case, Commitment
 
@@ -38,12 +40,23 @@ def sweep(services: Services, now: dt.datetime) -> Done[int]:
         promises = _owners(session, Commitment, broken)
     expired = _expire_overrides(services, now)
     linked = services.suggestions.link_orders(now)
+    _refresh_segments(services, now)
     changes = Changes.of(
         *(Change(Entity.CASE, case_id, customer) for case_id, customer in cases),
         *(Change(Entity.COMMITMENT, promise, customer) for promise, customer in promises),
         *(Change(Entity.OVERRIDE, rid, customer) for rid, customer in expired if rid),
     )
     return Done(len(report.records) + len(broken) + len(expired) + linked, changes)
+
+
+def _refresh_segments(services: Services, now: dt.datetime) -> None:
+    """The value segments, recomputed when a day old (one client does it: on PostgreSQL
+    an advisory lock makes the others skip). No view is told: a segment is read when a
+    list is built or a customer opened. A failure is logged, the rest of the sweep stands."""
+    try:
+        SegmentService(services.db, clock=lambda: now).refresh(only_if_stale=True)
+    except DatabaseError as exc:
+        log.warning("housekeeping: value segments not refreshed (%s)", exc)
 
 
 def _expire_overrides(services: Services, now: dt.datetime) -> list[tuple[int, int]]:

@@ -41,6 +41,8 @@ from ui.features.call_log.view import CallLogView
 from ui.features.calls.controller import CallsController
 from ui.features.dashboards import words as dashboard_words
 from ui.features.duplicates.page import DuplicatesPage
+from ui.features.lists.controller import TITLE as LISTS_TITLE
+from ui.features.lists.controller import ListsController, may_build_lists
 from ui.features.my_work.controller import MyWorkController
 from ui.features.search.panel import SearchPanel
 from ui.features.work.dial_warning import confirm_dial
@@ -84,6 +86,7 @@ class MainWindow(QMainWindow):
         )
         self.approvals = ApprovalsController(bridge, self, self._toast)
         self.duplicates: DuplicatesPage | None = None  # made when first shown (F8)
+        self.lists = ListsController(bridge, self)
         self._approval_toast = ""  # the title of the last approval shown in the toast
         self._lay_out()
         self.indicators = StatusIndicators(
@@ -105,6 +108,7 @@ class MainWindow(QMainWindow):
                 "dashboards.show": self.show_dashboards,
                 "authority.matrix": self.approvals.show_matrix,
                 "duplicates.show": self.show_duplicates,
+                "lists.show": self.show_marketing_lists,
                 "user.switch": self.approvals.show_switch_user,
                 "tab.close": lambda: self.tabs.close_tab(self.tabs.currentIndex()),
                 "tab.next": lambda: self.tabs.cycle(1),
@@ -252,6 +256,7 @@ class MainWindow(QMainWindow):
             self.tabs.forget_page(self.dashboards)
             self.dashboards.deleteLater()
             self.dashboards = None
+        self.lists.drop(self.tabs.forget_page)
 
     async def dial(self, entry: CallLogEntry) -> None:
         """Click-to-call, after warning when the customer asked not to be called there."""
@@ -357,6 +362,19 @@ class MainWindow(QMainWindow):
         self.dashboards.picker.setFocus()
         if first:
             self.bridge.spawn(self.dashboards.start())
+
+    def show_marketing_lists(self) -> None:
+        """Open (or focus) Marketing lists (Ctrl+Shift+M): supervisors, managers and
+        admins; everyone on the embedded database (ui/features/lists/controller.py)."""
+        services = self.connection.services
+        if services is None:
+            return
+        if not may_build_lists(services):
+            self.statusBar().showMessage(f"{LISTS_TITLE} are for supervisors and managers.", 6000)
+            return
+        page = self.lists.page_for(services)
+        self.tabs.show_page(page, "cases", LISTS_TITLE, "Customers by purchase profile")
+        page.bought.box.setFocus()
 
     def _approvals_count(self, _count: int) -> None:
         """The badge: "Approvals (2)" on the tab and in the Go menu."""
