@@ -153,7 +153,7 @@ FIELDS: dict[ImportKind, tuple[Field, ...]] = {
             ("date", "order date", "placed", "placed at", "ordered", "created"),
         ),
         Field("total", "Total", True, None, ("amount", "total amount", "value", "price")),
-        Field("currency", "Currency", True, 3, ("currency code", "ccy")),
+        Field("currency", "Currency", True, None, ("currency code", "ccy")),
         Field("status", "Status", False, None, ("order status", "state")),
         Field("channel", "Channel", False, None, ("source", "via")),
     ),

@@ -11,6 +11,7 @@ a normal export), so memory holds one row and one batch, not the file.
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 import csv
 import hashlib
 import io
@@ -97,7 +98,10 @@ def detect_encoding(sample: bytes) -> str:
         raise FileProblem(
             "the file is not text in any encoding Rapport recognises: export it as CSV (UTF-8)"
         )
-    return str(best.encoding)
+    # Short samples fit several code pages alike (é in cp1252 is č in cp1250): the
+    # Windows Western page is the legacy exports' usual one, so it wins a tie.
+    candidates = {str(m.encoding) for m in from_bytes(sample)} | set(best.could_be_from_charset)
+    return "cp1252" if "cp1252" in candidates else str(best.encoding)
 
 
 class LegacyFile:
@@ -272,6 +276,8 @@ def _xlsx_text(value: object) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, dt.datetime) and value.time() == dt.time():
+        return value.date().isoformat()  # a date cell: Excel stores it as midnight
     if hasattr(value, "isoformat"):
         return str(value.isoformat())
     return str(value)
