@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import literal, select, union_all
 from sqlalchemy.orm import Session
 
 from app.import_rules import Judged
@@ -74,23 +74,22 @@ def find_import_matches(session: Session, person: ImportPerson) -> list[ImportMa
                 evidence.setdefault(cid, {})[key] = value
 
     live = Customer.status != CustomerStatus.MERGED
+    parts = []
     if person.e164:
-        found = session.scalars(
-            select(CustomerPhone.customer_id)
+        parts.append(
+            select(CustomerPhone.customer_id, literal("phone"))
             .join(Customer, Customer.id == CustomerPhone.customer_id)
             .where(CustomerPhone.e164 == person.e164, live)
         )
-        note(found, "phone", person.e164)
     if person.email:
-        found = session.scalars(
-            select(CustomerEmail.customer_id)
+        parts.append(
+            select(CustomerEmail.customer_id, literal("email"))
             .join(Customer, Customer.id == CustomerEmail.customer_id)
             .where(CustomerEmail.address_normalized == person.email.lower(), live)
         )
-        note(found, "email", person.email.lower())
     if person.postal_code and person.search_name:
-        found = session.scalars(
-            select(Customer.id)
+        parts.append(
+            select(Customer.id, literal("name_postcode"))
             .join(CustomerAddress, CustomerAddress.customer_id == Customer.id)
             .where(
                 Customer.search_name == person.search_name,
@@ -98,7 +97,15 @@ def find_import_matches(session: Session, person: ImportPerson) -> list[ImportMa
                 live,
             )
         )
-        note(found, "name_postcode", f"{person.search_name} {person.postal_code}")
+    shown = {
+        "phone": person.e164 or "",
+        "email": (person.email or "").lower(),
+        "name_postcode": f"{person.search_name} {person.postal_code}",
+    }
+    if parts:
+        # One round trip for the three questions (a batch asks it once per row).
+        for customer_id, key in session.execute(union_all(*parts)):
+            note([customer_id], key, shown[key])
     weights = {"phone": 0.9, "email": 0.9, "name_postcode": 0.8}
     matches = []
     for cid, found_by in evidence.items():
@@ -261,10 +268,13 @@ class BatchWriter:
                 preferred_language=str(values["language"]),
                 customer_since=dt.date.fromisoformat(str(since)) if since else self.today,
                 external_ref=str(values["external_ref"]),
+                # Empty, not lazy: a new customer's details need no SELECT to be known empty.
+                phones=[],
+                emails=[],
+                addresses=[],
             )
-            self.session.add(entity)
-            self.session.flush()
             self._contact_details(entity, values)
+            self.session.add(entity)
         elif self.kind is ImportKind.ORDERS:
             entity = Order(number=str(values["external_ref"]), customer_id=0)
             self._order_fields(entity, values)
@@ -300,22 +310,22 @@ class BatchWriter:
         if e164 and all(p.e164 != e164 for p in customer.phones):
             phone = next((p for p in customer.phones if p.is_primary), None)
             if phone is None:
-                phone = CustomerPhone(customer_id=customer.id, is_primary=True)
-                self.session.add(phone)
+                phone = CustomerPhone(is_primary=True)
+                customer.phones.append(phone)
             phone.raw, phone.e164, phone.digits_tail = e164, e164, e164[-7:]
             phone.kind = PhoneKind(kind_for(e164))
         email = _text(values.get("email"))
         if email and all(e.address_normalized != email.lower() for e in customer.emails):
             mail = next((e for e in customer.emails if e.is_primary), None)
             if mail is None:
-                mail = CustomerEmail(customer_id=customer.id, is_primary=True, kind="personal")
-                self.session.add(mail)
+                mail = CustomerEmail(is_primary=True, kind="personal")
+                customer.emails.append(mail)
             mail.address, mail.address_normalized = email, email.lower()
         if values.get("address"):
             address = customer.addresses[0] if customer.addresses else None
             if address is None:
-                address = CustomerAddress(customer_id=customer.id, kind="home")
-                self.session.add(address)
+                address = CustomerAddress(kind="home")
+                customer.addresses.append(address)
             address.line1 = str(values["address"])
             address.city = str(values.get("city", ""))
             address.postal_code = _text(values.get("postal_code"))
