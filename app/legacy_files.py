@@ -11,8 +11,8 @@ a normal export), so memory holds one row and one batch, not the file.
 from __future__ import annotations
 
 import codecs
-import datetime as dt
 import csv
+import datetime as dt
 import hashlib
 import io
 import zipfile

@@ -162,6 +162,25 @@ class BatchWriter:
         self.dry_run = dry_run
         self.now = now
         self.today = now.date()
+        # New rows of the batch, written by one flush (ids for all at once).
+        self._pending: list[tuple[SourceRecord, Customer | Order | Interaction, Judged]] = []
+
+    def _write_pending(self) -> int:
+        """Flush the batch's new entities, record their source rows, and check each new
+        customer for duplicates; the candidates queued."""
+        if not self._pending:
+            return 0
+        pending, self._pending = self._pending, []
+        self.session.flush()
+        queued = 0
+        for record, entity, _row in pending:
+            record.entity_id = entity.id
+            self.session.add(record)
+        self.session.flush()
+        if self.kind is ImportKind.CUSTOMERS:
+            for record, _entity, row in pending:
+                queued += self._duplicates(record.entity_id, row)
+        return queued
 
     def write(self, rows: Sequence[Judged]) -> BatchOutcome:
         outcome = BatchOutcome()
@@ -190,30 +209,34 @@ class BatchWriter:
                 row.reasons.append(f"order number {ref!r} already exists in Rapport")
                 outcome.rejected.append(row)
                 continue
-            entity_id: int | None
             if record is None:
-                entity_id = None if self.dry_run else self._create(row)
                 record = SourceRecord(
                     source=self.source,
                     kind=self.kind,
                     external_ref=ref,
-                    entity_id=entity_id or 0,
+                    entity_id=0,
                     row_hash=digest,
                     import_run_id=self.run_id,
                 )
                 if not self.dry_run:
-                    self.session.add(record)
+                    self._pending.append((record, self._build(row), row))
                 records[ref] = record  # a later row with the same ref finds it
                 outcome.imported += 1
-            else:
-                entity_id = record.entity_id
-                if not self.dry_run:
-                    self._update(entity_id, row)
-                    record.row_hash, record.import_run_id = digest, self.run_id
-                    record.updated_at = self.now
-                outcome.updated += 1
+                continue
+            if not self.dry_run:
+                if record.entity_id == 0:
+                    outcome.duplicate_candidates += self._write_pending()
+                self._update(record.entity_id, row)
+                record.row_hash, record.import_run_id = digest, self.run_id
+                record.updated_at = self.now
+            outcome.updated += 1
             if self.kind is ImportKind.CUSTOMERS:
-                outcome.duplicate_candidates += self._duplicates(entity_id, row)
+                outcome.duplicate_candidates += self._duplicates(record.entity_id or None, row)
+        if self.dry_run and self.kind is ImportKind.CUSTOMERS:
+            for row in good:
+                if row.ok and records[str(row.values["external_ref"])].entity_id == 0:
+                    outcome.duplicate_candidates += self._duplicates(None, row)
+        outcome.duplicate_candidates += self._write_pending()
         return outcome
 
     # -- lookups -----------------------------------------------------------------------
@@ -256,7 +279,7 @@ class BatchWriter:
 
     # -- writes ------------------------------------------------------------------------
 
-    def _create(self, row: Judged) -> int:
+    def _build(self, row: Judged) -> Customer | Order | Interaction:
         values = row.values
         entity: Customer | Order | Interaction
         if self.kind is ImportKind.CUSTOMERS:
@@ -283,8 +306,7 @@ class BatchWriter:
             entity = Interaction(customer_id=0, outcome=InteractionOutcome.COMPLETED)
             self._interaction_fields(entity, values)
             self.session.add(entity)
-        self.session.flush()
-        return entity.id
+        return entity
 
     def _update(self, entity_id: int, row: Judged) -> None:
         values = row.values
