@@ -281,6 +281,14 @@ ACTIONS: tuple[ActionSpec, ...] = (
         tip="What each role and person may grant alone, per concession type",
     ),
     ActionSpec(
+        "imports.wizard",
+        "&Import customers…",
+        "Import customers, orders or interactions from a legacy system's CSV or XLSX (admins)",
+        "Imports",
+        menu="&Tools",
+        tip="Map the columns, preview the rejected rows, import with a progress bar",
+    ),
+    ActionSpec(
         "user.switch",
         "S&witch user…",
         "Single-user mode: act as another staff member (agent01, super01, …)",

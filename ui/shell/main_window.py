@@ -98,6 +98,7 @@ class MainWindow(QMainWindow):
                 "my_work.show": self.show_my_work,
                 "approvals.show": self.show_approvals,
                 "authority.matrix": self.approvals.show_matrix,
+                "imports.wizard": self.show_import_wizard,
                 "user.switch": self.approvals.show_switch_user,
                 "tab.close": lambda: self.tabs.close_tab(self.tabs.currentIndex()),
                 "tab.next": lambda: self.tabs.cycle(1),
@@ -285,6 +286,20 @@ class MainWindow(QMainWindow):
         self.tabs.show_page(panel, "cases", "My work", "Your cases, tasks and promises (F4)")
         panel.table.setFocus()
         panel.refresh()
+
+    def show_import_wizard(self) -> None:
+        """Tools > Import customers…: admins (everyone on the embedded database)."""
+        services = self.connection.services
+        if services is None:
+            return
+        if services.backend != "sqlite" and services.agent.role.value != "admin":
+            self.statusBar().showMessage("Imports are for admins (IT): ask one to run it.", 6000)
+            return
+        from ui.features.imports.wizard import ImportWizard
+
+        wizard = ImportWizard(services, self.bridge, self)
+        wizard.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        wizard.open()
 
     # -- Approvals and who acts ----------------------------------------------------------
 
