@@ -130,6 +130,7 @@ class ImportWizard(QDialog):
         box.addWidget(self.preview_note)
         box.addWidget(self.only_rejected)
         self.preview = QTableWidget()
+        self.preview.verticalHeader().setVisible(False)  # the Line column says where
         box.addWidget(self.preview, 1)
         self.pages.addWidget(third)
 
