@@ -1,7 +1,8 @@
 """`rapportctl import customers|orders|interactions FILE --source NAME`: a legacy file
 into Rapport (S8), with honest counts. With `--json` the last line is the summary as one
 JSON object (read, imported, updated, unchanged, rejected, duplicate_candidates,
-rejected_file), also when the file stops half-way (then the exit code is 2).
+rejected_file); when the file stops half-way (truncated, a bad encoding further on) that
+line counts the rows before it and the exit code is 2.
 """
 
 from __future__ import annotations
@@ -53,7 +54,12 @@ def read_mapping(path: str) -> dict[str, str]:
 def run(args: argparse.Namespace, db_url: str, region: str) -> int:
     from app.credentials import with_stored_password
     from app.legacy_files import FileProblem
-    from app.services.imports import ImportProgress, ImportRequest, ImportService
+    from app.services.imports import (
+        ImportProgress,
+        ImportRequest,
+        ImportService,
+        ImportSummary,
+    )
     from models.database import Database, check_connection, make_engine, normalize_url
     from models.migrate import current_revision, head_revision
 
@@ -89,6 +95,8 @@ def run(args: argparse.Namespace, db_url: str, region: str) -> int:
         try:
             summary = service.run(request, progress=show)
         except FileProblem as exc:
+            if args.json and isinstance(exc.summary, ImportSummary):
+                print(json.dumps(exc.summary.as_json()))  # the rows before it, counted
             print(f"rapportctl: {exc}", file=sys.stderr)
             return 2
         except DatabaseError as exc:

@@ -37,7 +37,12 @@ FORMATS = (".csv", ".txt", ".xlsx")
 
 
 class FileProblem(UserError):
-    """The file as a whole cannot be read on (bad encoding, truncated, a huge cell)."""
+    """The file as a whole cannot be read on (bad encoding, truncated, a huge cell).
+
+    `summary` is set by the import when rows before the failure were already recorded.
+    """
+
+    summary: object = None
 
 
 @dataclass(frozen=True)
@@ -192,6 +197,8 @@ class LegacyFile:
                         "save the file as UTF-8 and import it again"
                     ) from None
                 except csv.Error as exc:
+                    if pending is not None:  # the whole row before the failure counts
+                        yield pending
                     raise FileProblem(_csv_problem(name, line, reader.line_num, exc)) from None
                 first, line = line, reader.line_num + 1
                 if progress is not None and counting.count - last_reported >= 1 << 20:

@@ -72,3 +72,17 @@ def test_mapping_file_and_file_failures(
         main(["import", "customers", str(cut), "--source", "x", "--db", _url(sqlite_engine)]) == 2
     )
     assert "looks truncated" in capsys.readouterr().err
+
+
+def test_a_file_cut_half_way_still_ends_with_the_json_of_what_was_recorded(
+    sqlite_engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cut = tmp_path / "cut.csv"
+    rows = "".join(f"C{i},Ann,Lee{i}\n" for i in range(5))
+    cut.write_text("Customer ID,First Name,Surname\n" + rows + 'C9,"Bo', encoding="utf-8")
+    args = ["import", "customers", str(cut), "--source", "x", "--batch", "2", "--json"]
+    assert main([*args, "--db", _url(sqlite_engine)]) == 2
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out.strip().splitlines()[-1])
+    assert set(summary) == KEYS and (summary["read"], summary["imported"]) == (5, 5)
+    assert "line 7: the file ends inside a quoted cell" in captured.err

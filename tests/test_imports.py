@@ -181,7 +181,7 @@ def test_a_truncated_file_leaves_a_failed_run_with_what_it_wrote(
     with Database(engine).read() as session:
         run = session.scalars(select(ImportRun)).one()
     assert run.status is ImportStatus.FAILED and "truncated" in (run.message or "")
-    assert (run.read_rows, run.imported) == (20, 20) == (_count(engine, Customer), 20)
+    assert (run.read_rows, run.imported) == (25, 25) == (_count(engine, Customer), 25)
 
 
 def test_orders_and_interactions_land_on_the_customer(engine: Engine, tmp_path: Path) -> None:

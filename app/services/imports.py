@@ -11,10 +11,11 @@ what the batches before it wrote stays, recorded by the run, never half-hidden.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -212,11 +213,17 @@ class ImportService:
                 if batch:
                     self._batch(run, request, judge, batch, counts, writer)
         except FileProblem as exc:
+            if batch:  # the whole rows read before the failure are imported and counted
+                with writer.reopened():
+                    self._batch(run, request, judge, batch, counts, writer)
             self._finish(run, ImportStatus.FAILED, str(exc))
-            raise FileProblem(
+            stopped = FileProblem(
                 f"{exc} (run {run.id} stopped there: {counts['read']:,} rows before it are "
                 f"recorded, {counts['imported']:,} imported)"
-            ) from None
+            )
+            # What the batches before the failure did, for the CLI's --json line.
+            stopped.summary = self._summary(run, counts, ImportStatus.FAILED, str(exc))
+            raise stopped from None
         status = ImportStatus.DRY_RUN if request.dry_run else ImportStatus.DONE
         self._finish(run, status, None)
         if progress is not None:
@@ -399,6 +406,16 @@ class _RejectedFile:
             self.writer.writerow(
                 [neutralise(v) for v in values] + [judged.line, "; ".join(judged.reasons)]
             )
+
+    @contextlib.contextmanager
+    def reopened(self) -> Iterator[None]:
+        """Append after the file was closed (a batch written after the reading failed)."""
+        self.file = self.path.open("a", encoding="utf-8", newline="")
+        self.writer = csv.writer(self.file)
+        try:
+            yield
+        finally:
+            self.file.close()
 
     def flush(self) -> None:
         self.file.flush()
