@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from app import cli_segments
+from app import cli_import, cli_segments
 from app.config import KEYS, demo_db_path, load_settings
 from app.credentials import with_stored_password
 from app.errors import UserError
@@ -94,6 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     show = config_commands.add_parser("show", help="effective configuration and its sources")
     show.add_argument("--db", help="database URL as if given on the command line")
     show.add_argument("--json", action="store_true")
+    cli_import.register(commands)
     return parser
 
 
@@ -124,6 +125,8 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.area == "segments":
         return cli_segments.run(args, settings.db_url)
+    if args.area == "import":
+        return cli_import.run(args, settings.db_url, settings.default_region)
 
     if args.area == "user" or args.command == "provision-roles":
         return _roles_and_logins(args, settings.db_url)

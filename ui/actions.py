@@ -308,6 +308,14 @@ ACTIONS: tuple[ActionSpec, ...] = (
         tip="Customers by what they bought, segment, tier, store and key dates",
     ),
     ActionSpec(
+        "imports.wizard",
+        "&Import customers…",
+        "Import customers, orders or interactions from a legacy system's CSV or XLSX (admins)",
+        "Imports",
+        menu="&Tools",
+        tip="Map the columns, preview the rejected rows, import with a progress bar",
+    ),
+    ActionSpec(
         "user.switch",
         "S&witch user…",
         "Single-user mode: act as another staff member (agent01, super01, …)",

@@ -109,6 +109,7 @@ class MainWindow(QMainWindow):
                 "authority.matrix": self.approvals.show_matrix,
                 "duplicates.show": self.show_duplicates,
                 "lists.show": self.show_marketing_lists,
+                "imports.wizard": self.show_import_wizard,
                 "user.switch": self.approvals.show_switch_user,
                 "tab.close": lambda: self.tabs.close_tab(self.tabs.currentIndex()),
                 "tab.next": lambda: self.tabs.cycle(1),
@@ -316,6 +317,20 @@ class MainWindow(QMainWindow):
         self.tabs.show_page(self.duplicates, "customer", "Duplicates", "Duplicate customers (F8)")
         self.duplicates.table.setFocus()
         self.duplicates.refresh()
+
+    def show_import_wizard(self) -> None:
+        """Tools > Import customers…: admins (everyone on the embedded database)."""
+        services = self.connection.services
+        if services is None:
+            return
+        if services.backend != "sqlite" and services.agent.role.value != "admin":
+            self.statusBar().showMessage("Imports are for admins (IT): ask one to run it.", 6000)
+            return
+        from ui.features.imports.wizard import ImportWizard
+
+        wizard = ImportWizard(services, self.bridge, self)
+        wizard.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        wizard.open()
 
     # -- Approvals and who acts ----------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""Import from legacy systems (S8): the import wizard, opened from Tools."""
