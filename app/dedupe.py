@@ -1,0 +1,380 @@
+"""Duplicate customers (S8, S1): is this pair of records one person? Pure, no database.
+
+Two steps, as in record linkage since Fellegi and Sunter:
+
+1. Blocking: a record gets a few keys (each phone, each e-mail, the sounds of its
+   names, its postcode with a name's initial); only records sharing a key are
+   compared. 100,000 customers make 5 billion pairs; the blocks make a few hundred
+   thousand. A key shared by more than `MAX_BLOCK` records (a switchboard number, a
+   "John Smith" in a big file) is skipped: comparing all its pairs costs quadratic
+   time and such a key says little; the other keys still bring true duplicates in.
+2. Scoring: each field agrees, half-agrees, disagrees or is missing, and adds a weight
+   (log-odds, in bits: how much likelier the outcome is for one person than for two).
+   The sum goes through a logistic to a score in 0..1. Missing adds nothing, so a
+   record without an e-mail is neither helped nor hurt by it.
+
+Why these weights (measured on app/dedupe_data.py's generated set, 5,000 persons and
+their corrupted copies, see docs/duplicates.md and tests/test_dedupe_quality.py):
+
+- An e-mail address is personal (+6); families share a landline and an address, so
+  a shared phone (+3.5) and address (+3) count less. Two records with different
+  e-mails lose only a little (-1): people have several.
+- A different first name under the same last name, at the same address and phone, is
+  a spouse or a sibling, not a typo: -8 outweighs phone plus address. Typos (Jaro-
+  Winkler >= 0.88) and nicknames (Bob and Robert, through `NICKNAMES`) still agree.
+- Two dates of birth that differ are two people (-7), except a day/month swap.
+- First and last names are also compared crosswise, so "Whitfield Eleanor" (swapped
+  in a legacy file) matches "Eleanor Whitfield".
+- The default threshold `DEFAULT_MIN_SCORE` (0.5, a sum of 7 bits) needs the names and
+  one strong identifier (e-mail, phone + address, date of birth) to agree: a namesake
+  with nothing else in common scores 5.5 - 2 = 3.5 bits (0.06), a spouse at most 3.5.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+
+from rapidfuzz.distance import JaroWinkler
+from rapidfuzz.fuzz import token_sort_ratio
+
+from models.names import fold
+
+DEFAULT_MIN_SCORE = 0.5
+MAX_BLOCK = 60  # records sharing one key; larger blocks are skipped (see above)
+BITS_AT_HALF = 7.0  # the sum of weights that scores 0.5
+
+# Given name -> the canonical form it is compared as. Written as data: diminutives
+# and short forms, English first (the demo's and the generator's names are English).
+_NICKNAME_GROUPS: Mapping[str, tuple[str, ...]] = {
+    "robert": ("bob", "bobby", "rob", "robbie", "bert"),
+    "william": ("bill", "billy", "will", "willie", "liam"),
+    "elizabeth": ("liz", "lizzie", "beth", "betty", "eliza", "libby", "elisabeth"),
+    "margaret": ("peggy", "maggie", "meg", "marge", "margie", "greta"),
+    "james": ("jim", "jimmy", "jamie"),
+    "richard": ("dick", "rick", "ricky", "rich", "richie"),
+    "john": ("jack", "johnny", "jon"),
+    "jonathan": ("jonny", "jon"),
+    "michael": ("mike", "mikey", "mick", "mickey"),
+    "thomas": ("tom", "tommy"),
+    "charles": ("charlie", "chuck", "chas"),
+    "joseph": ("joe", "joey"),
+    "edward": ("ed", "eddie", "ted", "teddy", "ned"),
+    "katherine": ("kate", "katie", "kathy", "kat", "catherine", "kathryn", "cathy"),
+    "patricia": ("pat", "patty", "trish", "tricia"),
+    "jennifer": ("jen", "jenny"),
+    "christopher": ("chris", "kit"),
+    "christine": ("chris", "chrissy", "christina", "tina"),
+    "daniel": ("dan", "danny"),
+    "matthew": ("matt", "matty"),
+    "anthony": ("tony",),
+    "andrew": ("andy", "drew"),
+    "joshua": ("josh",),
+    "nicholas": ("nick", "nicky"),
+    "benjamin": ("ben", "benny"),
+    "samuel": ("sam", "sammy"),
+    "alexander": ("alex", "sandy", "xander"),
+    "alexandra": ("alex", "sandra", "lexi"),
+    "steven": ("steve", "stephen", "stevie"),
+    "timothy": ("tim", "timmy"),
+    "gregory": ("greg",),
+    "kenneth": ("ken", "kenny"),
+    "ronald": ("ron", "ronnie"),
+    "donald": ("don", "donnie"),
+    "david": ("dave", "davey"),
+    "susan": ("sue", "susie", "suzanne"),
+    "deborah": ("deb", "debbie", "debra"),
+    "rebecca": ("becky", "becca"),
+    "victoria": ("vicky", "tori"),
+    "eleanor": ("ellie", "nora", "elly", "nell"),
+    "dorothy": ("dot", "dottie", "dolly"),
+    "frances": ("fran", "frankie"),
+    "francis": ("frank",),
+    "abigail": ("abby", "gail"),
+    "jacqueline": ("jackie",),
+    "barbara": ("barb", "babs"),
+    "theodore": ("theo",),
+    "zachary": ("zach", "zack"),
+    "nathaniel": ("nate", "nathan"),
+    "gerald": ("gerry", "jerry"),
+    "lawrence": ("larry",),
+    "raymond": ("ray",),
+    "jeffrey": ("jeff",),
+    "pamela": ("pam",),
+    "cynthia": ("cindy",),
+    "kimberly": ("kim",),
+    "amanda": ("mandy",),
+    "melissa": ("mel", "missy"),
+}
+
+
+def _nickname_table() -> dict[str, str]:
+    table: dict[str, str] = {}
+    for canonical, others in _NICKNAME_GROUPS.items():
+        table.setdefault(canonical, canonical)
+        for other in others:
+            # A short form of two names ("jon", "chris") keeps the first one written:
+            # the comparison still treats both as a nickname match (`_first_similarity`).
+            table.setdefault(other, canonical)
+    return table
+
+
+NICKNAMES: Mapping[str, str] = _nickname_table()
+_NICKNAME_SETS: Mapping[str, frozenset[str]] = {
+    name: frozenset(
+        canonical
+        for canonical, others in _NICKNAME_GROUPS.items()
+        if name == canonical or name in others
+    )
+    for name in NICKNAMES
+}
+
+
+@dataclass(frozen=True)
+class Address:
+    line1: str
+    postcode: str | None
+    city: str
+
+
+@dataclass(frozen=True)
+class PersonRecord:
+    """One customer as the comparison sees it. Phones are E.164, e-mails lower-case."""
+
+    id: int
+    external_ref: str | None
+    first_name: str
+    last_name: str
+    emails: tuple[str, ...] = ()
+    phones: tuple[str, ...] = ()
+    addresses: tuple[Address, ...] = ()
+    birth_date: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class PairScore:
+    """The score in 0..1 and, per field, what was compared and how it came out."""
+
+    score: float
+    bits: float
+    evidence: dict[str, object] = field(default_factory=dict)
+
+
+def name_key(name: str) -> str:
+    """Letters only, folded: "O'Brien-Smith" -> "obriensmith"."""
+    return re.sub(r"[^a-z]", "", fold(name))
+
+
+def canonical_first(name: str) -> str:
+    key = name_key(name)
+    return NICKNAMES.get(key, key)
+
+
+_SOUNDEX_CODES = {
+    **dict.fromkeys("bfpv", "1"),
+    **dict.fromkeys("cgjkqsxz", "2"),
+    **dict.fromkeys("dt", "3"),
+    "l": "4",
+    **dict.fromkeys("mn", "5"),
+    "r": "6",
+}
+
+
+def soundex(name: str) -> str:
+    """American Soundex (letter + 3 digits): how the blocking hears a name.
+
+    Written here (twenty lines) rather than adding a dependency; "Whitfield" and
+    "Whitfeild" both give W314, "Smith" and "Smyth" S530."""
+    letters = name_key(name)
+    if not letters:
+        return ""
+    code = [letters[0].upper()]
+    previous = _SOUNDEX_CODES.get(letters[0], "")
+    for ch in letters[1:]:
+        digit = _SOUNDEX_CODES.get(ch, "")
+        if digit and digit != previous:
+            code.append(digit)
+            if len(code) == 4:
+                break
+        if ch not in "hw":  # h and w do not separate two letters of one code
+            previous = digit
+    return "".join(code).ljust(4, "0")
+
+
+def postcode_key(postcode: str | None) -> str:
+    return re.sub(r"[^A-Z0-9]", "", (postcode or "").upper())
+
+
+_STREET_WORDS = {
+    "street": "st",
+    "road": "rd",
+    "avenue": "ave",
+    "av": "ave",
+    "drive": "dr",
+    "lane": "ln",
+    "court": "ct",
+    "place": "pl",
+    "boulevard": "blvd",
+    "apartment": "apt",
+    "suite": "ste",
+}
+
+
+def line_key(line1: str) -> str:
+    words = re.sub(r"[^a-z0-9 ]", " ", fold(line1)).split()
+    return " ".join(_STREET_WORDS.get(w, w) for w in words)
+
+
+def blocking_keys(person: PersonRecord) -> set[str]:
+    """The keys that put `person` in the same block as its likely duplicates."""
+    keys = {f"p:{phone}" for phone in person.phones}
+    keys |= {f"e:{email}" for email in person.emails}
+    first, last = soundex(person.first_name), soundex(person.last_name)
+    if first and last:
+        keys.add("n:" + "|".join(sorted((first, last))))  # swapped names block together
+        keys.add(f"n:{soundex(canonical_first(person.first_name))}|{last}")
+    initials = {name_key(n)[:1] for n in (person.first_name, person.last_name)} - {""}
+    for address in person.addresses:
+        postcode = postcode_key(address.postcode)
+        if postcode:
+            keys |= {f"z:{postcode}|{initial}" for initial in initials}
+    return keys
+
+
+def candidate_pairs(people: Iterable[PersonRecord]) -> Iterator[tuple[int, int]]:
+    """Each pair of ids (smaller first) sharing a blocking key, once."""
+    blocks: dict[str, list[int]] = defaultdict(list)
+    for person in people:
+        for key in blocking_keys(person):
+            blocks[key].append(person.id)
+    seen: set[tuple[int, int]] = set()
+    for ids in blocks.values():
+        if len(ids) < 2 or len(ids) > MAX_BLOCK:
+            continue
+        for a, b in itertools.combinations(sorted(ids), 2):
+            if (a, b) not in seen:
+                seen.add((a, b))
+                yield a, b
+
+
+def _similarity(a: str, b: str) -> float:
+    return JaroWinkler.similarity(a, b) if a and b else 0.0
+
+
+def _first_similarity(a: str, b: str) -> float:
+    key_a, key_b = name_key(a), name_key(b)
+    if key_a and key_b and _NICKNAME_SETS.get(key_a, set()) & _NICKNAME_SETS.get(key_b, set()):
+        return 1.0
+    return _similarity(key_a, key_b)
+
+
+def _name_weight(similarity: float, *, agree: float) -> float:
+    if similarity >= 0.97:
+        return agree
+    if similarity >= 0.88:  # one typo in a name of six letters or more
+        return agree - 1.0
+    if similarity >= 0.8:
+        return -2.0
+    return -8.0
+
+
+def _names(a: PersonRecord, b: PersonRecord) -> tuple[float, dict[str, object]]:
+    straight = (
+        _first_similarity(a.first_name, b.first_name),
+        _similarity(name_key(a.last_name), name_key(b.last_name)),
+    )
+    crossed = (
+        _first_similarity(a.first_name, b.last_name),
+        _similarity(name_key(a.last_name), name_key(b.first_name)),
+    )
+    swapped = sum(crossed) > sum(straight) + 0.1
+    first, last = crossed if swapped else straight
+    bits = _name_weight(first, agree=2.5) + _name_weight(last, agree=3.0)
+    if swapped:
+        bits -= 0.5  # a swap is an error in one record: a little less sure
+    full = token_sort_ratio(
+        fold(f"{a.first_name} {a.last_name}"), fold(f"{b.first_name} {b.last_name}")
+    )
+    return bits, {
+        "first_name": round(first, 3),
+        "last_name": round(last, 3),
+        "swapped": swapped,
+        "full_name": round(full / 100, 3),
+    }
+
+
+def _set_field(
+    a: tuple[str, ...], b: tuple[str, ...], *, agree: float, disagree: float
+) -> tuple[float, str]:
+    if not a or not b:
+        return 0.0, "missing"
+    if set(a) & set(b):
+        return agree, "same"
+    return disagree, "different"
+
+
+def _addresses(a: PersonRecord, b: PersonRecord) -> tuple[float, str]:
+    if not a.addresses or not b.addresses:
+        return 0.0, "missing"
+    best = (-0.5, "different")
+    for x, y in itertools.product(a.addresses, b.addresses):
+        same_code = bool(postcode_key(x.postcode)) and (
+            postcode_key(x.postcode) == postcode_key(y.postcode)
+        )
+        line = token_sort_ratio(line_key(x.line1), line_key(y.line1)) / 100
+        if line >= 0.9 and (same_code or fold(x.city) == fold(y.city)):
+            return 3.0, "same"
+        if same_code and best[0] < 1.0:
+            best = (1.0, "same postcode")
+    return best
+
+
+def _birth_dates(a: dt.date | None, b: dt.date | None) -> tuple[float, str]:
+    if a is None or b is None:
+        return 0.0, "missing"
+    if a == b:
+        return 4.0, "same"
+    if (a.year, a.month, a.day) == (b.year, b.day, b.month):
+        return 0.0, "day and month swapped"
+    return -7.0, "different"
+
+
+def score_pair(a: PersonRecord, b: PersonRecord) -> PairScore:
+    """How likely `a` and `b` are one person, and why (see the module docstring)."""
+    name_bits, evidence = _names(a, b)
+    email_bits, evidence["email"] = _set_field(a.emails, b.emails, agree=6.0, disagree=-1.0)
+    phone_bits, evidence["phone"] = _set_field(a.phones, b.phones, agree=3.5, disagree=-1.0)
+    address_bits, evidence["address"] = _addresses(a, b)
+    birth_bits, evidence["birth_date"] = _birth_dates(a.birth_date, b.birth_date)
+    bits = name_bits + email_bits + phone_bits + address_bits + birth_bits
+    score = 1.0 / (1.0 + math.exp(-(bits - BITS_AT_HALF)))
+    return PairScore(round(score, 4), round(bits, 2), evidence)
+
+
+@dataclass(frozen=True)
+class ScoredPair:
+    a: PersonRecord
+    b: PersonRecord
+    score: PairScore
+
+
+def find_duplicates(
+    people: Iterable[PersonRecord], min_score: float = DEFAULT_MIN_SCORE
+) -> Iterator[ScoredPair]:
+    """Every blocked pair scoring `min_score` or more, smaller id first."""
+    by_id = {person.id: person for person in people}
+    for a, b in candidate_pairs(by_id.values()):
+        scored = score_pair(by_id[a], by_id[b])
+        if scored.score >= min_score:
+            yield ScoredPair(by_id[a], by_id[b], scored)
+
+
+def check_min_score(value: float) -> float:
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"min score must be between 0 and 1, not {value:g}")
+    return value
