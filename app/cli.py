@@ -86,6 +86,10 @@ def _parser() -> argparse.ArgumentParser:
     recommend.add_argument("--size", type=int, default=5, help="at most this many (default 5)")
     _mining_options(recommend)
 
+    from app import cli_duplicates
+
+    cli_duplicates.register(commands)
+
     config = commands.add_parser("config", help="configuration")
     config_commands = config.add_subparsers(dest="command", required=True)
     show = config_commands.add_parser("show", help="effective configuration and its sources")
@@ -118,6 +122,11 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.area == "rules":
         return _rules(args, settings.db_url)
+
+    if args.area == "duplicates":
+        from app import cli_duplicates
+
+        return cli_duplicates.run(args, settings.db_url)
 
     if args.area == "user" or args.command == "provision-roles":
         return _roles_and_logins(args, settings.db_url)

@@ -288,9 +288,9 @@ def _names(a: PersonRecord, b: PersonRecord) -> tuple[float, dict[str, object]]:
         _first_similarity(a.first_name, b.first_name),
         _similarity(name_key(a.last_name), name_key(b.last_name)),
     )
-    crossed = (
-        _first_similarity(a.first_name, b.last_name),
-        _similarity(name_key(a.last_name), name_key(b.first_name)),
+    crossed = (  # a's last name is its given name, a's first its surname
+        _first_similarity(a.last_name, b.first_name),
+        _similarity(name_key(a.first_name), name_key(b.last_name)),
     )
     swapped = sum(crossed) > sum(straight) + 0.1
     first, last = crossed if swapped else straight

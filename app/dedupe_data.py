@@ -16,7 +16,6 @@ address and landline, another first name). `truth` is the set of true pairs.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
