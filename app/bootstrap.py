@@ -24,6 +24,7 @@ from app.services.cases import CaseService
 from app.services.commitments import CommitmentService
 from app.services.contacts import ContactService
 from app.services.customers import CustomerService
+from app.services.duplicates import DuplicateService
 from app.services.feedback import FeedbackService
 from app.services.handoffs import HandoffService
 from app.services.macros import MacroService
@@ -77,6 +78,7 @@ class Services:
     suggestions: SuggestionService  # next best action at the pop, and what became of it
     products: ProductService  # stock per store, launches
     rules: RuleService  # association rules mined from order lines
+    duplicates: DuplicateService  # likely duplicate customers (S8), warned of at creation
 
     @property
     def backend(self) -> str:
@@ -144,6 +146,7 @@ def build_services(settings: Settings, engine: Engine) -> Services:
         search=SearchService(db, customers),
         products=ProductService(db),
         rules=RuleService(db),
+        duplicates=DuplicateService(db, region),
         database_identity=identity,
         agent=agent,
         **_acting(db, customers, region, workstation, agent),

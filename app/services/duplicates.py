@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, insert, select, update
 from sqlalchemy.orm import Session
 
+from app import phones
 from app.clock import Clock, system_clock
 from app.dedupe import (
     DEFAULT_MIN_SCORE,
@@ -38,6 +39,7 @@ from app.dedupe import (
     find_duplicates,
     score_pair,
 )
+from app.services.contacts import ContactDetails
 from models.data_quality import DuplicateCandidate
 from models.database import Database
 from models.enums import CustomerStatus, DuplicateFoundBy, DuplicateStatus, KeyDateKind
@@ -95,8 +97,9 @@ class StoreSummary:
 
 
 class DuplicateService:
-    def __init__(self, db: Database, *, clock: Clock = system_clock) -> None:
+    def __init__(self, db: Database, region: str = "US", *, clock: Clock = system_clock) -> None:
         self._db = db
+        self._region = region  # how a phone typed without +country is read
         self._clock = clock
 
     # -- scanning everyone ------------------------------------------------------
@@ -180,6 +183,38 @@ class DuplicateService:
         found = [(s, o) for s, o in scored if s.score >= min_score]
         found.sort(key=lambda item: (-item[0].score, item[1].id))
         return [_match(other, score) for score, other in found[:limit]]
+
+    def matches_for_details(self, details: ContactDetails, limit: int = 5) -> list[Match]:
+        """`find_matches` for what an agent typed into the new-customer form."""
+        return self.find_matches(self.person_of(details), limit)
+
+    def person_of(self, details: ContactDetails) -> PersonRecord:
+        numbers = (phones.normalize(p.raw, self._region).e164 for p in details.phones)
+        return PersonRecord(
+            0,
+            None,
+            details.first_name.strip(),
+            details.last_name.strip(),
+            tuple(e.strip().lower() for e in details.emails if e.strip()),
+            tuple(n for n in numbers if n),
+        )
+
+    def record_created_anyway(self, customer_id: int, matches: Iterable[Match]) -> StoreSummary:
+        """The agent saved a new customer despite the warning: the pairs go to the review
+        queue (found_by creation), so someone decides later whether they are one."""
+        pairs = [
+            CandidatePair(
+                min(customer_id, m.customer_id),
+                max(customer_id, m.customer_id),
+                None,
+                None,
+                m.score,
+                {"reasons": list(m.reasons), "saved_anyway": True},
+            )
+            for m in matches
+            if m.customer_id != customer_id
+        ]
+        return self.store(pairs, DuplicateFoundBy.CREATION)
 
 
 def _blocked_ids(session: Session, person: PersonRecord) -> set[int]:
