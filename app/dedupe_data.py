@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from faker import Faker
 
-from app.dedupe import NICKNAMES, Address, PersonRecord, _first_similarity
+from app.dedupe import NICKNAMES, Address, PersonRecord, first_name_similarity
 from app.phones import to_e164
 
 _CORRUPTIONS = (
@@ -168,7 +168,7 @@ def _relative(base: PersonRecord, pid: int, fake: Faker, rng: random.Random) -> 
     """A spouse or sibling: same surname, address and landline, their own first name."""
     while True:
         first = fake.first_name()
-        if _first_similarity(first, base.first_name) < 0.8:
+        if first_name_similarity(first, base.first_name) < 0.8:
             break
     birth = fake.date_of_birth(minimum_age=18, maximum_age=90) if rng.random() < 0.5 else None
     email = f"{first}.{base.last_name}@{fake.free_email_domain()}".lower()
