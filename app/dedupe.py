@@ -3,7 +3,7 @@
 Two steps, as in record linkage since Fellegi and Sunter:
 
 1. Blocking: a record gets a few keys (each phone, each e-mail, the sounds of its
-   names, its postcode with a name's initial); only records sharing a key are
+   names, its postcode with the sound of either name); only records sharing a key are
    compared. 100,000 customers make 5 billion pairs; the blocks make a few hundred
    thousand. A key shared by more than `MAX_BLOCK` records (a switchboard number, a
    "John Smith" in a big file) is skipped: comparing all its pairs costs quadratic
@@ -34,6 +34,7 @@ their corrupted copies, see docs/duplicates.md and tests/test_dedupe_quality.py)
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import re
 from collections import defaultdict
@@ -165,11 +166,13 @@ class PairScore:
     evidence: dict[str, object] = field(default_factory=dict)
 
 
+@functools.lru_cache(maxsize=1 << 18)  # one call per record and field, not per pair
 def name_key(name: str) -> str:
     """Letters only, folded: "O'Brien-Smith" -> "obriensmith"."""
     return re.sub(r"[^a-z]", "", fold(name))
 
 
+@functools.lru_cache(maxsize=1 << 18)  # one call per record and field, not per pair
 def canonical_first(name: str) -> str:
     key = name_key(name)
     return NICKNAMES.get(key, key)
@@ -185,6 +188,7 @@ _SOUNDEX_CODES = {
 }
 
 
+@functools.lru_cache(maxsize=1 << 18)  # one call per record and field, not per pair
 def soundex(name: str) -> str:
     """American Soundex (letter + 3 digits): how the blocking hears a name.
 
@@ -206,6 +210,7 @@ def soundex(name: str) -> str:
     return "".join(code).ljust(4, "0")
 
 
+@functools.lru_cache(maxsize=1 << 18)  # one call per record and field, not per pair
 def postcode_key(postcode: str | None) -> str:
     return re.sub(r"[^A-Z0-9]", "", (postcode or "").upper())
 
@@ -225,6 +230,7 @@ _STREET_WORDS = {
 }
 
 
+@functools.lru_cache(maxsize=1 << 18)  # one call per record and field, not per pair
 def line_key(line1: str) -> str:
     words = re.sub(r"[^a-z0-9 ]", " ", fold(line1)).split()
     return " ".join(_STREET_WORDS.get(w, w) for w in words)
@@ -238,11 +244,13 @@ def blocking_keys(person: PersonRecord) -> set[str]:
     if first and last:
         keys.add("n:" + "|".join(sorted((first, last))))  # swapped names block together
         keys.add(f"n:{soundex(canonical_first(person.first_name))}|{last}")
-    initials = {name_key(n)[:1] for n in (person.first_name, person.last_name)} - {""}
+    # A postcode holds many people: with the sound of either name it holds few, and a
+    # typo in one name still leaves the other's key.
+    sounds = {first, last} - {""}
     for address in person.addresses:
         postcode = postcode_key(address.postcode)
         if postcode:
-            keys |= {f"z:{postcode}|{initial}" for initial in initials}
+            keys |= {f"z:{postcode}|{sound}" for sound in sounds}
     return keys
 
 
