@@ -36,6 +36,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import itertools
+import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
@@ -250,6 +251,9 @@ class _Prepared:
     addresses: tuple[tuple[str, str, str], ...]  # (postcode key, line key, folded city)
 
 
+_folded = functools.lru_cache(maxsize=1 << 16)(fold)  # cities repeat
+
+
 def prepare(person: PersonRecord) -> _Prepared:
     first, last = name_key(person.first_name), name_key(person.last_name)
     return _Prepared(
@@ -261,7 +265,7 @@ def prepare(person: PersonRecord) -> _Prepared:
         frozenset(person.emails),
         frozenset(person.phones),
         tuple(
-            (postcode_key(a.postcode), line_key(a.line1), fold(a.city)) for a in person.addresses
+            (postcode_key(a.postcode), line_key(a.line1), _folded(a.city)) for a in person.addresses
         ),
     )
 
@@ -357,16 +361,15 @@ def _addresses(a: _Prepared, b: _Prepared) -> tuple[float, str]:
     if not a.addresses or not b.addresses:
         return 0.0, "missing"
     best = (-0.5, "different")
-    for (code_a, line_a, city_a), (code_b, line_b, city_b) in itertools.product(
-        a.addresses, b.addresses
-    ):
-        same_code = bool(code_a) and code_a == code_b
-        if not (same_code or city_a == city_b):
-            continue
-        if token_sort_ratio(line_a, line_b) >= 90:
-            return 3.0, "same"
-        if same_code:
-            best = (1.0, "same postcode")
+    for code_a, line_a, city_a in a.addresses:
+        for code_b, line_b, city_b in b.addresses:
+            same_code = code_a == code_b and bool(code_a)
+            if not same_code and city_a != city_b:
+                continue
+            if token_sort_ratio(line_a, line_b) >= 90:
+                return 3.0, "same"
+            if same_code:
+                best = (1.0, "same postcode")
     return best
 
 
@@ -380,13 +383,17 @@ def _birth_dates(a: dt.date | None, b: dt.date | None) -> tuple[float, str]:
     return -7.0, "different"
 
 
-def _score(a: _Prepared, b: _Prepared) -> PairScore:
+def _score(a: _Prepared, b: _Prepared, min_bits: float = -math.inf) -> PairScore | None:
+    """The pair's score, or None below `min_bits` (most blocked pairs: no evidence
+    is built for them, which halves the time of a scan)."""
     name_bits, first, last, swapped = _names(a, b)
     email_bits, email = _set_field(a.emails, b.emails, agree=6.0, disagree=-1.0)
     phone_bits, phone = _set_field(a.phones, b.phones, agree=3.5, disagree=-1.0)
     address_bits, address = _addresses(a, b)
     birth_bits, birth = _birth_dates(a.person.birth_date, b.person.birth_date)
     bits = name_bits + email_bits + phone_bits + address_bits + birth_bits
+    if bits < min_bits:
+        return None
     score = 1.0 / (1.0 + 2.0 ** (BITS_AT_HALF - bits))
     evidence: dict[str, object] = {
         "first_name": round(first, 3),
@@ -400,9 +407,20 @@ def _score(a: _Prepared, b: _Prepared) -> PairScore:
     return PairScore(round(score, 4), round(bits, 2), evidence)
 
 
+def bits_for(score: float) -> float:
+    """The sum of weights at which a pair scores `score` (the logistic's inverse)."""
+    if score <= 0.0:
+        return -math.inf
+    if score >= 1.0:
+        return math.inf
+    return BITS_AT_HALF + math.log2(score / (1.0 - score))
+
+
 def score_pair(a: PersonRecord, b: PersonRecord) -> PairScore:
     """How likely `a` and `b` are one person, and why (see the module docstring)."""
-    return _score(prepare(a), prepare(b))
+    scored = _score(prepare(a), prepare(b))
+    assert scored is not None  # no minimum given
+    return scored
 
 
 @dataclass(frozen=True)
@@ -417,7 +435,9 @@ def find_duplicates(
 ) -> Iterator[ScoredPair]:
     """Every blocked pair scoring `min_score` or more, smaller id first."""
     prepared = {person.id: prepare(person) for person in people}
+    # A little under the bound: rounding must not drop a pair that scores min_score.
+    min_bits = bits_for(min_score) - 0.01
     for a, b in candidate_pairs(p.person for p in prepared.values()):
-        scored = _score(prepared[a], prepared[b])
-        if scored.score >= min_score:
+        scored = _score(prepared[a], prepared[b], min_bits)
+        if scored is not None and scored.score >= min_score:
             yield ScoredPair(prepared[a].person, prepared[b].person, scored)
