@@ -23,6 +23,8 @@ their corrupted copies, see docs/duplicates.md and tests/test_dedupe_quality.py)
   a spouse or a sibling, not a typo: -8 outweighs phone plus address. Typos (Jaro-
   Winkler >= 0.88) and nicknames (Bob and Robert, through `NICKNAMES`) still agree.
 - Two dates of birth that differ are two people (-7), except a day/month swap.
+- Two customers linked in one household are two people (-12): at one address and
+  phone, Michelle and Michael (Jaro-Winkler 0.92) would otherwise look like a typo.
 - First and last names are also compared crosswise, so "Whitfield Eleanor" (swapped
   in a legacy file) matches "Eleanor Whitfield".
 - The default threshold `DEFAULT_MIN_SCORE` (0.5, a sum of 7 bits) needs the names and
@@ -156,6 +158,10 @@ class PersonRecord:
     phones: tuple[str, ...] = ()
     addresses: tuple[Address, ...] = ()
     birth_date: dt.date | None = None
+    # Customers linked in one household (customers.household_id) were known by someone
+    # to be two people: a spouse called Michelle beside a Michael at one phone and
+    # address is not a typo.
+    household_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -392,6 +398,10 @@ def _score(a: _Prepared, b: _Prepared, min_bits: float = -math.inf) -> PairScore
     address_bits, address = _addresses(a, b)
     birth_bits, birth = _birth_dates(a.person.birth_date, b.person.birth_date)
     bits = name_bits + email_bits + phone_bits + address_bits + birth_bits
+    household = a.person.household_id
+    same_household = household is not None and household == b.person.household_id
+    if same_household:
+        bits -= 12.0
     if bits < min_bits:
         return None
     score = 1.0 / (1.0 + 2.0 ** (BITS_AT_HALF - bits))
@@ -403,6 +413,7 @@ def _score(a: _Prepared, b: _Prepared, min_bits: float = -math.inf) -> PairScore
         "phone": phone,
         "address": address,
         "birth_date": birth,
+        "household": "same" if same_household else "not linked",
     }
     return PairScore(round(score, 4), round(bits, 2), evidence)
 

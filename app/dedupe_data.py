@@ -10,7 +10,8 @@ spoiled name is not findable by anyone, and a test asking for it would measure l
 
 It adds the hard negatives a naive matcher flags: namesakes (same first and last name,
 nothing else shared) and family members (spouse or sibling: same last name, same
-address and landline, another first name). `truth` is the set of true pairs.
+address and landline, another first name, which may be close: Michelle beside Michael),
+linked in one household as Rapport links them. `truth` is the set of true pairs.
 """
 
 from __future__ import annotations
@@ -166,9 +167,9 @@ def _apply(
 
 def _relative(base: PersonRecord, pid: int, fake: Faker, rng: random.Random) -> PersonRecord:
     """A spouse or sibling: same surname, address and landline, their own first name."""
-    while True:
+    while True:  # close names stay in (Michelle beside Michael): the household tells
         first = fake.first_name()
-        if first_name_similarity(first, base.first_name) < 0.8:
+        if first_name_similarity(first, base.first_name) < 1.0:
             break
     birth = fake.date_of_birth(minimum_age=18, maximum_age=90) if rng.random() < 0.5 else None
     email = f"{first}.{base.last_name}@{fake.free_email_domain()}".lower()
@@ -181,6 +182,7 @@ def _relative(base: PersonRecord, pid: int, fake: Faker, rng: random.Random) -> 
         base.phones,
         base.addresses,
         birth,
+        household_id=base.household_id,
     )
 
 
@@ -209,7 +211,10 @@ def generate(
         next_id += 1
     negatives = duplicates if hard_negatives is None else hard_negatives
     for i, base in enumerate(rng.sample(people[:n], negatives)):
-        make = _relative if i % 2 else _namesake
-        people.append(make(base, next_id, fake, rng))
+        if i % 2:  # a relative, linked with the base person in one household
+            people[base.id - 1] = base = dataclasses.replace(base, household_id=base.id)
+            people.append(dataclasses.replace(_relative(base, next_id, fake, rng)))
+        else:
+            people.append(_namesake(base, next_id, fake, rng))
         next_id += 1
     return GeneratedSet(people, frozenset(truth), corruptions)

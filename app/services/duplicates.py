@@ -298,7 +298,11 @@ def _load_few(session: Session, ids: Collection[int]) -> list[PersonRecord]:
             born = dt.date.fromisoformat(str(value)[:10])
             births[cid] = min(born, births.get(cid, born))
     customers = select(
-        Customer.id, Customer.external_ref, Customer.first_name, Customer.last_name
+        Customer.id,
+        Customer.external_ref,
+        Customer.first_name,
+        Customer.last_name,
+        Customer.household_id,
     ).where(Customer.id.in_(ids), Customer.status != CustomerStatus.MERGED)
     return [
         PersonRecord(
@@ -310,8 +314,9 @@ def _load_few(session: Session, ids: Collection[int]) -> list[PersonRecord]:
             tuple(sorted(set(numbers[cid]))),
             tuple(addresses[cid]),
             births.get(cid),
+            household,
         )
-        for cid, ref, first, last in conn.execute(customers.order_by(Customer.id))
+        for cid, ref, first, last, household in conn.execute(customers.order_by(Customer.id))
     ]
 
 
@@ -365,7 +370,11 @@ def _load(
     ):
         births.setdefault(cid, date)
     customer_rows = select(
-        Customer.id, Customer.external_ref, Customer.first_name, Customer.last_name
+        Customer.id,
+        Customer.external_ref,
+        Customer.first_name,
+        Customer.last_name,
+        Customer.household_id,
     ).where(Customer.status != CustomerStatus.MERGED)
     if ids is not None:
         customer_rows = customer_rows.where(Customer.id.in_(ids))
@@ -379,8 +388,9 @@ def _load(
             tuple(sorted(set(phones[cid]))),
             tuple(addresses[cid]),
             births.get(cid),
+            household,
         )
-        for cid, ref, first, last in conn.execute(customer_rows.order_by(Customer.id))
+        for cid, ref, first, last, household in conn.execute(customer_rows.order_by(Customer.id))
     ]
     if progress:
         progress("customers read", len(people))
