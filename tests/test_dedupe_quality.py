@@ -4,6 +4,7 @@ known duplicates and hard negatives (app/dedupe_data.py): the S8 target is preci
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -117,3 +118,13 @@ def test_a_huge_block_is_skipped_but_other_keys_still_pair() -> None:
     people.append(_person(200, "Eleanor", "Whitfield", emails=("e@x.org",), phones=(switchboard,)))
     people.append(_person(201, "Eleanor", "Whitfield", emails=("e@x.org",)))
     assert set(dedupe.candidate_pairs(people)) == {(200, 201)}
+
+
+def test_a_close_first_name_in_one_household_is_a_relative_not_a_typo() -> None:
+    mill = (Address("12 Mill Lane", "OX1 2AB", "Oxford"),)
+    michael = _person(1, "Michael", "Solis", phones=("+447700900123",), addresses=mill)
+    michelle = _person(2, "Michelle", "Solis", phones=("+447700900123",), addresses=mill)
+    assert score_pair(michael, michelle).score >= 0.5  # unlinked: looks like a typo
+    linked = [dataclasses.replace(p, household_id=7) for p in (michael, michelle)]
+    scored = score_pair(*linked)
+    assert scored.score < 0.01 and scored.evidence["household"] == "same"
