@@ -26,6 +26,7 @@ from app.services.commitments import CommitmentService
 from app.services.contacts import ContactService
 from app.services.customers import CustomerService
 from app.services.dashboards import DashboardService
+from app.services.duplicates import DuplicateService
 from app.services.feedback import FeedbackService
 from app.services.handoffs import HandoffService
 from app.services.macros import MacroService
@@ -84,6 +85,7 @@ class Services:
     # Supervisors' and managers' dashboards, over the analytics replica when one is set.
     dashboards: DashboardService
     analytics_engine: Engine | None = None
+    duplicates: DuplicateService  # likely duplicate customers (S8), warned of at creation
 
     @property
     def backend(self) -> str:
@@ -174,6 +176,7 @@ def build_services(settings: Settings, engine: Engine) -> Services:
         rules=RuleService(db),
         dashboards=DashboardService(Database(analytics) if analytics is not None else db),
         analytics_engine=analytics,
+        duplicates=DuplicateService(db, region),
         database_identity=identity,
         agent=agent,
         **_acting(db, customers, region, workstation, agent),

@@ -88,6 +88,9 @@ def _parser() -> argparse.ArgumentParser:
     _mining_options(recommend)
 
     cli_segments.register(commands)
+    from app import cli_duplicates
+
+    cli_duplicates.register(commands)
 
     config = commands.add_parser("config", help="configuration")
     config_commands = config.add_subparsers(dest="command", required=True)
@@ -127,6 +130,10 @@ def _run(args: argparse.Namespace) -> int:
         return cli_segments.run(args, settings.db_url)
     if args.area == "import":
         return cli_import.run(args, settings.db_url, settings.default_region)
+    if args.area == "duplicates":
+        from app import cli_duplicates
+
+        return cli_duplicates.run(args, settings.db_url)
 
     if args.area == "user" or args.command == "provision-roles":
         return _roles_and_logins(args, settings.db_url)

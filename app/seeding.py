@@ -2,8 +2,9 @@
 app/), then the clocks that need app/'s arithmetic start here: the SLA clocks of the
 open cases, and the sweep that records the warnings and breaches already due; then the
 association rules are mined from the seeded order lines, so add-on suggestions show
-from the first start; and every customer's value segment (RFM) is computed, so the
-marketing lists select on segments from the first start.
+from the first start; every customer's value segment (RFM) is computed, so the
+marketing lists select on segments from the first start; and the duplicate customers
+are found and stored, so the review queue has its candidates (models/seed/duplicates.py).
 
 Used by `rapport db seed` and the demo install (app/bootstrap.py), so both hold the same.
 """
@@ -17,9 +18,11 @@ from sqlalchemy import Engine
 
 from app.mining import DEFAULT_MAX_LENGTH, DEFAULT_MIN_CONFIDENCE
 from app.services import sla
+from app.services.duplicates import DuplicateService
 from app.services.rules import RuleService
 from app.services.segments import SegmentService
 from models.database import Database
+from models.enums import DuplicateFoundBy
 from models.seed import SeedReport, seed_database
 
 
@@ -32,7 +35,8 @@ def seed_demo(
     progress: Callable[[str], None] | None = None,
 ) -> SeedReport:
     """Seed an empty, migrated database, start its open cases' SLA clocks at `now` and
-    mine its association rules with the default thresholds."""
+    mine its association rules with the default thresholds, and store the likely
+    duplicate customers for review."""
     now = now or dt.datetime.now(dt.UTC)
     report = seed_database(engine, customers, seed, now=now, progress=progress)
     clocks = sla.SlaClocks()
@@ -47,4 +51,8 @@ def seed_demo(
     if progress:
         progress("scoring customers (segments)")
     SegmentService(Database(engine), clock=lambda: now).refresh()
+    if progress:
+        progress("finding duplicate customers")
+    duplicates = DuplicateService(Database(engine), clock=lambda: now)
+    duplicates.store(duplicates.find(), DuplicateFoundBy.SCAN)
     return report

@@ -32,6 +32,7 @@ from sqlalchemy import Engine, func, select
 from models.names import search_name
 from models.people import Customer
 from models.seed.context import SeedContext
+from models.seed.duplicates import write_demo_duplicates
 from models.seed.population import random_customer
 from models.seed.reference import write_reference_data
 from models.seed.service import move_case_numbers_past
@@ -72,6 +73,8 @@ def seed_database(
         if progress and (done - reported >= 50_000 or done == customers):
             reported = done
             progress(f"{done} customers ({time.perf_counter() - started:.0f} s)")
+    write_demo_duplicates(ctx)  # after the population, which stays drawn as before
+    ctx.writer.flush()
     ctx.writer.finish()
     move_case_numbers_past(ctx)
     rows = dict(ctx.writer.counts)

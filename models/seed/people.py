@@ -66,11 +66,16 @@ def customer(
     since: dt.date | None = None,
     tier: str | None = None,
     household_id: int | None = None,
+    not_first: str | None = None,
 ) -> dict[str, Any]:
+    """`not_first`: a first name to avoid (a partner's), so two people of one household
+    never share a whole name, which would make them look like one person duplicated."""
     rng = ctx.rng
     pool = ctx.pools[region]
     female = rng.random() < 0.55
     first = first or rng.choice(pool["first_female" if female else "first_male"])
+    while first == not_first:
+        first = rng.choice(pool["first_female" if female else "first_male"])
     last = last or rng.choice(pool["last"])
     if since is None:
         years = min(rng.expovariate(1 / 6), 30)

@@ -84,7 +84,7 @@ def random_customer(ctx: SeedContext, room: int) -> int:
     if room > 1 and rng.random() < 0.2:
         h = ctx.writer.add("households", name=f"{c['last']} household")
         c["row"]["household_id"] = h
-        p = people.customer(ctx, region, last=c["last"], household_id=h)
+        p = people.customer(ctx, region, last=c["last"], household_id=h, not_first=c["first"])
         ctx.writer.add("customer_addresses", **{**home, "customer_id": p["id"]})
         people.add_phone(ctx, p["id"], *people.phone(ctx, region), "mobile", True)
         if home_phone:

@@ -164,6 +164,7 @@ class CustomerTabs(QTabWidget):
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.saved.connect(lambda saved: self.open_customer(saved.customer_id))
+        dialog.open_existing.connect(self.open_customer)
         self.new_customer_dialog = dialog
         dialog.open()
         return dialog

@@ -9,8 +9,12 @@ A save is an operation (`create_customer` / `save_contact` in
 app/operations/customers.py) performed through the bridge, which publishes what it
 changed: the customer's open tab refreshes from that, as from any other agent's edit.
 
+A new customer is first checked for likely duplicates (duplicate_warning.py): if the
+person may exist already, the form says so and "Open the existing one" is the default.
+
 Signals:
     saved(object): the SavedContact after a successful save.
+    open_existing(int): the agent chose an existing customer instead of creating one.
 """
 
 from __future__ import annotations
@@ -107,6 +111,7 @@ def prefilled(query: str, name: str | None = None) -> SavedContact:
 
 class ContactDialog(QDialog):
     saved = Signal(object)
+    open_existing = Signal(int)
 
     def __init__(
         self,
@@ -203,6 +208,13 @@ class ContactDialog(QDialog):
         self.conflict.hide()
         layout.addWidget(self.conflict)
 
+        from ui.features.customer.duplicate_warning import DuplicateWarning
+
+        self.duplicates = DuplicateWarning()
+        self.duplicates.open_existing.connect(self._open_existing)
+        self.duplicates.save_anyway.connect(self._save_anyway)
+        layout.addWidget(self.duplicates)
+
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
         )
@@ -251,15 +263,52 @@ class ContactDialog(QDialog):
         )
 
     def submit(self) -> None:
-        self._bridge.spawn(self._save(self._version))
+        if self.creating:
+            self._bridge.spawn(self._check_then_save())
+        else:
+            self._bridge.spawn(self._save(self._version))
 
-    async def _save(self, version: int) -> None:
+    async def _check_then_save(self) -> None:
+        """Look for the person among the customers first; save only if nobody matches."""
+        self.buttons.setEnabled(False)
+        self.message.setText("Looking for this person among the customers…")
+        try:
+            matches = await self._bridge.run(
+                self._services.duplicates.matches_for_details, self.details()
+            )
+        except Exception:  # the check only advises: the save reports a real failure
+            log.exception("looking for duplicates failed")
+            matches = []
+        finally:
+            self.buttons.setEnabled(True)
+        if matches:
+            self.message.setText("")
+            self.duplicates.show_matches(matches)
+            return
+        await self._save(self._version)
+
+    def _open_existing(self, customer_id: int) -> None:
+        self.open_existing.emit(customer_id)
+        self.reject()
+
+    def _save_anyway(self) -> None:
+        self._bridge.spawn(self._save(self._version, anyway=True))
+
+    async def _save(self, version: int, *, anyway: bool = False) -> None:
         from app.operations import customers as operations  # the core loads after the paint
+        from app.operations import duplicates
 
         self.buttons.setEnabled(False)
         self.message.setText("Saving…")
         try:
-            if self.creating:
+            if self.creating and anyway:
+                saved = await self._bridge.perform(
+                    duplicates.create_customer_anyway,
+                    self._services,
+                    self.details(),
+                    self.duplicates.matches,
+                )
+            elif self.creating:
                 saved = await self._bridge.perform(
                     operations.create_customer, self._services, self.details()
                 )
