@@ -84,8 +84,8 @@ class Services:
     merges: MergeService  # duplicate customers merged, undone, dismissed (S8)
     # Supervisors' and managers' dashboards, over the analytics replica when one is set.
     dashboards: DashboardService
-    analytics_engine: Engine | None = None
     duplicates: DuplicateService  # likely duplicate customers (S8), warned of at creation
+    analytics_engine: Engine | None = None
 
     @property
     def backend(self) -> str:
