@@ -80,6 +80,9 @@ def test_household_unknown_and_withheld_callers(window: MainWindow, aloop: LoopR
     )
     dialog = window.tabs.new_customer_dialog
     assert dialog.phone_edits[0][0].text() == "+1 202 555 0111"
+    # Saved, the unknown caller would be held as staged until identified (S8).
+    assert dialog.staged and dialog.details().staged
+    assert "held until identified" in dialog.windowTitle()
     dialog.reject()  # nothing saved: no junk customer
     window.calls.handle_call(call_event("anonymous", CallState.RINGING, "c-4"))
     aloop.until(lambda: "withheld" in window.calls.toast.title.text())

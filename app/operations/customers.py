@@ -14,6 +14,12 @@ def create_customer(services: Services, details: ContactDetails) -> Done[SavedCo
     return Done(saved, _customer(saved.customer_id))
 
 
+def keep_staged(services: Services, customer_id: int) -> Done[None]:
+    """An unknown caller's staged record kept as a new customer."""
+    services.contacts.keep_staged(customer_id)
+    return Done(None, _customer(customer_id))
+
+
 def save_contact(
     services: Services, customer_id: int, loaded_version: int, details: ContactDetails
 ) -> Done[SavedContact]:

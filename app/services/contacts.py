@@ -24,7 +24,7 @@ from app.validation import Checks, check_language
 from models import limits
 from models.authority import AuditEntry
 from models.database import Database
-from models.enums import PhoneKind
+from models.enums import CustomerStatus, PhoneKind
 from models.names import fold
 from models.people import ContactPreference, Customer, CustomerEmail, CustomerPhone
 
@@ -49,6 +49,10 @@ class ContactDetails:
     do_not_email: bool = False
     do_not_sms: bool = False
     do_not_mail: bool = False
+    # Quick-made for an unknown caller during a pop: held as staged (kept out of the
+    # marketing lists and the duplicate scan) until the agent identifies the caller
+    # (merged into the customer on file) or keeps them as a new customer.
+    staged: bool = False
 
 
 @dataclass(frozen=True)
@@ -149,6 +153,7 @@ class ContactService:
                 search_name=fold(f"{checked.first_name} {checked.last_name}"),
                 preferred_language=checked.language,
                 customer_since=local_today(self.clock),
+                status=CustomerStatus.STAGED if details.staged else CustomerStatus.ACTIVE,
             )
             session.add(customer)
             session.flush()
@@ -166,6 +171,23 @@ class ContactService:
             )
             session.flush()
             return _saved(customer, session)
+
+    def keep_staged(self, customer_id: int) -> None:
+        """A staged caller is a new customer after all: the record becomes active."""
+        with self._db.write() as session:
+            customer = session.get(Customer, customer_id)
+            if customer is None or customer.status != CustomerStatus.STAGED:
+                raise UserError("this caller's record is no longer held: nothing to keep")
+            customer.status = CustomerStatus.ACTIVE
+            session.add(
+                AuditEntry(
+                    actor=self.agent.actor,
+                    action="customer.keep_staged",
+                    entity="customer",
+                    entity_id=customer_id,
+                    detail=None,
+                )
+            )
 
     def save(
         self,

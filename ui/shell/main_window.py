@@ -206,7 +206,7 @@ class MainWindow(QMainWindow):
 
     def _new_caller(self, number: str, event: CallEvent) -> None:
         """An unknown caller: the form, prefilled; saved, the call becomes theirs."""
-        dialog = self.tabs.new_customer(number, name=event.name)
+        dialog = self.tabs.new_customer(number, name=event.name, staged=True)
         if dialog is not None:
             dialog.saved.connect(lambda saved: self.calls.caller_saved(event, saved))
 

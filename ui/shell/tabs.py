@@ -149,15 +149,18 @@ class CustomerTabs(QTabWidget):
         panel.show_notes()
         return True
 
-    def new_customer(self, typed: str, name: str | None = None) -> ContactDialog | None:
+    def new_customer(
+        self, typed: str, name: str | None = None, *, staged: bool = False
+    ) -> ContactDialog | None:
         """Quick-create, prefilled with what was searched (or a caller's number and the
-        name their source sent); nothing is saved until Save, which opens the customer."""
+        name their source sent); nothing is saved until Save, which opens the customer.
+        `staged`: an unknown caller's record, held until identified (S8)."""
         if self.services is None:
             return None
         from ui.features.customer.contact_dialog import ContactDialog, prefilled
 
         dialog = ContactDialog(
-            prefilled(typed, name=name),
+            prefilled(typed, name=name, staged=staged),
             self.services,
             self.bridge,
             parent=self.window(),

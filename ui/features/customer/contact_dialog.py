@@ -75,7 +75,7 @@ def describe(details: ContactDetails) -> str:
     return "\n".join(lines)
 
 
-def prefilled(query: str, name: str | None = None) -> SavedContact:
+def prefilled(query: str, name: str | None = None, *, staged: bool = False) -> SavedContact:
     """A blank new customer with what the agent typed in the right field, and the
     caller's name as the call source sent it (first word first name, the rest last)."""
     import datetime as dt
@@ -103,6 +103,7 @@ def prefilled(query: str, name: str | None = None) -> SavedContact:
         preferred_language="en",
         phones=phone_list,
         emails=emails,
+        staged=staged,
     )
     return SavedContact(
         customer_id=0, version=0, details=details, updated_at=dt.datetime.now(dt.UTC)
@@ -122,7 +123,14 @@ class ContactDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.creating = contact.customer_id == 0
-        title = "New customer" if self.creating else "Edit contact details"
+        self.staged = self.creating and contact.details.staged
+        title = (
+            "New caller (held until identified)"
+            if self.staged
+            else "New customer"
+            if self.creating
+            else "Edit contact details"
+        )
         self.setWindowTitle(title)
         self.setAccessibleName(title)
         self._services = services
@@ -260,6 +268,7 @@ class ContactDialog(QDialog):
             do_not_email=self.do_not_email.isChecked(),
             do_not_sms=self.do_not_sms.isChecked(),
             do_not_mail=self.do_not_mail.isChecked(),
+            staged=self.staged,
         )
 
     def submit(self) -> None:

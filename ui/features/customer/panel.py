@@ -31,6 +31,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QLabel,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QTableView,
@@ -41,6 +42,7 @@ from PySide6.QtWidgets import (
 
 from app.changes import Changes
 from app.drafts import DraftStore
+from app.errors import UserError
 from app.services import views as v
 from ui import actions
 from ui.bridge import DatabaseBridge
@@ -126,6 +128,12 @@ class CustomerPanel(QWidget):
             self.identify_button.setToolTip("The caller is a customer on file: merge into them")
             self.identify_button.clicked.connect(self.identify_caller)
             self.header.add_badge(self.identify_button)
+            self.keep_button = QPushButton("Keep as a new customer")
+            self.keep_button.setToolTip(
+                "Not a customer on file: stop holding this record as an unknown caller's"
+            )
+            self.keep_button.clicked.connect(self.keep_as_new)
+            self.header.add_badge(self.keep_button)
         layout.addWidget(self.header)
         # The churn risk in words under the header (its badge is in the header): filled
         # once the tab is painted, with the Suggested section's read.
@@ -280,6 +288,20 @@ class CustomerPanel(QWidget):
         dialog.identified.connect(self.open_customer_requested)
         self.identify_dialog = dialog
         dialog.open()
+
+    def keep_as_new(self) -> None:
+        self._bridge.spawn(self._keep_as_new())
+
+    async def _keep_as_new(self) -> None:
+        from app.operations.customers import keep_staged
+
+        try:
+            await self._bridge.perform(keep_staged, self._services, self.customer_id)
+        except UserError as exc:
+            QMessageBox.warning(self, "Keep as a new customer", str(exc))
+            return
+        self.keep_button.hide()
+        self.identify_button.hide()
 
     def apply_changes(self, changes: Changes) -> None:
         """Refresh what `changes` make stale here (nothing, without a query, when they
