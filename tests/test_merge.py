@@ -454,3 +454,24 @@ def test_bad_requests_get_one_line_messages(seeded: Engine) -> None:
         service.unmerge(12345)
     with Database(seeded).read() as session:
         assert session.scalar(select(func.count()).select_from(CustomerMerge)) == 0
+
+
+def test_the_proposed_tier_is_the_higher_one() -> None:
+    from app.services.merge_views import default_choices
+    from models.enums import Tier
+
+    def person(id_: int, tier: Tier, updated: dt.datetime) -> Customer:
+        return Customer(
+            id=id_,
+            first_name="Eleanor",
+            last_name="Whitfield",
+            search_name="eleanor whitfield",
+            customer_since=dt.date(2020, 10, 25),
+            tier=tier,
+            updated_at=updated,
+        )
+
+    gold = person(1, Tier.GOLD, NOW - dt.timedelta(days=30))
+    twin = person(2, Tier.STANDARD, NOW)  # made today at the counter
+    assert default_choices(gold, twin)["tier"] == 1
+    assert default_choices(twin, gold)["tier"] == 1

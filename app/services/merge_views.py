@@ -31,6 +31,7 @@ FIELDS: dict[str, str] = {
     "household_id": "Household",
     "external_ref": "Legacy reference",
 }
+TIER_ORDER = list(Tier)  # lowest first
 OPT_OUTS = {"do_not_call", "do_not_email", "do_not_sms", "do_not_mail"}
 
 
@@ -184,7 +185,8 @@ def side_of(session: Session, customer: Customer) -> CustomerSide:
 def default_choices(a: Customer, b: Customer) -> dict[str, int]:
     """Per field, whose value to propose: a non-empty one over an empty one; an opt-out
     over none (a customer who said "no calls" stays opted out); the earlier "customer
-    since"; otherwise the record updated last."""
+    since"; the higher tier (a twin made at the counter is "standard" by default, and
+    merging it must not demote a gold customer); otherwise the record updated last."""
     recent, older = (a, b) if a.updated_at >= b.updated_at else (b, a)
     chosen = {}
     for field in FIELDS:
@@ -193,6 +195,8 @@ def default_choices(a: Customer, b: Customer) -> dict[str, int]:
             chosen[field] = a.id if va or not vb else b.id
         elif field == "customer_since":
             chosen[field] = a.id if va <= vb else b.id
+        elif field == "tier":
+            chosen[field] = a.id if TIER_ORDER.index(va) >= TIER_ORDER.index(vb) else b.id
         elif shown(va) and not shown(vb):
             chosen[field] = a.id
         elif shown(vb) and not shown(va):
