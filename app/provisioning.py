@@ -15,6 +15,8 @@
   relations, offers, import runs, mappings and source records)
   INSERT, UPDATE, DELETE and their sequences for `rapport_admin` only, so
   `rapportctl rules mine` runs as an admin login (or the DBA);
+- on the campaign tables (`SUPERVISOR_TABLES`) INSERT, UPDATE, DELETE for the
+  supervisor, manager and admin groups only: agents cannot save a marketing list;
 - PUBLIC loses every privilege on the schema's tables, sequences and functions
   (except an extension's, such as pg_trgm's), and CREATE on the schema.
 
@@ -94,6 +96,10 @@ ADMIN_TABLES = (
     "import_runs",
     "source_records",
 )
+# Written by supervisors, managers and admins only: the marketing lists saved as
+# campaigns (issue 14, S1/S6), who was on them and the contact used. Agents read them.
+SUPERVISOR_TABLES = ("campaigns", "campaign_members")
+SUPERVISOR_GROUPS = ("rapport_supervisor", "rapport_manager", ADMIN_GROUP)
 # Function name -> the groups that may EXECUTE it (supervisor, manager and admin
 # inherit rapport_agent's).
 FUNCTION_GROUPS: dict[str, tuple[str, ...]] = {
@@ -331,7 +337,12 @@ def _set_grants(conn: Conn, summary: Summary) -> None:
     ]
     protected = [t for t in tables if t in PROTECTED_TABLES]
     admin_only = [t for t in tables if t in ADMIN_TABLES]
-    working = [t for t in tables if t not in PROTECTED_TABLES and t not in ADMIN_TABLES]
+    supervised = [t for t in tables if t in SUPERVISOR_TABLES]
+    working = [
+        t
+        for t in tables
+        if t not in PROTECTED_TABLES and t not in ADMIN_TABLES and t not in SUPERVISOR_TABLES
+    ]
     agent = sql.Identifier(AGENT_GROUP)
     conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(schema, agent))
     conn.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(schema, agent))
@@ -348,6 +359,20 @@ def _set_grants(conn: Conn, summary: Summary) -> None:
                 schema, sql.Identifier(table), admin
             )
         )
+    for table in [*admin_only, *supervised]:
+        # A table that was a working table before (an older provisioning) is no more.
+        conn.execute(
+            sql.SQL("REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {}.{} FROM {}").format(
+                schema, sql.Identifier(table), agent
+            )
+        )
+    for table in supervised:
+        for group in SUPERVISOR_GROUPS:
+            conn.execute(
+                sql.SQL("GRANT INSERT, UPDATE, DELETE ON {}.{} TO {}").format(
+                    schema, sql.Identifier(table), sql.Identifier(group)
+                )
+            )
     if APPEND_ONLY_TABLE in tables:
         conn.execute(
             sql.SQL("GRANT INSERT ON {}.{} TO {}").format(
@@ -387,6 +412,13 @@ def _set_grants(conn: Conn, summary: Summary) -> None:
                 schema, sql.Identifier(name), admin
             )
         )
+    for (name,) in _owned_sequences(conn, summary.schema, supervised):
+        for group in SUPERVISOR_GROUPS:
+            conn.execute(
+                sql.SQL("GRANT USAGE, SELECT ON SEQUENCE {}.{} TO {}").format(
+                    schema, sql.Identifier(name), sql.Identifier(group)
+                )
+            )
     granted = 0
     for signature, name in _functions(conn, summary.schema):
         routine = sql.SQL(signature)

@@ -421,3 +421,45 @@ def test_only_admins_write_the_mined_rules(
     err = capsys.readouterr().err.splitlines()
     assert err[-1].endswith("only rapport_admin may replace the rules: run rules mine as an "
                             "admin login or the DBA")  # fmt: skip
+
+
+def test_only_supervisors_save_campaigns(provisioned: Engine, new_roles: list[str]) -> None:
+    """A marketing list saved as a campaign (issue 14): supervisors, managers and admins
+    write campaigns and their members; an agent reads them and cannot write them, even
+    after a provisioning that had made them working tables."""
+    from models.enums import Role
+
+    url = _libpq(provisioned)
+    with psycopg.connect(url) as conn:  # as an older provisioning left it
+        conn.execute("GRANT INSERT, UPDATE, DELETE ON campaigns TO rapport_agent")
+    with provisioning.connect(url) as conn:
+        provisioning.provision_roles(conn)
+    tag = uuid.uuid4().hex[:8]
+    agent, supervisor = f"u{tag}_agent", f"u{tag}_super"
+    new_roles.extend([agent, supervisor])
+    with provisioning.connect(url) as conn:
+        provisioning.add_user(conn, agent, Role.AGENT, "agent-password-1", None)
+        provisioning.add_user(conn, supervisor, Role.SUPERVISOR, "super-password-1", None)
+        customer = conn.execute("SELECT min(id) FROM customers").fetchone()
+    insert = (
+        "INSERT INTO campaigns (name, channel, criteria_json, left_out_json, member_count, "
+        "return_days, created_by, created_at) "
+        "VALUES ('S1', 'email', '{}', '{}', 1, 30, session_user, now()) RETURNING id"
+    )
+    with psycopg.connect(_libpq(provisioned, supervisor)) as as_super:
+        campaign = as_super.execute(insert).fetchone()[0]
+        if customer and customer[0] is not None:
+            as_super.execute(
+                "INSERT INTO campaign_members (campaign_id, customer_id) VALUES (%s, %s)",
+                (campaign, customer[0]),
+            )
+    with psycopg.connect(_libpq(provisioned, agent)) as as_agent:
+        assert as_agent.execute("SELECT count(*) FROM campaigns").fetchone() == (1,)
+        for statement, args in [
+            (insert, ()),
+            ("UPDATE campaigns SET name = 'mine' WHERE id = %s", (campaign,)),
+            ("DELETE FROM campaign_members", ()),
+        ]:
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                as_agent.execute(statement, args)
+            as_agent.rollback()
