@@ -166,3 +166,13 @@ def test_f7_is_for_supervisors_managers_and_admins(sqlite_window: Any, aloop: Lo
     assert window.dashboards is not None
     aloop.until(lambda: window.dashboards.loads >= 1)
     assert window.tabs.currentWidget() is window.dashboards
+
+
+def test_table_cells_read_as_words_and_money() -> None:
+    from ui.features.dashboards import words
+
+    assert words.cell(180.0, "Amount") == "180.00"
+    assert words.cell(2, "Amount before") == "2.00"
+    assert words.cell("goodwill_gift", "Type") == "goodwill gift"
+    assert words.cell("Delivery", "Department") == "Delivery"
+    assert words.cell(1234, "Granted") == "1,234"

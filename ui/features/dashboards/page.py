@@ -319,7 +319,7 @@ class DashboardsPage(QWidget):
     def _show_table(self, table: Table, heading: str) -> None:
         self.shown = table
         columns = [
-            Column[tuple[Any, ...]](title, lambda row, i=i: words.cell(row[i]))
+            Column[tuple[Any, ...]](title, lambda row, i=i, t=title: words.cell(row[i], t))
             for i, title in enumerate(table.headers)
         ]
         self.model = RowTableModel(columns, self)  # the columns follow the table shown

@@ -85,7 +85,16 @@ def change(unit: str, current: float | None, previous: float | None) -> str:
     return f"{arrow} {amount} from {value(unit, previous)}"
 
 
-def cell(item: object) -> str:
+MONEY_WORDS = ("amount", "revenue", "spend", "value")
+
+
+def cell(item: object, title: str = "") -> str:
+    """A table cell in words: money with its cents where the column says so, vocabulary
+    ("goodwill_gift") as words; the export writes the values themselves."""
+    if isinstance(item, int | float) and any(w in title.lower() for w in MONEY_WORDS):
+        return f"{item:,.2f}"
+    if isinstance(item, str) and "_" in item and item.islower() and " " not in item:
+        return item.replace("_", " ")
     if isinstance(item, float):
         return f"{item:,.2f}" if item != int(item) else f"{int(item):,}"
     if isinstance(item, int):
