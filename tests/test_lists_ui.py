@@ -78,7 +78,7 @@ def test_s1_list_from_the_keyboard_saved_and_exported(
     qtbot.keyClick(page.preview_button, Qt.Key.Key_Space)
     aloop.until(lambda: page.preview is not None)
 
-    assert page.summary.text().startswith("1 customers on the list (e-mail), of 4 who match")
+    assert page.summary.text().startswith("1 customer on the list (e-mail), of 4 who match")
     left = page.left_out.text()
     assert "1 asked not to be contacted by e-mail (do not e-mail)" in left
     assert "1 avoids e-mail (contact preference)" in left

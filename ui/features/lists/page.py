@@ -125,7 +125,7 @@ class MarketingListsPage(QWidget):
         self.tiers = CheckList("Tiers")
         self.tiers.set_items([(fmt.label(t.value), t) for t in Tier])
         self.stores = CheckList("Bought at store")
-        self.key_date = QCheckBox("Key date within")
+        self.key_date = QCheckBox("&Key date within")
         self.key_days = QSpinBox()
         self.key_days.setRange(0, MAX_KEY_DATE_DAYS)
         self.key_days.setValue(14)
@@ -176,7 +176,7 @@ class MarketingListsPage(QWidget):
         key = QHBoxLayout()
         for widget in (self.key_date, self.key_days, self.key_kind):
             key.addWidget(widget)
-        form.addRow("&Key date", key)
+        form.addRow("Key date", key)
         form.addRow("&Channel", self.channel)
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -264,7 +264,8 @@ class MarketingListsPage(QWidget):
         channel = self.channel.currentText().lower()
         left = sum(preview.left_out.values())
         self.summary.setText(
-            f"{preview.member_count:,} customers on the list ({channel}), of "
+            f"{preview.member_count:,} customer{'' if preview.member_count == 1 else 's'} "
+            f"on the list ({channel}), of "
             f"{preview.matched:,} who match; {left:,} left out."
             + (
                 f" Showing the first {len(preview.first)}."
