@@ -22,10 +22,12 @@ Definitions (the figures' tooltips say the same):
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy.orm import Session
 
 from app.services.dashboard_drill import drill_down
 from app.services.dashboard_sql import (
@@ -52,7 +54,7 @@ from models.authority import Concession
 from models.database import Database
 from models.enums import OfferOutcome, Sentiment
 from models.people import Customer, Department, User
-from models.service import Case, Feedback, OfferEvent
+from models.service import Case, Feedback, Interaction, OfferEvent
 
 DASHBOARDS = {
     "concessions": "Concessions & revenue kept",
@@ -82,6 +84,50 @@ def _count_if(condition: ColumnElement[bool]) -> Any:
 
 def _rate(part: float, whole: float) -> float | None:
     return None if not whole else round(100.0 * part / whole, 1)
+
+
+def _span(s: Slice) -> Slice:
+    """The period and the one before as one slice: [previous start, end)."""
+    return replace(s, start=s.previous.start, previous_start=None)
+
+
+def _now(s: Slice) -> Callable[[Any], Any]:
+    """1 for a time in the period, 0 for one before it (within `_span`)."""
+    return lambda column: case((column >= s.start, 1), else_=0)
+
+
+def _per_period(
+    session: Session, rows: Any, hit: Callable[[Any], ColumnElement[bool]]
+) -> dict[int, tuple[int, int]]:
+    """(rows, rows where `hit`) per period of `rows` (columns now, n), in one statement:
+    `n` (a correlated count) is computed once per row in the sub-query."""
+    sub = rows.subquery()
+    counts = session.execute(
+        select(sub.c.now, func.count(), _count_if(hit(sub.c.n))).group_by(sub.c.now)
+    ).all()
+    found = {int(p): (int(n), int(h)) for p, n, h in counts}
+    return {p: found.get(p, (0, 0)) for p in (0, 1)}
+
+
+def _contact_figures(
+    contacts: int, fcr: tuple[int, int], repeat: tuple[int, int], feedback: list[Any]
+) -> dict[str, Any]:
+    """One period's contact-quality figures; `feedback` rows are (sentiment, count,
+    rated, 4 or 5, sum of ratings)."""
+    by_sentiment = {str(k): int(n) for k, n, *_ in feedback}
+    rated = sum(int(r[2]) for r in feedback)
+    return {
+        "contacts": contacts,
+        "fcr": _rate(fcr[1], fcr[0]),
+        "repeat": _rate(repeat[1], repeat[0]),
+        "csat": _rate(sum(int(r[3]) for r in feedback), rated),
+        "rating": round(sum(int(r[4]) for r in feedback) / rated, 2) if rated else None,
+        "feedback": sum(by_sentiment.values()),
+        "sentiment": by_sentiment,
+        "negative": _rate(
+            by_sentiment.get(Sentiment.NEGATIVE.value, 0), sum(by_sentiment.values())
+        ),
+    }
 
 
 class DashboardService:
@@ -393,46 +439,56 @@ class DashboardService:
 
     # -- contact quality ------------------------------------------------------------------
 
-    def _contact_totals(self, s: Slice) -> dict[str, Any]:
+    def _contact_totals(self, s: Slice) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The figures of the period and of the one before, each statement reading both
+        at once over [previous start, end) and telling them apart by `now` (issue 14's
+        bench: one pass instead of two, so the slice's sub-queries and the scan of the
+        cases resolved are paid once)."""
+        span = _span(s)
+        now = _now(s)
         contacts = contacts_of_case()
-        resolved = [in_period(closed_at(), s), *case_filters(s)]
-        opened = [in_period(Case.opened_at, s), *case_filters(s)]
+        resolved = select(now(closed_at()).label("now"), contacts.label("n")).where(
+            in_period(closed_at(), span), *case_filters(s)
+        )
+        opened = select(now(Case.opened_at).label("now"), contacts.label("n")).where(
+            in_period(Case.opened_at, span), *case_filters(s)
+        )
+        rated = (
+            select(
+                now(Feedback.received_at).label("now"),
+                Feedback.sentiment.label("sentiment"),
+                Feedback.rating.label("rating"),
+            )
+            .where(*feedback_scope(span))
+            .subquery()
+        )
         with self._db.read() as session:
-            n_contacts = session.scalar(select(func.count()).where(*interaction_scope(s)))
-            fcr = session.execute(
-                select(func.count(), _count_if(contacts <= 1)).select_from(Case).where(*resolved)
+            n_contacts = session.execute(
+                select(func.count(), _count_if(now(Interaction.started_at) == 1)).where(
+                    *interaction_scope(span)
+                )
             ).one()
-            repeat = session.execute(
-                select(func.count(), _count_if(contacts >= 2)).select_from(Case).where(*opened)
-            ).one()
+            fcr = _per_period(session, resolved, lambda n: n <= 1)
+            repeat = _per_period(session, opened, lambda n: n >= 2)
             feedback = session.execute(
                 select(
-                    Feedback.sentiment,
+                    rated.c.now,
+                    rated.c.sentiment,
                     func.count(),
-                    func.count(Feedback.rating),
-                    _count_if(Feedback.rating >= 4),
-                    func.coalesce(func.sum(Feedback.rating), 0),
-                )
-                .where(*feedback_scope(s))
-                .group_by(Feedback.sentiment)
+                    func.count(rated.c.rating),
+                    _count_if(rated.c.rating >= 4),
+                    func.coalesce(func.sum(rated.c.rating), 0),
+                ).group_by(rated.c.now, rated.c.sentiment)
             ).all()
-        by_sentiment = {str(k): int(n) for k, n, *_ in feedback}
-        rated = sum(int(r[2]) for r in feedback)
-        return {
-            "contacts": int(n_contacts or 0),
-            "fcr": _rate(int(fcr[1]), int(fcr[0])),
-            "repeat": _rate(int(repeat[1]), int(repeat[0])),
-            "csat": _rate(sum(int(r[3]) for r in feedback), rated),
-            "rating": round(sum(int(r[4]) for r in feedback) / rated, 2) if rated else None,
-            "feedback": sum(by_sentiment.values()),
-            "sentiment": by_sentiment,
-            "negative": _rate(
-                by_sentiment.get(Sentiment.NEGATIVE.value, 0), sum(by_sentiment.values())
-            ),
-        }
+        current = int(n_contacts[1] or 0)
+        totals = {1: current, 0: int(n_contacts[0] or 0) - current}
+        return (
+            _contact_figures(totals[1], fcr[1], repeat[1], [r[1:] for r in feedback if r[0] == 1]),
+            _contact_figures(totals[0], fcr[0], repeat[0], [r[1:] for r in feedback if r[0] == 0]),
+        )
 
     def contact_quality(self, s: Slice) -> Dashboard:
-        now, before = self._contact_totals(s), self._contact_totals(s.previous)
+        now, before = self._contact_totals(s)
         figures = (
             Figure("contact.contacts", "Contacts", now["contacts"], before["contacts"]),
             Figure(
