@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, case, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from app.services.dashboard_drill import drill_down
@@ -130,6 +130,36 @@ def _contact_figures(
     }
 
 
+def _concession_figures(
+    by_type: Any, conceded: dict[str, tuple[int, int]], similar: dict[str, tuple[int, int]]
+) -> dict[str, Any]:
+    """One period's concession figures from its rows by type and its groups' (count,
+    spend) per tier."""
+    people = sum(n for n, _ in conceded.values())
+    spent = sum(total for _, total in conceded.values())
+    # Tier-matched: each conceded customer compared with the similar ones of her tier.
+    overall_n = sum(n for n, _ in similar.values())
+    overall = sum(t for _, t in similar.values()) / overall_n if overall_n else None
+    expected = 0.0
+    for tier, (n, _) in conceded.items():
+        sn, stotal = similar.get(tier, (0, 0))
+        mean = stotal / sn if sn else overall
+        if mean is None:
+            expected = float("nan")
+            break
+        expected += n * mean
+    similar_mean = expected / people if people and expected == expected else overall
+    return {
+        "by_type": {str(t): (int(n), int(a or 0), int(c)) for t, n, a, c in by_type},
+        "count": sum(int(n) for _, n, _a, _c in by_type),
+        "amount": sum(int(a or 0) for _, _n, a, _c in by_type),
+        "customers": people,
+        "spend": spent / people if people else None,
+        "similar": similar_mean,
+        "similar_n": overall_n,
+    }
+
+
 class DashboardService:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -155,58 +185,60 @@ class DashboardService:
 
     # -- concessions and revenue kept -----------------------------------------------------
 
-    def _concession_totals(self, s: Slice) -> dict[str, Any]:
+    def _concession_totals(self, s: Slice) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The period's figures and the previous period's. The 90-day spend of both
+        groups (conceded, similar) in both periods is one statement: the four anchor
+        sets joined to customers once for their tier (issue 14's bench: four scans of
+        customers became one)."""
+        cuts = ((1, s), (0, s.previous))
         with self._db.read() as session:
-            by_type = session.execute(
-                select(
-                    Concession.type,
-                    func.count(),
-                    func.sum(Concession.amount_cents),
-                    func.count(func.distinct(Concession.customer_id)),
-                )
-                .where(*concession_scope(s))
-                .group_by(Concession.type)
-            ).all()
-            groups: dict[str, dict[str, tuple[int, int]]] = {}
-            for name, anchors in (
-                ("conceded", conceded_anchors(s)),
-                ("similar", similar_anchors(s)),
-            ):
-                spend = spend_after(anchors.c.customer_id, anchors.c.anchor, self.backend)
-                rows = session.execute(
-                    select(Customer.tier, func.count(), func.sum(spend))
-                    .select_from(anchors)
-                    .join(Customer, Customer.id == anchors.c.customer_id)
-                    .group_by(Customer.tier)
+            by_type = {
+                now: session.execute(
+                    select(
+                        Concession.type,
+                        func.count(),
+                        func.sum(Concession.amount_cents),
+                        func.count(func.distinct(Concession.customer_id)),
+                    )
+                    .where(*concession_scope(cut))
+                    .group_by(Concession.type)
                 ).all()
-                groups[name] = {str(t): (int(n), int(total or 0)) for t, n, total in rows}
-        conceded, similar = groups["conceded"], groups["similar"]
-        people = sum(n for n, _ in conceded.values())
-        spent = sum(total for _, total in conceded.values())
-        # Tier-matched: each conceded customer compared with the similar ones of her tier.
-        overall_n = sum(n for n, _ in similar.values())
-        overall = sum(t for _, t in similar.values()) / overall_n if overall_n else None
-        expected = 0.0
-        for tier, (n, _) in conceded.items():
-            sn, stotal = similar.get(tier, (0, 0))
-            mean = stotal / sn if sn else overall
-            if mean is None:
-                expected = float("nan")
-                break
-            expected += n * mean
-        similar_mean = expected / people if people and expected == expected else overall
-        return {
-            "by_type": {str(t): (int(n), int(a or 0), int(c)) for t, n, a, c in by_type},
-            "count": sum(int(n) for _, n, _a, _c in by_type),
-            "amount": sum(int(a or 0) for _, _n, a, _c in by_type),
-            "customers": people,
-            "spend": spent / people if people else None,
-            "similar": similar_mean,
-            "similar_n": overall_n,
+                for now, cut in cuts
+            }
+            anchors = union_all(
+                *(
+                    select(
+                        literal(now).label("now"),
+                        literal(name).label("grp"),
+                        sets.c.customer_id,
+                        sets.c.anchor,
+                    )
+                    for now, cut in cuts
+                    for name, sets in (
+                        ("conceded", conceded_anchors(cut)),
+                        ("similar", similar_anchors(cut)),
+                    )
+                )
+            ).subquery()
+            spend = spend_after(anchors.c.customer_id, anchors.c.anchor, self.backend)
+            rows = session.execute(
+                select(anchors.c.now, anchors.c.grp, Customer.tier, func.count(), func.sum(spend))
+                .select_from(anchors)
+                .join(Customer, Customer.id == anchors.c.customer_id)
+                .group_by(anchors.c.now, anchors.c.grp, Customer.tier)
+            ).all()
+        groups: dict[tuple[int, str], dict[str, tuple[int, int]]] = {
+            (now, name): {} for now, _ in cuts for name in ("conceded", "similar")
         }
+        for now, name, tier, n, total in rows:
+            groups[(int(now), str(name))][str(tier)] = (int(n), int(total or 0))
+        return (
+            _concession_figures(by_type[1], groups[(1, "conceded")], groups[(1, "similar")]),
+            _concession_figures(by_type[0], groups[(0, "conceded")], groups[(0, "similar")]),
+        )
 
     def concessions(self, s: Slice) -> Dashboard:
-        now, before = self._concession_totals(s), self._concession_totals(s.previous)
+        now, before = self._concession_totals(s)
 
         def kept(t: dict[str, Any]) -> float | None:
             if t["spend"] is None or t["similar"] is None:
