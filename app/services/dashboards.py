@@ -22,14 +22,25 @@ Definitions (the figures' tooltips say the same):
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, literal, select, union_all
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from app.services.dashboard_drill import drill_down
+from app.services.dashboard_periods import (
+    both_periods,
+    concession_figures,
+    contact_figures,
+    count_if,
+    per_period,
+    period_flag,
+    rate,
+    spend_by_group,
+)
 from app.services.dashboard_sql import (
     Bar,
     Choices,
@@ -38,7 +49,6 @@ from app.services.dashboard_sql import (
     Table,
     case_filters,
     closed_at,
-    conceded_anchors,
     concession_scope,
     contacts_of_case,
     day_of,
@@ -46,14 +56,12 @@ from app.services.dashboard_sql import (
     in_period,
     interaction_scope,
     offer_scope,
-    similar_anchors,
     slice_choices,
-    spend_after,
 )
 from models.authority import Concession
 from models.database import Database
 from models.enums import OfferOutcome, Sentiment
-from models.people import Customer, Department, User
+from models.people import Department, User
 from models.service import Case, Feedback, Interaction, OfferEvent
 
 DASHBOARDS = {
@@ -78,88 +86,6 @@ class Dashboard:
     table: Table
 
 
-def _count_if(condition: ColumnElement[bool]) -> Any:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-
-def _rate(part: float, whole: float) -> float | None:
-    return None if not whole else round(100.0 * part / whole, 1)
-
-
-def _span(s: Slice) -> Slice:
-    """The period and the one before as one slice: [previous start, end)."""
-    return replace(s, start=s.previous.start, previous_start=None)
-
-
-def _now(s: Slice) -> Callable[[Any], Any]:
-    """1 for a time in the period, 0 for one before it (within `_span`)."""
-    return lambda column: case((column >= s.start, 1), else_=0)
-
-
-def _per_period(
-    session: Session, rows: Any, hit: Callable[[Any], ColumnElement[bool]]
-) -> dict[int, tuple[int, int]]:
-    """(rows, rows where `hit`) per period of `rows` (columns now, n), in one statement:
-    `n` (a correlated count) is computed once per row in the sub-query."""
-    sub = rows.subquery()
-    counts = session.execute(
-        select(sub.c.now, func.count(), _count_if(hit(sub.c.n))).group_by(sub.c.now)
-    ).all()
-    found = {int(p): (int(n), int(h)) for p, n, h in counts}
-    return {p: found.get(p, (0, 0)) for p in (0, 1)}
-
-
-def _contact_figures(
-    contacts: int, fcr: tuple[int, int], repeat: tuple[int, int], feedback: list[Any]
-) -> dict[str, Any]:
-    """One period's contact-quality figures; `feedback` rows are (sentiment, count,
-    rated, 4 or 5, sum of ratings)."""
-    by_sentiment = {str(k): int(n) for k, n, *_ in feedback}
-    rated = sum(int(r[2]) for r in feedback)
-    return {
-        "contacts": contacts,
-        "fcr": _rate(fcr[1], fcr[0]),
-        "repeat": _rate(repeat[1], repeat[0]),
-        "csat": _rate(sum(int(r[3]) for r in feedback), rated),
-        "rating": round(sum(int(r[4]) for r in feedback) / rated, 2) if rated else None,
-        "feedback": sum(by_sentiment.values()),
-        "sentiment": by_sentiment,
-        "negative": _rate(
-            by_sentiment.get(Sentiment.NEGATIVE.value, 0), sum(by_sentiment.values())
-        ),
-    }
-
-
-def _concession_figures(
-    by_type: Any, conceded: dict[str, tuple[int, int]], similar: dict[str, tuple[int, int]]
-) -> dict[str, Any]:
-    """One period's concession figures from its rows by type and its groups' (count,
-    spend) per tier."""
-    people = sum(n for n, _ in conceded.values())
-    spent = sum(total for _, total in conceded.values())
-    # Tier-matched: each conceded customer compared with the similar ones of her tier.
-    overall_n = sum(n for n, _ in similar.values())
-    overall = sum(t for _, t in similar.values()) / overall_n if overall_n else None
-    expected = 0.0
-    for tier, (n, _) in conceded.items():
-        sn, stotal = similar.get(tier, (0, 0))
-        mean = stotal / sn if sn else overall
-        if mean is None:
-            expected = float("nan")
-            break
-        expected += n * mean
-    similar_mean = expected / people if people and expected == expected else overall
-    return {
-        "by_type": {str(t): (int(n), int(a or 0), int(c)) for t, n, a, c in by_type},
-        "count": sum(int(n) for _, n, _a, _c in by_type),
-        "amount": sum(int(a or 0) for _, _n, a, _c in by_type),
-        "customers": people,
-        "spend": spent / people if people else None,
-        "similar": similar_mean,
-        "similar_n": overall_n,
-    }
-
-
 class DashboardService:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -168,8 +94,21 @@ class DashboardService:
     def backend(self) -> str:
         return self._db.backend
 
-    def choices(self) -> Choices:
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        """A read session; on PostgreSQL without JIT compilation for its transaction.
+
+        A quarter's statement at a million customers costs the planner more than
+        jit_above_cost, and compiling it took 600-700 ms of a 1.6 s statement that
+        runs in 0.9 s without (docs/benchmarks.md "bench.dashboard"): these are read
+        once per open, never long enough for the compiled code to pay back."""
         with self._db.read() as session:
+            if self.backend == "postgresql":
+                session.execute(text("SET LOCAL jit = off"))
+            yield session
+
+    def choices(self) -> Choices:
+        with self._read() as session:
             return slice_choices(session)
 
     def open(self, key: str, s: Slice, by: str = "kind") -> Dashboard:
@@ -186,12 +125,9 @@ class DashboardService:
     # -- concessions and revenue kept -----------------------------------------------------
 
     def _concession_totals(self, s: Slice) -> tuple[dict[str, Any], dict[str, Any]]:
-        """The period's figures and the previous period's. The 90-day spend of both
-        groups (conceded, similar) in both periods is one statement: the four anchor
-        sets joined to customers once for their tier (issue 14's bench: four scans of
-        customers became one)."""
+        """The period's figures and the previous period's (the spend: `spend_by_group`)."""
         cuts = ((1, s), (0, s.previous))
-        with self._db.read() as session:
+        with self._read() as session:
             by_type = {
                 now: session.execute(
                     select(
@@ -205,36 +141,10 @@ class DashboardService:
                 ).all()
                 for now, cut in cuts
             }
-            anchors = union_all(
-                *(
-                    select(
-                        literal(now).label("now"),
-                        literal(name).label("grp"),
-                        sets.c.customer_id,
-                        sets.c.anchor,
-                    )
-                    for now, cut in cuts
-                    for name, sets in (
-                        ("conceded", conceded_anchors(cut)),
-                        ("similar", similar_anchors(cut)),
-                    )
-                )
-            ).subquery()
-            spend = spend_after(anchors.c.customer_id, anchors.c.anchor, self.backend)
-            rows = session.execute(
-                select(anchors.c.now, anchors.c.grp, Customer.tier, func.count(), func.sum(spend))
-                .select_from(anchors)
-                .join(Customer, Customer.id == anchors.c.customer_id)
-                .group_by(anchors.c.now, anchors.c.grp, Customer.tier)
-            ).all()
-        groups: dict[tuple[int, str], dict[str, tuple[int, int]]] = {
-            (now, name): {} for now, _ in cuts for name in ("conceded", "similar")
-        }
-        for now, name, tier, n, total in rows:
-            groups[(int(now), str(name))][str(tier)] = (int(n), int(total or 0))
+            groups = spend_by_group(session, cuts, self.backend)
         return (
-            _concession_figures(by_type[1], groups[(1, "conceded")], groups[(1, "similar")]),
-            _concession_figures(by_type[0], groups[(0, "conceded")], groups[(0, "similar")]),
+            concession_figures(by_type[1], groups[(1, "conceded")], groups[(1, "similar")]),
+            concession_figures(by_type[0], groups[(0, "conceded")], groups[(0, "similar")]),
         )
 
     def concessions(self, s: Slice) -> Dashboard:
@@ -314,13 +224,13 @@ class DashboardService:
         query = select(
             group,
             func.count(),
-            _count_if(OfferEvent.outcome == OfferOutcome.ACCEPTED),
-            _count_if(OfferEvent.outcome == OfferOutcome.DECLINED),
-            _count_if(converted),
+            count_if(OfferEvent.outcome == OfferOutcome.ACCEPTED),
+            count_if(OfferEvent.outcome == OfferOutcome.DECLINED),
+            count_if(converted),
         ).where(*offer_scope(s))
         if by == "agent":
             query = query.outerjoin(User, User.id == OfferEvent.agent_id)
-        with self._db.read() as session:
+        with self._read() as session:
             rows = session.execute(query.group_by(group)).all()
         return {str(g): (int(n), int(a), int(d), int(c)) for g, n, a, d, c in rows}
 
@@ -346,16 +256,16 @@ class DashboardService:
             Figure(
                 "suggestions.rate",
                 "Conversion rate",
-                _rate(total(now, 3), total(now, 0)),
-                _rate(total(before, 3), total(before, 0)),
+                rate(total(now, 3), total(now, 0)),
+                rate(total(before, 3), total(before, 0)),
                 "percent",
             ),
         )
         groups = sorted(set(now) | set(before), key=lambda g: (-now.get(g, (0,))[0], g))
         zero = (0, 0, 0, 0)
         rows = tuple(
-            (g, *now.get(g, zero), _rate(now.get(g, zero)[3], now.get(g, zero)[0]) or 0.0)
-            + (_rate(before.get(g, zero)[3], before.get(g, zero)[0]) or 0.0,)
+            (g, *now.get(g, zero), rate(now.get(g, zero)[3], now.get(g, zero)[0]) or 0.0)
+            + (rate(before.get(g, zero)[3], before.get(g, zero)[0]) or 0.0,)
             for g in groups
         )
         bars = tuple(Bar(r[0], r[5], r[6], f"{by}={r[0]}") for r in rows[:12])
@@ -386,18 +296,18 @@ class DashboardService:
         query = (
             select(
                 Case.department_id,
-                _count_if(in_period(Case.opened_at, s)),
-                _count_if(resolved),
-                _count_if(done.is_(None) | (done >= s.end)),
-                _count_if(with_sla & Case.sla_breached_at.is_(None)),
-                _count_if(with_sla),
-                _count_if(in_period(Case.sla_breached_at, s)),
-                _count_if(in_period(Case.first_response_breached_at, s)),
+                count_if(in_period(Case.opened_at, s)),
+                count_if(resolved),
+                count_if(done.is_(None) | (done >= s.end)),
+                count_if(with_sla & Case.sla_breached_at.is_(None)),
+                count_if(with_sla),
+                count_if(in_period(Case.sla_breached_at, s)),
+                count_if(in_period(Case.first_response_breached_at, s)),
             )
             .where(Case.opened_at < s.end, done.is_(None) | (done >= s.start), *case_filters(s))
             .group_by(Case.department_id)
         )
-        with self._db.read() as session:
+        with self._read() as session:
             return {d: tuple(int(v) for v in rest) for d, *rest in session.execute(query)}
 
     def _weekly_opened(self, s: Slice) -> list[int]:
@@ -408,7 +318,7 @@ class DashboardService:
             .group_by(day)
         )
         weeks = [0] * -(-(s.end - s.start).days // 7)
-        with self._db.read() as session:
+        with self._read() as session:
             for text, n in session.execute(query):
                 index = (dt.date.fromisoformat(text) - s.start.date()).days // 7
                 if 0 <= index < len(weeks):
@@ -428,8 +338,8 @@ class DashboardService:
             Figure(
                 "cases.attained",
                 "SLA attainment",
-                _rate(total(now, 3), total(now, 4)),
-                _rate(total(before, 3), total(before, 4)),
+                rate(total(now, 3), total(now, 4)),
+                rate(total(before, 3), total(before, 4)),
                 "percent",
                 "resolved cases with an SLA, resolved without a breach",
             ),
@@ -448,13 +358,13 @@ class DashboardService:
             )
             for i, n in enumerate(current)
         )
-        with self._db.read() as session:
+        with self._read() as session:
             names = {i: n for i, n in session.execute(select(Department.id, Department.name))}
         zero = (0,) * 7
         departments = sorted(set(now) | set(before), key=lambda d: (d is None, names.get(d, "")))
         rows = tuple(
             (names.get(d, "(none)") if d is not None else "(none)", *now.get(d, zero)[:3])
-            + (_rate(now.get(d, zero)[3], now.get(d, zero)[4]) or "", now.get(d, zero)[5])
+            + (rate(now.get(d, zero)[3], now.get(d, zero)[4]) or "", now.get(d, zero)[5])
             + (before.get(d, zero)[0], before.get(d, zero)[1])
             for d in departments
         )
@@ -476,8 +386,8 @@ class DashboardService:
         at once over [previous start, end) and telling them apart by `now` (issue 14's
         bench: one pass instead of two, so the slice's sub-queries and the scan of the
         cases resolved are paid once)."""
-        span = _span(s)
-        now = _now(s)
+        span = both_periods(s)
+        now = period_flag(s)
         contacts = contacts_of_case()
         resolved = select(now(closed_at()).label("now"), contacts.label("n")).where(
             in_period(closed_at(), span), *case_filters(s)
@@ -494,29 +404,29 @@ class DashboardService:
             .where(*feedback_scope(span))
             .subquery()
         )
-        with self._db.read() as session:
+        with self._read() as session:
             n_contacts = session.execute(
-                select(func.count(), _count_if(now(Interaction.started_at) == 1)).where(
+                select(func.count(), count_if(now(Interaction.started_at) == 1)).where(
                     *interaction_scope(span)
                 )
             ).one()
-            fcr = _per_period(session, resolved, lambda n: n <= 1)
-            repeat = _per_period(session, opened, lambda n: n >= 2)
+            fcr = per_period(session, resolved, lambda n: n <= 1)
+            repeat = per_period(session, opened, lambda n: n >= 2)
             feedback = session.execute(
                 select(
                     rated.c.now,
                     rated.c.sentiment,
                     func.count(),
                     func.count(rated.c.rating),
-                    _count_if(rated.c.rating >= 4),
+                    count_if(rated.c.rating >= 4),
                     func.coalesce(func.sum(rated.c.rating), 0),
                 ).group_by(rated.c.now, rated.c.sentiment)
             ).all()
         current = int(n_contacts[1] or 0)
         totals = {1: current, 0: int(n_contacts[0] or 0) - current}
         return (
-            _contact_figures(totals[1], fcr[1], repeat[1], [r[1:] for r in feedback if r[0] == 1]),
-            _contact_figures(totals[0], fcr[0], repeat[0], [r[1:] for r in feedback if r[0] == 0]),
+            contact_figures(totals[1], fcr[1], repeat[1], [r[1:] for r in feedback if r[0] == 1]),
+            contact_figures(totals[0], fcr[0], repeat[0], [r[1:] for r in feedback if r[0] == 0]),
         )
 
     def contact_quality(self, s: Slice) -> Dashboard:
@@ -560,9 +470,9 @@ class DashboardService:
             (
                 k,
                 now["sentiment"].get(k, 0),
-                _rate(now["sentiment"].get(k, 0), now["feedback"]) or 0.0,
+                rate(now["sentiment"].get(k, 0), now["feedback"]) or 0.0,
                 before["sentiment"].get(k, 0),
-                _rate(before["sentiment"].get(k, 0), before["feedback"]) or 0.0,
+                rate(before["sentiment"].get(k, 0), before["feedback"]) or 0.0,
             )
             for k in kinds
         )
@@ -581,5 +491,5 @@ class DashboardService:
     def drill(self, key: str, s: Slice, part: str | None = None) -> Table:
         """The cases, customers, concessions, impressions, contacts or feedback behind the
         figure `key` (optionally one bar or row of it: `part` as "kind=refill")."""
-        with self._db.read() as session:
+        with self._read() as session:
             return drill_down(session, self.backend, key, s, part)
