@@ -266,6 +266,7 @@ def test_schema_head_constant_is_the_newest_migration() -> None:
         "0009",
         "0013",
         "0014",
+        "0015",
     ],
 )
 def test_every_migration_downgrades_and_upgrades_keeping_what_the_code_needs(

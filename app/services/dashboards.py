@@ -22,12 +22,25 @@ Definitions (the figures' tooltips say the same):
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
 
 from app.services.dashboard_drill import drill_down
+from app.services.dashboard_periods import (
+    both_periods,
+    concession_figures,
+    contact_figures,
+    count_if,
+    per_period,
+    period_flag,
+    rate,
+    spend_by_group,
+)
 from app.services.dashboard_sql import (
     Bar,
     Choices,
@@ -36,7 +49,6 @@ from app.services.dashboard_sql import (
     Table,
     case_filters,
     closed_at,
-    conceded_anchors,
     concession_scope,
     contacts_of_case,
     day_of,
@@ -44,15 +56,13 @@ from app.services.dashboard_sql import (
     in_period,
     interaction_scope,
     offer_scope,
-    similar_anchors,
     slice_choices,
-    spend_after,
 )
 from models.authority import Concession
 from models.database import Database
 from models.enums import OfferOutcome, Sentiment
-from models.people import Customer, Department, User
-from models.service import Case, Feedback, OfferEvent
+from models.people import Department, User
+from models.service import Case, Feedback, Interaction, OfferEvent
 
 DASHBOARDS = {
     "concessions": "Concessions & revenue kept",
@@ -76,14 +86,6 @@ class Dashboard:
     table: Table
 
 
-def _count_if(condition: ColumnElement[bool]) -> Any:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-
-def _rate(part: float, whole: float) -> float | None:
-    return None if not whole else round(100.0 * part / whole, 1)
-
-
 class DashboardService:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -92,8 +94,21 @@ class DashboardService:
     def backend(self) -> str:
         return self._db.backend
 
-    def choices(self) -> Choices:
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        """A read session; on PostgreSQL without JIT compilation for its transaction.
+
+        A quarter's statement at a million customers costs the planner more than
+        jit_above_cost, and compiling it took 600-700 ms of a 1.6 s statement that
+        runs in 0.9 s without (docs/benchmarks.md "bench.dashboard"): these are read
+        once per open, never long enough for the compiled code to pay back."""
         with self._db.read() as session:
+            if self.backend == "postgresql":
+                session.execute(text("SET LOCAL jit = off"))
+            yield session
+
+    def choices(self) -> Choices:
+        with self._read() as session:
             return slice_choices(session)
 
     def open(self, key: str, s: Slice, by: str = "kind") -> Dashboard:
@@ -109,58 +124,31 @@ class DashboardService:
 
     # -- concessions and revenue kept -----------------------------------------------------
 
-    def _concession_totals(self, s: Slice) -> dict[str, Any]:
-        with self._db.read() as session:
-            by_type = session.execute(
-                select(
-                    Concession.type,
-                    func.count(),
-                    func.sum(Concession.amount_cents),
-                    func.count(func.distinct(Concession.customer_id)),
-                )
-                .where(*concession_scope(s))
-                .group_by(Concession.type)
-            ).all()
-            groups: dict[str, dict[str, tuple[int, int]]] = {}
-            for name, anchors in (
-                ("conceded", conceded_anchors(s)),
-                ("similar", similar_anchors(s)),
-            ):
-                spend = spend_after(anchors.c.customer_id, anchors.c.anchor, self.backend)
-                rows = session.execute(
-                    select(Customer.tier, func.count(), func.sum(spend))
-                    .select_from(anchors)
-                    .join(Customer, Customer.id == anchors.c.customer_id)
-                    .group_by(Customer.tier)
+    def _concession_totals(self, s: Slice) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The period's figures and the previous period's (the spend: `spend_by_group`)."""
+        cuts = ((1, s), (0, s.previous))
+        with self._read() as session:
+            by_type = {
+                now: session.execute(
+                    select(
+                        Concession.type,
+                        func.count(),
+                        func.sum(Concession.amount_cents),
+                        func.count(func.distinct(Concession.customer_id)),
+                    )
+                    .where(*concession_scope(cut))
+                    .group_by(Concession.type)
                 ).all()
-                groups[name] = {str(t): (int(n), int(total or 0)) for t, n, total in rows}
-        conceded, similar = groups["conceded"], groups["similar"]
-        people = sum(n for n, _ in conceded.values())
-        spent = sum(total for _, total in conceded.values())
-        # Tier-matched: each conceded customer compared with the similar ones of her tier.
-        overall_n = sum(n for n, _ in similar.values())
-        overall = sum(t for _, t in similar.values()) / overall_n if overall_n else None
-        expected = 0.0
-        for tier, (n, _) in conceded.items():
-            sn, stotal = similar.get(tier, (0, 0))
-            mean = stotal / sn if sn else overall
-            if mean is None:
-                expected = float("nan")
-                break
-            expected += n * mean
-        similar_mean = expected / people if people and expected == expected else overall
-        return {
-            "by_type": {str(t): (int(n), int(a or 0), int(c)) for t, n, a, c in by_type},
-            "count": sum(int(n) for _, n, _a, _c in by_type),
-            "amount": sum(int(a or 0) for _, _n, a, _c in by_type),
-            "customers": people,
-            "spend": spent / people if people else None,
-            "similar": similar_mean,
-            "similar_n": overall_n,
-        }
+                for now, cut in cuts
+            }
+            groups = spend_by_group(session, cuts, self.backend)
+        return (
+            concession_figures(by_type[1], groups[(1, "conceded")], groups[(1, "similar")]),
+            concession_figures(by_type[0], groups[(0, "conceded")], groups[(0, "similar")]),
+        )
 
     def concessions(self, s: Slice) -> Dashboard:
-        now, before = self._concession_totals(s), self._concession_totals(s.previous)
+        now, before = self._concession_totals(s)
 
         def kept(t: dict[str, Any]) -> float | None:
             if t["spend"] is None or t["similar"] is None:
@@ -236,13 +224,13 @@ class DashboardService:
         query = select(
             group,
             func.count(),
-            _count_if(OfferEvent.outcome == OfferOutcome.ACCEPTED),
-            _count_if(OfferEvent.outcome == OfferOutcome.DECLINED),
-            _count_if(converted),
+            count_if(OfferEvent.outcome == OfferOutcome.ACCEPTED),
+            count_if(OfferEvent.outcome == OfferOutcome.DECLINED),
+            count_if(converted),
         ).where(*offer_scope(s))
         if by == "agent":
             query = query.outerjoin(User, User.id == OfferEvent.agent_id)
-        with self._db.read() as session:
+        with self._read() as session:
             rows = session.execute(query.group_by(group)).all()
         return {str(g): (int(n), int(a), int(d), int(c)) for g, n, a, d, c in rows}
 
@@ -268,16 +256,16 @@ class DashboardService:
             Figure(
                 "suggestions.rate",
                 "Conversion rate",
-                _rate(total(now, 3), total(now, 0)),
-                _rate(total(before, 3), total(before, 0)),
+                rate(total(now, 3), total(now, 0)),
+                rate(total(before, 3), total(before, 0)),
                 "percent",
             ),
         )
         groups = sorted(set(now) | set(before), key=lambda g: (-now.get(g, (0,))[0], g))
         zero = (0, 0, 0, 0)
         rows = tuple(
-            (g, *now.get(g, zero), _rate(now.get(g, zero)[3], now.get(g, zero)[0]) or 0.0)
-            + (_rate(before.get(g, zero)[3], before.get(g, zero)[0]) or 0.0,)
+            (g, *now.get(g, zero), rate(now.get(g, zero)[3], now.get(g, zero)[0]) or 0.0)
+            + (rate(before.get(g, zero)[3], before.get(g, zero)[0]) or 0.0,)
             for g in groups
         )
         bars = tuple(Bar(r[0], r[5], r[6], f"{by}={r[0]}") for r in rows[:12])
@@ -308,18 +296,18 @@ class DashboardService:
         query = (
             select(
                 Case.department_id,
-                _count_if(in_period(Case.opened_at, s)),
-                _count_if(resolved),
-                _count_if(done.is_(None) | (done >= s.end)),
-                _count_if(with_sla & Case.sla_breached_at.is_(None)),
-                _count_if(with_sla),
-                _count_if(in_period(Case.sla_breached_at, s)),
-                _count_if(in_period(Case.first_response_breached_at, s)),
+                count_if(in_period(Case.opened_at, s)),
+                count_if(resolved),
+                count_if(done.is_(None) | (done >= s.end)),
+                count_if(with_sla & Case.sla_breached_at.is_(None)),
+                count_if(with_sla),
+                count_if(in_period(Case.sla_breached_at, s)),
+                count_if(in_period(Case.first_response_breached_at, s)),
             )
             .where(Case.opened_at < s.end, done.is_(None) | (done >= s.start), *case_filters(s))
             .group_by(Case.department_id)
         )
-        with self._db.read() as session:
+        with self._read() as session:
             return {d: tuple(int(v) for v in rest) for d, *rest in session.execute(query)}
 
     def _weekly_opened(self, s: Slice) -> list[int]:
@@ -330,7 +318,7 @@ class DashboardService:
             .group_by(day)
         )
         weeks = [0] * -(-(s.end - s.start).days // 7)
-        with self._db.read() as session:
+        with self._read() as session:
             for text, n in session.execute(query):
                 index = (dt.date.fromisoformat(text) - s.start.date()).days // 7
                 if 0 <= index < len(weeks):
@@ -350,8 +338,8 @@ class DashboardService:
             Figure(
                 "cases.attained",
                 "SLA attainment",
-                _rate(total(now, 3), total(now, 4)),
-                _rate(total(before, 3), total(before, 4)),
+                rate(total(now, 3), total(now, 4)),
+                rate(total(before, 3), total(before, 4)),
                 "percent",
                 "resolved cases with an SLA, resolved without a breach",
             ),
@@ -370,13 +358,13 @@ class DashboardService:
             )
             for i, n in enumerate(current)
         )
-        with self._db.read() as session:
+        with self._read() as session:
             names = {i: n for i, n in session.execute(select(Department.id, Department.name))}
         zero = (0,) * 7
         departments = sorted(set(now) | set(before), key=lambda d: (d is None, names.get(d, "")))
         rows = tuple(
             (names.get(d, "(none)") if d is not None else "(none)", *now.get(d, zero)[:3])
-            + (_rate(now.get(d, zero)[3], now.get(d, zero)[4]) or "", now.get(d, zero)[5])
+            + (rate(now.get(d, zero)[3], now.get(d, zero)[4]) or "", now.get(d, zero)[5])
             + (before.get(d, zero)[0], before.get(d, zero)[1])
             for d in departments
         )
@@ -393,46 +381,56 @@ class DashboardService:
 
     # -- contact quality ------------------------------------------------------------------
 
-    def _contact_totals(self, s: Slice) -> dict[str, Any]:
+    def _contact_totals(self, s: Slice) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The figures of the period and of the one before, each statement reading both
+        at once over [previous start, end) and telling them apart by `now` (issue 14's
+        bench: one pass instead of two, so the slice's sub-queries and the scan of the
+        cases resolved are paid once)."""
+        span = both_periods(s)
+        now = period_flag(s)
         contacts = contacts_of_case()
-        resolved = [in_period(closed_at(), s), *case_filters(s)]
-        opened = [in_period(Case.opened_at, s), *case_filters(s)]
-        with self._db.read() as session:
-            n_contacts = session.scalar(select(func.count()).where(*interaction_scope(s)))
-            fcr = session.execute(
-                select(func.count(), _count_if(contacts <= 1)).select_from(Case).where(*resolved)
+        resolved = select(now(closed_at()).label("now"), contacts.label("n")).where(
+            in_period(closed_at(), span), *case_filters(s)
+        )
+        opened = select(now(Case.opened_at).label("now"), contacts.label("n")).where(
+            in_period(Case.opened_at, span), *case_filters(s)
+        )
+        rated = (
+            select(
+                now(Feedback.received_at).label("now"),
+                Feedback.sentiment.label("sentiment"),
+                Feedback.rating.label("rating"),
+            )
+            .where(*feedback_scope(span))
+            .subquery()
+        )
+        with self._read() as session:
+            n_contacts = session.execute(
+                select(func.count(), count_if(now(Interaction.started_at) == 1)).where(
+                    *interaction_scope(span)
+                )
             ).one()
-            repeat = session.execute(
-                select(func.count(), _count_if(contacts >= 2)).select_from(Case).where(*opened)
-            ).one()
+            fcr = per_period(session, resolved, lambda n: n <= 1)
+            repeat = per_period(session, opened, lambda n: n >= 2)
             feedback = session.execute(
                 select(
-                    Feedback.sentiment,
+                    rated.c.now,
+                    rated.c.sentiment,
                     func.count(),
-                    func.count(Feedback.rating),
-                    _count_if(Feedback.rating >= 4),
-                    func.coalesce(func.sum(Feedback.rating), 0),
-                )
-                .where(*feedback_scope(s))
-                .group_by(Feedback.sentiment)
+                    func.count(rated.c.rating),
+                    count_if(rated.c.rating >= 4),
+                    func.coalesce(func.sum(rated.c.rating), 0),
+                ).group_by(rated.c.now, rated.c.sentiment)
             ).all()
-        by_sentiment = {str(k): int(n) for k, n, *_ in feedback}
-        rated = sum(int(r[2]) for r in feedback)
-        return {
-            "contacts": int(n_contacts or 0),
-            "fcr": _rate(int(fcr[1]), int(fcr[0])),
-            "repeat": _rate(int(repeat[1]), int(repeat[0])),
-            "csat": _rate(sum(int(r[3]) for r in feedback), rated),
-            "rating": round(sum(int(r[4]) for r in feedback) / rated, 2) if rated else None,
-            "feedback": sum(by_sentiment.values()),
-            "sentiment": by_sentiment,
-            "negative": _rate(
-                by_sentiment.get(Sentiment.NEGATIVE.value, 0), sum(by_sentiment.values())
-            ),
-        }
+        current = int(n_contacts[1] or 0)
+        totals = {1: current, 0: int(n_contacts[0] or 0) - current}
+        return (
+            contact_figures(totals[1], fcr[1], repeat[1], [r[1:] for r in feedback if r[0] == 1]),
+            contact_figures(totals[0], fcr[0], repeat[0], [r[1:] for r in feedback if r[0] == 0]),
+        )
 
     def contact_quality(self, s: Slice) -> Dashboard:
-        now, before = self._contact_totals(s), self._contact_totals(s.previous)
+        now, before = self._contact_totals(s)
         figures = (
             Figure("contact.contacts", "Contacts", now["contacts"], before["contacts"]),
             Figure(
@@ -472,9 +470,9 @@ class DashboardService:
             (
                 k,
                 now["sentiment"].get(k, 0),
-                _rate(now["sentiment"].get(k, 0), now["feedback"]) or 0.0,
+                rate(now["sentiment"].get(k, 0), now["feedback"]) or 0.0,
                 before["sentiment"].get(k, 0),
-                _rate(before["sentiment"].get(k, 0), before["feedback"]) or 0.0,
+                rate(before["sentiment"].get(k, 0), before["feedback"]) or 0.0,
             )
             for k in kinds
         )
@@ -493,5 +491,5 @@ class DashboardService:
     def drill(self, key: str, s: Slice, part: str | None = None) -> Table:
         """The cases, customers, concessions, impressions, contacts or feedback behind the
         figure `key` (optionally one bar or row of it: `part` as "kind=refill")."""
-        with self._db.read() as session:
+        with self._read() as session:
             return drill_down(session, self.backend, key, s, part)
