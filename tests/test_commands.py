@@ -43,7 +43,8 @@ def test_upgrade_then_seed_then_status(tmp_path: Path) -> None:
     assert f"-> {head_revision()}" in up.stdout
     seed = _run("-m", "app.cli", "db", "seed", "--db", url, "--customers", "25", "--seed", "4")
     assert seed.returncode == 0, seed.stderr
-    assert "seeded 31 customers" in seed.stdout  # 25 asked for + the 6 story customers
+    # 25 asked for + the 6 story customers + the 9 of the demo's duplicates and namesakes
+    assert "seeded 40 customers" in seed.stdout
     again = _run("-m", "app.cli", "db", "seed", "--db", url, "--customers", "25")
     assert again.returncode == 2
     assert again.stderr.count("\n") == 1 and "Traceback" not in again.stderr

@@ -36,9 +36,12 @@ from models.schema import metadata
 CUSTOMERS = "customers"
 # About merges themselves, not the customer: the chain to the survivor, the candidate
 # pairs (a pair stays what it was: the review queue hides pairs with a merged side) and
-# the merge log.
+# the merge log. And history that stays as it was: who was on a marketing list, with the
+# record and the address it went to that day (on PostgreSQL only supervisors write
+# campaign_members, app/provisioning.py SUPERVISOR_TABLES, and an agent merges).
 BOOKKEEPING = frozenset(
     {
+        ("campaign_members", "customer_id"),
         ("customers", "merged_into_id"),
         ("duplicate_candidates", "customer_a_id"),
         ("duplicate_candidates", "customer_b_id"),
