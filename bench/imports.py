@@ -3,9 +3,10 @@
 Writes a customers CSV of `--size` rows (seeded; about 2% bad rows: a bad e-mail, a
 phone that is no number, a missing surname), then, `--runs` times, imports it into a
 fresh migrated database through `ImportService.run` (validation, E.164, e-mail, the
-source-record look-up, the duplicate check per row, batches of 1,000 per transaction,
-the rejected rows' file) and reports rows/s, median of the runs with the spread. Also
-times the validation alone (reading and judging every row, no database).
+source-record look-up, the duplicate check once per batch, the bulk inserts, batches of
+1,000 per transaction, the rejected rows' file) and reports rows/s, median of the runs
+with the spread. Also times the validation alone (reading and judging every row, no
+database).
 
     python -m bench.imports --db sqlite:////tmp/bench_import.db --size 100000 --json
     python -m bench.imports --db postgresql://postgres@127.0.0.1:5432/rapport_bench_import \\
