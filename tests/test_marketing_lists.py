@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, select, update
 
 from app.clock import fixed_clock, local_today
 from app.contact_rules import Preference, Route, check_contact
@@ -25,10 +25,11 @@ from app.services.marketing_lists import (
     months_before,
 )
 from app.services.segments import SegmentService
+from models.commerce import Order
 from models.database import Database
 from models.enums import Channel, CustomerStatus, KeyDateKind, OrderStatus, PhoneKind, Tier
 from models.marketing import Campaign, CampaignMember
-from models.people import CustomerPhone, CustomerRelation
+from models.people import Customer, CustomerPhone, CustomerRelation
 from tests.marketing_factory import (
     NOW,
     add_customer,
@@ -294,3 +295,33 @@ def test_campaign_saved_measured_and_exported(shop: Shop, tmp_path: Path) -> Non
     ]
     with pytest.raises(UserError, match="no campaign"):
         service.campaign_return(campaign_id + 100)
+
+
+def test_the_return_follows_members_merged_since(shop: Shop) -> None:
+    """Ann is on the list; she is later merged into Ann2 (her orders move there), and
+    Ann2 into Ann3. Orders of all three count, each once, even with Ann2 a member too."""
+    service = shop.service()
+    campaign_id = service.save_campaign("New day cream", s1(shop), return_days=30)
+    ann2 = add_customer(shop.engine, "Ann Avery", email="ann2@x.test")
+    ann3 = add_customer(shop.engine, "Ann Avery", email="ann3@x.test")
+    with shop.engine.begin() as conn:
+        conn.execute(
+            insert(CampaignMember).values(
+                campaign_id=campaign_id, customer_id=ann2, contact="ann2@x.test"
+            )
+        )
+    add_order(shop.engine, shop.ids["ann"], NOW + dt.timedelta(days=2), 1_000, (shop.new,))
+    add_order(shop.engine, ann2, NOW + dt.timedelta(days=3), 2_000, (shop.new,))
+    add_order(shop.engine, ann3, NOW + dt.timedelta(days=4), 4_000, (shop.new,))
+    with shop.engine.begin() as conn:
+        for loser, survivor in ((shop.ids["ann"], ann2), (ann2, ann3)):
+            conn.execute(
+                update(Order).where(Order.customer_id == loser).values(customer_id=survivor)
+            )
+            conn.execute(
+                update(Customer)
+                .where(Customer.id == loser)
+                .values(status=CustomerStatus.MERGED, merged_into_id=survivor)
+            )
+    got = shop.service(NOW + dt.timedelta(days=10)).campaign_return(campaign_id)
+    assert (got.orders, got.customers, got.revenue) == (3, 1, (("USD", 7_000),))

@@ -224,26 +224,24 @@ class MarketingListService:
             return [_view(c) for c in rows]
 
     def campaign_return(self, campaign_id: int) -> CampaignReturn:
+        """The members' orders in the window, including those of the customers a member
+        was merged into since (a merge moves the orders; the membership stays put), each
+        order counted once even when both halves of a merge were members."""
         now = self._clock()
         with self._db.read() as session:
             campaign = _campaign(session, campaign_id)
             end = campaign.created_at + dt.timedelta(days=campaign.return_days)
             within = and_(
-                CampaignMember.campaign_id == campaign_id,
+                Order.customer_id.in_(select(_members_now(campaign_id).c.id)),
                 Order.placed_at > at(campaign.created_at),
                 Order.placed_at <= at(end),
                 Order.status != OrderStatus.CANCELLED,
             )
-            joined = select(Order).join(
-                CampaignMember, CampaignMember.customer_id == Order.customer_id
-            )
             orders, customers = session.execute(
-                joined.with_only_columns(
-                    func.count(Order.id), func.count(Order.customer_id.distinct())
-                ).where(within)
+                select(func.count(Order.id), func.count(Order.customer_id.distinct())).where(within)
             ).one()
             revenue = session.execute(
-                joined.with_only_columns(Order.currency, func.sum(Order.total_cents))
+                select(Order.currency, func.sum(Order.total_cents))
                 .where(within)
                 .group_by(Order.currency)
                 .order_by(Order.currency)
@@ -284,6 +282,20 @@ class MarketingListService:
             ],
         )
         return len(rows)
+
+
+def _members_now(campaign_id: int) -> Any:
+    """The campaign's members and every customer each was merged into since (a chain:
+    A into B, later B into C), as a recursive CTE of customer ids."""
+    members = select(CampaignMember.customer_id.label("id")).where(
+        CampaignMember.campaign_id == campaign_id
+    )
+    chain = members.cte("members_now", recursive=True)
+    return chain.union(
+        select(Customer.merged_into_id).where(
+            Customer.id == chain.c.id, Customer.merged_into_id.is_not(None)
+        )
+    )
 
 
 def _campaign(session: Session, campaign_id: int) -> Campaign:
