@@ -196,6 +196,10 @@ def test_a_staged_caller_is_identified_from_their_tab(
     )
     dialog.ok.click()
     aloop.until(lambda: window.tabs.panel_of(real_id) is not None, 10)
+    # The staged record's tab gives way to the customer's: one tab, not two.
+    aloop.until(lambda: window.tabs.panel_of(staged_id) is None, 10)
+    assert [p.customer_id for p in window.tabs.panels()].count(real_id) == 1
+    assert window.tabs.currentWidget() is window.tabs.panel_of(real_id)
     with Database(engine).read() as session:
         gone = session.get_one(Customer, staged_id)
         assert gone.status == CustomerStatus.MERGED and gone.merged_into_id == real_id

@@ -137,7 +137,28 @@ class CustomerTabs(QTabWidget):
         panel.new_case_requested.connect(self.new_case)
         panel.title_changed.connect(lambda name: self.setTabText(self.indexOf(panel), name))
         panel.show_requested.connect(lambda: self.setCurrentWidget(panel))
+        panel.merged.connect(lambda survivor: self.bridge.spawn(self._give_way(panel, survivor)))
         return panel
+
+    async def _give_way(self, panel: CustomerPanel, survivor_id: int) -> None:
+        """A customer open here was merged into `survivor_id`: their tab closes (its note
+        draft kept, as on any close) and the survivor's is shown instead, in front only
+        if the merged one was, so another tab the agent is working in stays put."""
+        index = self.indexOf(panel)
+        if index < 0:
+            return
+        in_front = self.currentWidget() is panel
+        before = self.currentWidget()
+        name = panel.data.header.name
+        self.close_tab(index)
+        survivor = self.panel_of(survivor_id) or await self.load_customer(survivor_id)
+        if survivor is None:
+            return
+        if in_front:
+            self.setCurrentWidget(survivor)
+        elif before is not None and self.indexOf(before) >= 0:
+            self.setCurrentWidget(before)
+        self.message.emit(f"{name} was merged into {survivor.data.header.name}", 8000)
 
     async def open_note_draft(self, customer_id: int) -> bool:
         """The customer's tab with its Notes in front (a recovered note draft); False if

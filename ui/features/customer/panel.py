@@ -20,6 +20,8 @@ Signals:
     new_case_requested(int, object): a new case for this customer, about an order line
         given as (order id, line number) or None.
     title_changed(str): the customer's name changed (the tab's title).
+    merged(int): the customer was merged into another, whose id this is (by this agent
+        or another); the tab gives way to the survivor's (ui/shell/tabs.py).
 """
 
 from __future__ import annotations
@@ -90,6 +92,7 @@ class CustomerPanel(QWidget):
     new_case_requested = Signal(int, object)
     title_changed = Signal(str)
     show_requested = Signal()
+    merged = Signal(int)
 
     def __init__(
         self,
@@ -318,6 +321,9 @@ class CustomerPanel(QWidget):
         return frozenset(r.customer_id for r in self.data.relations if r.customer_id)
 
     def _refreshed(self, data: v.CustomerView, parts: frozenset[Part]) -> None:
+        if data.header.id != self.customer_id:  # read through a merge: the survivor
+            self.merged.emit(data.header.id)
+            return
         renamed = data.header.name != self.data.header.name
         self.data = data
         if Part.HEADER in parts:
