@@ -276,16 +276,22 @@ def day_of(column: Any, backend: str) -> Any:
     return func.strftime("%Y-%m-%d", column)
 
 
+def spent_within(customer: Any, anchor: Any, backend: str) -> ColumnElement[bool]:
+    """An order of `customer` that counts as spent in the SPEND_DAYS after `anchor`
+    (ix_orders_customer_placed)."""
+    return (  # type: ignore[no-any-return]
+        (Order.customer_id == customer)
+        & (Order.placed_at > anchor)
+        & (Order.placed_at <= plus_days(anchor, SPEND_DAYS, backend))
+        & Order.status.in_(SPENT)
+    )
+
+
 def spend_after(customer: Any, anchor: Any, backend: str) -> Any:
-    """The customer's spend in the SPEND_DAYS after `anchor` (ix_orders_customer_placed)."""
+    """The customer's spend in the SPEND_DAYS after `anchor`, as a scalar sub-query."""
     return (
         select(func.coalesce(func.sum(Order.total_cents), 0))
-        .where(
-            Order.customer_id == customer,
-            Order.placed_at > anchor,
-            Order.placed_at <= plus_days(anchor, SPEND_DAYS, backend),
-            Order.status.in_(SPENT),
-        )
+        .where(spent_within(customer, anchor, backend))
         .scalar_subquery()
     )
 
