@@ -176,3 +176,24 @@ def test_table_cells_read_as_words_and_money() -> None:
     assert words.cell("goodwill_gift", "Type") == "goodwill gift"
     assert words.cell("Delivery", "Department") == "Delivery"
     assert words.cell(1234, "Granted") == "1,234"
+
+
+def test_a_narrow_tile_shows_the_change_and_keeps_the_previous_value_in_reach(
+    qapp: QApplication,
+) -> None:
+    """At 1366x768 six tiles share the row: "▼ $148.59 from $251.67" was cut off."""
+    from app.services.dashboard_sql import Figure
+    from ui.features.dashboards.page import Tile
+
+    tile = Tile()
+    tile.show_figure(Figure("concessions.similar", "Similar customers", 10307, 25166, "cents"))
+    tile.show()
+    tile.resize(400, 80)
+    qapp.processEvents()
+    assert tile.change.text() == "▼ $148.59 from $251.66"
+    tile.resize(120, 80)
+    qapp.processEvents()
+    assert tile.change.text() == "▼ $148.59"
+    assert "▼ $148.59 from $251.66" in tile.toolTip()
+    assert tile.summary.endswith("▼ $148.59 from $251.66")  # what a screen reader says
+    assert words.change("count", 3, 3, with_previous=False) == "= as before"

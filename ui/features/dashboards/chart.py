@@ -24,6 +24,8 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 import pyqtgraph as pg
 
+from ui.features.dashboards import words
+
 WIDTH = 0.38  # of each of the two bars of a group (a group is 1 wide)
 MAX_LABEL = 14  # characters of a group's name under its bars
 
@@ -138,4 +140,5 @@ class BarChart(QWidget):
 
 
 def _short(label: str) -> str:
+    label = words.cell(label)  # "goodwill_gift" as the table says it: "goodwill gift"
     return label if len(label) <= MAX_LABEL else label[: MAX_LABEL - 1] + "…"

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QDate, Qt
-from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QKeyEvent, QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -60,6 +61,7 @@ class Tile(QPushButton):
     def __init__(self) -> None:
         super().__init__()
         self.figure: Figure | None = None
+        self._full_change = ""
         self.setMinimumHeight(78)
         self.label, self.value, self.change = QLabel(), QLabel(), QLabel()
         self.label.setObjectName("muted")
@@ -67,6 +69,8 @@ class Tile(QPushButton):
         font.setPointSizeF(font.pointSizeF() * 1.6)
         font.setBold(True)
         self.value.setFont(font)
+        # The change gives way to the tile's width (`_fit_change`), never widens it.
+        self.change.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         box = QVBoxLayout(self)
         box.setContentsMargins(10, 6, 10, 6)
         box.setSpacing(0)
@@ -76,8 +80,9 @@ class Tile(QPushButton):
 
     @property
     def summary(self) -> str:
-        """ "Cases opened\n3\n▲ 1 from 2": what the tile says, as one text."""
-        return "\n".join(w.text() for w in (self.label, self.value, self.change))
+        """ "Cases opened\n3\n▲ 1 from 2": what the tile says, as one text (the change
+        with the previous value even where the tile is too narrow to show both)."""
+        return "\n".join((self.label.text(), self.value.text(), self._full_change))
 
     def show_figure(self, figure: Figure | None) -> None:
         self.figure = figure
@@ -86,9 +91,34 @@ class Tile(QPushButton):
             return
         self.label.setText(figure.label)
         self.value.setText(words.value(figure.unit, figure.current))
-        self.change.setText(words.change(figure.unit, figure.current, figure.previous))
-        self.setToolTip((figure.hint + "\n" if figure.hint else "") + "Enter: the rows behind it")
+        full = self._full_change = words.change(figure.unit, figure.current, figure.previous)
+        self.setToolTip(
+            "\n".join(
+                (figure.label + ": " + full, *((figure.hint,) if figure.hint else ()))
+                + ("Enter: the rows behind it",)
+            )
+        )
+        self.change.setText(full)
         self.setAccessibleName(self.summary.replace("\n", ", "))
+        self._fit_change()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_change()
+
+    def _fit_change(self) -> None:
+        """The change and the previous value ("▼ $148.59 from $251.67") where the tile is
+        wide enough, else the change alone; the tooltip always has both."""
+        figure, full = self.figure, self._full_change
+        if figure is None:
+            return
+        room = self.contentsRect().width() - 20  # the layout's margins
+        fits = self.change.fontMetrics().horizontalAdvance(full) <= room
+        self.change.setText(
+            full
+            if fits
+            else words.change(figure.unit, figure.current, figure.previous, with_previous=False)
+        )
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):

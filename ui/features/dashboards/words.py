@@ -66,15 +66,18 @@ def value(unit: str, number: float | None) -> str:
     return f"{int(number):,}"
 
 
-def change(unit: str, current: float | None, previous: float | None) -> str:
-    """ "▲ 12 from 1,222", "▼ 3.0 points from 70.0 %", "= as before", or why not."""
+def change(
+    unit: str, current: float | None, previous: float | None, *, with_previous: bool = True
+) -> str:
+    """ "▲ 12 from 1,222", "▼ 3.0 points from 70.0 %", "= as before", or why not;
+    without `with_previous` only the change ("▲ 12"), for a tile too narrow for both."""
     if previous is None:
         return "nothing to compare with"
     if current is None:
         return f"before: {value(unit, previous)}"
     delta = current - previous
     if abs(delta) < 1e-9:
-        return f"= as before ({value(unit, previous)})"
+        return f"= as before ({value(unit, previous)})" if with_previous else "= as before"
     arrow = "▲" if delta > 0 else "▼"
     if unit == "percent":
         amount = f"{abs(delta):.1f} points"
@@ -82,6 +85,8 @@ def change(unit: str, current: float | None, previous: float | None) -> str:
         amount = f"{abs(delta):.2f}"
     else:
         amount = value(unit, abs(delta))
+    if not with_previous:
+        return f"{arrow} {amount}"
     return f"{arrow} {amount} from {value(unit, previous)}"
 
 
