@@ -147,7 +147,8 @@ class DraftStore:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._pending: dict[DraftKey, Draft | None] = {}  # None: delete the file
-        self._writing = 0  # drafts taken by the writer and not yet on disk
+        # Drafts the writer took and has not yet put on disk: still what `get` returns.
+        self._writing: dict[DraftKey, Draft | None] = {}
         self._closing = False
         self._writer: threading.Thread | None = None
         self.failures = 0  # writes that failed (logged); the next edit tries again
@@ -194,8 +195,9 @@ class DraftStore:
     def get(self, key: DraftKey) -> Draft | None:
         """The newest draft of `key`: one still waiting to be written, else the file."""
         with self._lock:
-            if key in self._pending:
-                return self._pending[key]
+            for waiting in (self._pending, self._writing):  # a put comes before a write
+                if key in waiting:
+                    return waiting[key]
         try:
             draft = _decode((self.directory / key.file_name).read_bytes())
         except FileNotFoundError:
@@ -221,7 +223,8 @@ class DraftStore:
             if draft.key.database == database and path.name == draft.key.file_name:
                 found[draft.key] = draft
         with self._lock:
-            found.update((k, d) for k, d in self._pending.items() if k.database == database)
+            for waiting in (self._writing, self._pending):  # the newer last
+                found.update((k, d) for k, d in waiting.items() if k.database == database)
         return [draft for _key, draft in sorted(found.items()) if draft is not None]
 
     # -- the writer thread ----------------------------------------------------------
@@ -241,7 +244,7 @@ class DraftStore:
                     self._writer = None  # closing, and all is written
                     return
                 batch, self._pending = self._pending, {}
-                self._writing = len(batch)
+                self._writing = dict(batch)
             for key, draft in batch.items():
                 # One draft that cannot be written must not stop the others.
                 try:
@@ -250,7 +253,7 @@ class DraftStore:
                     self.failures += 1
                     log.exception("could not save the draft %s", key.file_name)
                 with self._changed:
-                    self._writing -= 1
+                    del self._writing[key]
                     self._changed.notify_all()
 
     def _write(self, key: DraftKey, draft: Draft | None) -> None:

@@ -7,6 +7,7 @@ import signal
 import stat
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -91,6 +92,36 @@ def test_a_corrupt_draft_file_is_skipped_and_the_others_read(store: DraftStore) 
     again = reopened(store.directory)
     assert again.get(DraftKey.note(DB, 1)) is None
     assert [d.text for d in again.drafts(DB)] == ["kept"]
+
+
+class SlowDisk(DraftStore):
+    """A store whose writer thread is held inside the write until `release` is set."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(directory)
+        self.writing, self.release = threading.Event(), threading.Event()
+
+    def _write(self, key: DraftKey, draft: object) -> None:
+        self.writing.set()
+        self.release.wait(10)
+        super()._write(key, draft)  # type: ignore[arg-type]
+
+
+def test_a_draft_being_written_is_still_read(tmp_path: Path) -> None:
+    """Between the writer taking a draft and its file landing, `get` found neither and
+    said "no draft" (a merged customer's note was lost that way when carried over)."""
+    store = SlowDisk(tmp_path / "drafts")
+    key = DraftKey.note(DB, 7)
+    store.put(key, "Asked about the blue kettle")
+    assert store.writing.wait(5)  # the writer holds it now, the file is not there yet
+    try:
+        assert store.text(key) == "Asked about the blue kettle"
+        assert [d.text for d in store.drafts(DB)] == ["Asked about the blue kettle"]
+    finally:
+        store.release.set()
+    assert store.flush(timeout=10)
+    assert reopened(store.directory).text(key) == "Asked about the blue kettle"
+    store.close()
 
 
 def test_rapid_edits_coalesce_and_the_latest_text_wins(store: DraftStore) -> None:

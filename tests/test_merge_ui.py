@@ -183,6 +183,10 @@ def test_a_staged_caller_is_identified_from_their_tab(
         staged_id, call_id = staged.id, call.id
     panel = aloop.run(window.tabs.load_customer(staged_id))
     assert isinstance(panel, CustomerPanel)
+    panel.show_notes()  # a note half written when the caller is identified moves with them
+    aloop.until(lambda: not panel.note_editor.isReadOnly(), 5)  # its draft was looked for
+    qtbot.keyClicks(panel.note_editor, "Asked about the blue kettle")
+    assert panel.note_editor.toPlainText() == "Asked about the blue kettle"
     panel.identify_button.click()
     dialog = panel.identify_dialog
     aloop.until(dialog.isVisible, 5)
@@ -199,7 +203,10 @@ def test_a_staged_caller_is_identified_from_their_tab(
     # The staged record's tab gives way to the customer's: one tab, not two.
     aloop.until(lambda: window.tabs.panel_of(staged_id) is None, 10)
     assert [p.customer_id for p in window.tabs.panels()].count(real_id) == 1
-    assert window.tabs.currentWidget() is window.tabs.panel_of(real_id)
+    survivor = window.tabs.panel_of(real_id)
+    assert window.tabs.currentWidget() is survivor
+    survivor.show_notes()
+    aloop.until(lambda: survivor.note_editor.toPlainText() == "Asked about the blue kettle", 10)
     with Database(engine).read() as session:
         gone = session.get_one(Customer, staged_id)
         assert gone.status == CustomerStatus.MERGED and gone.merged_into_id == real_id

@@ -141,16 +141,17 @@ class CustomerTabs(QTabWidget):
         return panel
 
     async def _give_way(self, panel: CustomerPanel, survivor_id: int) -> None:
-        """A customer open here was merged into `survivor_id`: their tab closes (its note
-        draft kept, as on any close) and the survivor's is shown instead, in front only
-        if the merged one was, so another tab the agent is working in stays put."""
+        """A customer open here was merged into `survivor_id`: their tab closes and the
+        survivor's is shown instead, in front only if the merged one was, so another tab
+        the agent is working in stays put. A note being written moves with them."""
         index = self.indexOf(panel)
         if index < 0:
             return
         in_front = self.currentWidget() is panel
         before = self.currentWidget()
-        name = panel.data.header.name
-        self.close_tab(index)
+        name, merged_id = panel.data.header.name, panel.customer_id
+        self.close_tab(index)  # its note draft is written first, as on any close
+        await self._carry_note(merged_id, survivor_id, name)
         survivor = self.panel_of(survivor_id) or await self.load_customer(survivor_id)
         if survivor is None:
             return
@@ -159,6 +160,23 @@ class CustomerTabs(QTabWidget):
         elif before is not None and self.indexOf(before) >= 0:
             self.setCurrentWidget(before)
         self.message.emit(f"{name} was merged into {survivor.data.header.name}", 8000)
+
+    async def _carry_note(self, merged_id: int, survivor_id: int, name: str) -> None:
+        """The merged customer's unsaved note, added to the survivor's: into their open
+        Notes, else into their draft (read on a worker), then the old draft is gone."""
+        if self.services is None:
+            return
+        agent = self.services.agent
+        old_key, new_key = agent.note_draft(merged_id), agent.note_draft(survivor_id)
+        typed = await self.bridge.run(self.drafts.text, old_key)
+        if not typed.strip():
+            return
+        survivor = self.panel_of(survivor_id)
+        if survivor is None or not survivor.add_to_note(typed):
+            theirs = await self.bridge.run(self.drafts.text, new_key)
+            both = f"{theirs}\n\n{typed}" if theirs.strip() else typed
+            self.drafts.put(new_key, both, label=name)
+        self.drafts.discard(old_key)
 
     async def open_note_draft(self, customer_id: int) -> bool:
         """The customer's tab with its Notes in front (a recovered note draft); False if

@@ -281,14 +281,15 @@ class CustomerPanel(QWidget):
     # -- refreshing in place -------------------------------------------------------
 
     def identify_caller(self) -> None:
-        """A staged caller is a customer on file: search, pick, merge, open them."""
+        """A staged caller is a customer on file: search, pick, merge; this tab then gives
+        way to theirs (`merged`), the note being written with it."""
         from ui.features.customer.identify import IdentifyCallerDialog
 
         dialog = IdentifyCallerDialog(
             self.customer_id, self.data.header.name, self._services, self._bridge, self
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.identified.connect(self.open_customer_requested)
+        dialog.identified.connect(self.merged)
         self.identify_dialog = dialog
         dialog.open()
 
@@ -424,6 +425,17 @@ class CustomerPanel(QWidget):
 
     def submit_note(self) -> None:
         self.notes.submit()
+
+    def add_to_note(self, text: str) -> bool:
+        """Append `text` to the note being written (the draft timer keeps it); False,
+        and nothing done, while the Notes section is not built: its draft file is then
+        the place for it, read when the section is built."""
+        notes = self._built.get(Part.NOTES)
+        if not isinstance(notes, NotesSection):
+            return False
+        mine = notes.editor.toPlainText()
+        notes.editor.setPlainText(f"{mine}\n\n{text}" if mine.strip() else text)
+        return True
 
     # The widgets the shell, the drafts tests and the screenshots reach by these names.
 
