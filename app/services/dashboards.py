@@ -103,10 +103,8 @@ class DashboardService:
         runs in 0.9 s without (docs/benchmarks.md "bench.dashboard"): these are read
         once per open, never long enough for the compiled code to pay back.
 
-        `probes`: price a random page read at 1.1 sequential ones, not 4 (the default,
-        for spinning disks). The revenue-kept statement then looks its ~51,000
-        customers up by primary key in the parallel workers instead of hashing all
-        1,000,000 (0.90 s -> 0.63 s)."""
+        `probes`: random_page_cost 1.1, not 4 (for spinning disks): revenue kept then
+        finds its ~51,000 customers by key, not by hashing 1,000,000 (0.90 -> 0.63 s)."""
         with self._db.read() as session:
             if self.backend == "postgresql":
                 session.execute(text("SET LOCAL jit = off"))
